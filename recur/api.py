@@ -1,0 +1,109 @@
+"""The Python API, mirroring the CLI: ``recur.train(...)``, ``recur.load(run)``, and the loaded
+model's ``.generate(...)`` and ``.evaluate(...)``."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from .config import DataConfig, ModelConfig, SampleConfig, TrainConfig, from_dict
+from .errors import RecurError
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+FIXED_ON_RESUME = ("model", "data")
+
+
+def _field_section(name: str) -> str:
+    for section, cls in SECTIONS.items():
+        if name in {f.name for f in dataclasses.fields(cls)}:
+            return section
+    raise RecurError(f"unknown training option {name!r}")
+
+
+def build_configs(options: dict, base: dict | None = None) -> dict:
+    """Dataclass configs from defaults < ``base`` (a config file's or a run's dict) < ``options``."""
+    values = {section: dict((base or {}).get(section, {})) for section in SECTIONS}
+    for name, value in options.items():
+        values[_field_section(name)][name] = value
+    return {section: from_dict(cls, values[section]) for section, cls in SECTIONS.items()}
+
+
+def resume_configs(run_dir, options: dict) -> dict:
+    """The saved run's configs; a model or data option that differs from them is an error."""
+    path = Path(run_dir) / "last" / "config.json"
+    if not path.is_file():
+        raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    for name, value in options.items():
+        section = _field_section(name)
+        old = saved[section].get(name)
+        if section in FIXED_ON_RESUME and value != old and not (name == "paths" and not value):
+            flag = "--" + name.replace("_", "-")
+            raise RecurError(f"{flag} {value} conflicts with the run's saved {name} = {old}; "
+                             "drop the flag to resume, or start a new run")
+    options = {k: v for k, v in options.items() if _field_section(k) == "train"}
+    return build_configs(options, saved)
+
+
+def train(*paths: str, resume: str | None = None, config: str | None = None, quiet: bool = False,
+          **options) -> "Model":
+    """Train a language model on files/folders (or ``corpus=NAME``) and return it loaded.
+
+    Options are the fields of ModelConfig, DataConfig and TrainConfig (``hidden_size=256``,
+    ``time="3m"``, ...). ``config`` names a JSON file with "model"/"data"/"train" sections.
+    """
+    from .train import fit
+
+    if paths:
+        options["paths"] = [str(p) for p in paths]
+    if resume:
+        configs = resume_configs(resume, options)
+    else:
+        base = json.loads(Path(config).read_text()) if config else None
+        configs = build_configs(options, base)
+    run_dir = fit(configs["data"], configs["model"], configs["train"], resume=resume, quiet=quiet)
+    return load(run_dir)
+
+
+def load(run, device: str = "cpu") -> "Model":
+    """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory."""
+    from .checkpoint import load as load_bundle
+
+    return Model(load_bundle(run, device), device)
+
+
+class Model:
+    """A trained language model with its tokenizer and config."""
+
+    def __init__(self, bundle, device="cpu"):
+        self.bundle, self.device = bundle, device
+
+    @property
+    def path(self) -> Path:
+        return self.bundle.path
+
+    def generate(self, prime: str = "", **options) -> list[str]:
+        """Samples as strings; options are SampleConfig's fields (``num_samples``, ``top_p``...)."""
+        return self.generate_full(prime=prime, **options).texts
+
+    def generate_full(self, **options):
+        from .generate import generate
+
+        sample = from_dict(SampleConfig, options)
+        unknown = set(options) - {f.name for f in dataclasses.fields(SampleConfig)}
+        if unknown:
+            raise RecurError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
+        return generate(self.bundle.model, self.bundle.tokenizer, device=self.device,
+                        **dataclasses.asdict(sample))
+
+    def evaluate(self, text: str | None = None, path: str | None = None,
+                 encoding: str = "utf-8") -> dict:
+        """Loss, perplexity and bits per character on ``text`` or the file at ``path``."""
+        from .evaluate import evaluate_text
+        from .readers import read_text
+
+        if (text is None) == (path is None):
+            raise RecurError("give exactly one of text= or path=")
+        if path is not None:
+            text = read_text(Path(path), encoding)
+        return evaluate_text(self.bundle, text, self.device)

@@ -1,0 +1,139 @@
+"""The ``recur`` command: a thin shell over the library. Flags come from the config dataclasses.
+
+Only ``config`` (dataclasses) is imported at start, so ``recur --help`` never loads torch.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from .config import DataConfig, ModelConfig, SampleConfig, TrainConfig
+from .errors import RecurError
+
+TYPES = {"int": int, "float": float, "str": str, "Optional[int]": int,
+         "Optional[float]": float, "Optional[str]": str}
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls, title: str) -> None:
+    """One flag per dataclass field; unset flags stay out of the namespace (SUPPRESS)."""
+    group = parser.add_argument_group(title)
+    for field in dataclasses.fields(cls):
+        meta = field.metadata
+        if meta.get("cli", True) is False:
+            continue
+        flags = ["--" + field.name.replace("_", "-")] + ([meta["flag"]] if "flag" in meta else [])
+        default = field.default if field.default is not dataclasses.MISSING else None
+        help_text = meta.get("help", "") + ("" if default is None else f" (default: {default})")
+        if field.type == "bool":
+            group.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=help_text)
+        else:
+            group.add_argument(*flags, dest=field.name, type=TYPES[field.type],
+                               choices=meta.get("choices"), default=argparse.SUPPRESS,
+                               help=help_text, metavar=field.name.upper())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recur", description="Train and sample recurrent neural networks on text.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser("train", help="train a language model on text",
+                                description="Train a character-level RNN language model.")
+    train.add_argument("paths", nargs="*", metavar="PATH", help="text files or folders")
+    train.add_argument("--resume", metavar="RUN", help="continue a run exactly where it stopped")
+    train.add_argument("--config", metavar="FILE", help="JSON file with model/data/train sections")
+    train.add_argument("--quiet", action="store_true", help="print nothing while training")
+    add_config_flags(train, ModelConfig, "model")
+    add_config_flags(train, DataConfig, "data")
+    add_config_flags(train, TrainConfig, "training")
+
+    generate = commands.add_parser("generate", help="sample text from a trained run")
+    generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
+    add_config_flags(generate, SampleConfig, "sampling")
+    generate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    generate.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    evaluate = commands.add_parser("evaluate", help="loss, perplexity and bits/char on a text")
+    evaluate.add_argument("run", metavar="RUN")
+    evaluate.add_argument("file", metavar="FILE")
+    evaluate.add_argument("--encoding", default="utf-8")
+    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+
+    commands.add_parser("corpora", help="list the built-in corpora")
+    info = commands.add_parser("info", help="show a run's model, data and training settings")
+    info.add_argument("run", metavar="RUN")
+    return parser
+
+
+def options_of(namespace: argparse.Namespace, *classes) -> dict:
+    names = {f.name for cls in classes for f in dataclasses.fields(cls)}
+    return {k: v for k, v in vars(namespace).items() if k in names}
+
+
+def run_train(args) -> None:
+    from . import api
+
+    options = options_of(args, ModelConfig, DataConfig, TrainConfig)
+    model = api.train(*args.paths, resume=args.resume, config=args.config, quiet=args.quiet,
+                      **options)
+    print(f"saved {model.path.parent}  (try: recur generate {model.path.parent})")
+
+
+def run_generate(args) -> None:
+    from . import api
+
+    model = api.load(args.run, device=args.device)
+    result = model.generate_full(**options_of(args, SampleConfig))
+    if args.json:
+        print(json.dumps({"samples": result.texts, "seed": result.seed}, ensure_ascii=False))
+        return
+    for index, text in enumerate(result.texts):
+        if len(result.texts) > 1:
+            print(f"--- sample {index + 1} ---")
+        print(text)
+    print(f"(seed {result.seed})", file=sys.stderr)
+
+
+def run_evaluate(args) -> None:
+    from . import api
+
+    result = api.load(args.run, device=args.device).evaluate(path=args.file, encoding=args.encoding)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"loss {result['loss']:.4f} nats/token, perplexity {result['perplexity']:.3f}, "
+              f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens")
+
+
+def run_corpora(args) -> None:
+    from .corpora import CORPORA
+
+    for corpus in CORPORA.values():
+        print(f"{corpus.name:8} {corpus.description}; licence: {corpus.licence}")
+
+
+def run_info(args) -> None:
+    from .checkpoint import resolve
+
+    print(json.dumps(json.loads((resolve(args.run) / "config.json").read_text()), indent=2))
+
+
+COMMANDS = {"train": run_train, "generate": run_generate, "evaluate": run_evaluate,
+            "corpora": run_corpora, "info": run_info}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except RecurError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,107 @@
+"""Typed configuration: the one source of defaults for the library and the CLI.
+
+Each field carries a ``help`` text in its metadata; ``cli.py`` turns these into ``--flags``
+(``hidden_size`` -> ``--hidden-size``). Precedence is default < config file < flag.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+def option(default, help: str, **kwargs):
+    """A dataclass field whose help text becomes the CLI's ``--help``."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+CELLS = ("lstm", "gru", "rnn")
+LEVELS = ("char",)
+
+
+@dataclass
+class ModelConfig:
+    """Shape of a recurrent language model; saved as ``config.json["model"]``."""
+
+    cell: str = option("lstm", "recurrent cell", choices=CELLS)
+    num_layers: int = option(2, "number of stacked recurrent layers")
+    hidden_size: int = option(512, "width of each recurrent layer")
+    embedding_size: int = option(128, "width of the token embedding")
+    dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")
+    tie_weights: bool = option(True, "share embedding and decoder weights when embedding_size == hidden_size")
+    vocab_size: int = option(0, "number of token ids; set from the tokenizer", cli=False)
+
+
+@dataclass
+class DataConfig:
+    """Where the text comes from and how it is cut into training batches."""
+
+    paths: list = option([], "text files or folders to train on", cli=False)
+    corpus: Optional[str] = option(None, "a built-in corpus by name (see `recur corpora`)")
+    glob: str = option("*", "pattern of the files to read inside folders (recursive)")
+    encoding: str = option("utf-8", "text encoding of the input files")
+    level: str = option("char", "token level", choices=LEVELS)
+    val_fraction: float = option(0.1, "last fraction of the text held out for validation")
+    batch_size: int = option(32, "parallel token streams per batch (B)")
+    seq_length: int = option(128, "steps of truncated backpropagation through time per chunk (T)")
+
+
+@dataclass
+class TrainConfig:
+    """How long and how to optimise; also where the run directory goes."""
+
+    out: Optional[str] = option(None, "run directory (default runs/<corpus or file name>)")
+    steps: Optional[int] = option(None, "stop after this many optimizer steps")
+    epochs: Optional[float] = option(None, "stop after this many passes over the training text")
+    time: Optional[str] = option(None, "wall-clock training budget such as 90s, 3m or 1h; "
+                                       "the learning-rate schedule ends with it")
+    stop_after: Optional[int] = option(None, "leave the run at this step (as Ctrl-C would) without "
+                                              "changing its plan; continue later with --resume")
+    lr: float = option(4e-3, "peak learning rate of AdamW")
+    min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")
+    warmup_steps: int = option(50, "linear warm-up steps before the decay")
+    weight_decay: float = option(0.01, "AdamW weight decay on weight matrices")
+    grad_clip: float = option(1.0, "clip the global gradient norm to this value (0: off)")
+    eval_every: str = option("auto", "validate every N steps or every duration such as 30s "
+                                     "(auto: about 6 times per run)")
+    log_every: int = option(50, "write a training line to metrics.jsonl every N steps")
+    seed: int = option(0, "random seed for initialisation, data order and dropout")
+    device: str = option("auto", "cpu, cuda, cuda:N or auto")
+    threads: Optional[int] = option(None, "CPU threads for PyTorch (default: all cores)")
+    samples: int = option(2, "short samples printed at each validation (0: none)")
+
+
+@dataclass
+class SampleConfig:
+    """Decoding settings for ``recur generate``."""
+
+    prime: str = option("", "text the samples start from")
+    length: int = option(500, "tokens to generate per sample")
+    num_samples: int = option(1, "samples generated together as one batch", flag="-n")
+    temperature: float = option(0.8, "softmax temperature; 0 picks the most likely token")
+    top_k: int = option(0, "sample only from the K most likely tokens (0: off)")
+    top_p: float = option(1.0, "sample from the smallest set of tokens whose probability reaches P")
+    seed: Optional[int] = option(None, "random seed; the same seed gives the same text")
+    stop: Optional[str] = option(None, "end a sample when this string appears (it is not printed)")
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '3m', '1.5h' -> seconds."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
+    if not match:
+        raise ValueError(f"cannot read the duration {text!r}: use a number with s, m or h, like 3m")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return value * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+def to_dict(config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls, values: dict):
+    """Build ``cls`` from a dict, ignoring keys a newer or older version may add."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})

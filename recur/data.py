@@ -1,0 +1,64 @@
+"""Batching for language models: a contiguous id array -> B parallel streams -> (B, T) chunks.
+
+The training text is cut into B equal streams laid side by side, and each chunk of T steps
+continues the one before it, so the hidden state can be carried (and detached) between chunks:
+
+    ids:  a b c d e f g h i j k l m n o p q r s t u v w x      (B = 4 streams of L = 6)
+
+          stream 0 | a b c | d e f |      chunk 0 = columns 0..2 (T = 3), chunk 1 = columns 3..5
+          stream 1 | g h i | j k l |      targets are the same picture shifted by one id
+          stream 2 | m n o | p q r |
+          stream 3 | s t u | v w x |
+
+Each epoch starts the streams at a new offset in [0, T) (epoch 0 at 0), so chunk boundaries move
+and no text is always cut at the same place. The last chunk of an epoch is shorter than T when L is
+not a multiple of T; it is used, not dropped. Only the final ``len % B`` ids (fewer than B) of an
+epoch's streams are left out. Works on numpy memory maps as well as in-memory arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def split_ids(ids: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous split: the last ``val_fraction`` of the ids is validation (as nanoGPT does)."""
+    cut = int(len(ids) * (1.0 - val_fraction))
+    return ids[:cut], ids[cut:]
+
+
+def split_text(text: str, val_fraction: float) -> tuple[str, str]:
+    cut = int(len(text) * (1.0 - val_fraction))
+    return text[:cut], text[cut:]
+
+
+class StreamBatches:
+    """Chunks of B parallel streams for stateful truncated backpropagation through time."""
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_length: int, seed: int = 0):
+        if len(ids) < batch_size * 2 + seq_length:
+            raise ValueError(f"only {len(ids)} training tokens: too few for batch size {batch_size}")
+        self.ids, self.batch_size, self.seq_length, self.seed = ids, batch_size, seq_length, seed
+
+    def offset(self, epoch: int) -> int:
+        if epoch == 0:
+            return 0
+        return int(np.random.default_rng([self.seed, epoch]).integers(self.seq_length))
+
+    def stream_length(self, epoch: int) -> int:
+        return (len(self.ids) - self.offset(epoch) - 1) // self.batch_size
+
+    def chunks_per_epoch(self, epoch: int = 0) -> int:
+        return -(-self.stream_length(epoch) // self.seq_length)
+
+    def chunk(self, epoch: int, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and targets of chunk ``index`` of ``epoch``: two (B, T) int64 tensors."""
+        start, length = self.offset(epoch), self.stream_length(epoch)
+        usable = self.ids[start: start + self.batch_size * length + 1]
+        # Stream b holds usable[b*L : (b+1)*L]; its targets are the same ids shifted by one.
+        inputs = usable[:-1].reshape(self.batch_size, length)
+        targets = usable[1:].reshape(self.batch_size, length)
+        begin = index * self.seq_length
+        end = min(begin + self.seq_length, length)
+        return (torch.from_numpy(np.ascontiguousarray(inputs[:, begin:end], dtype=np.int64)),
+                torch.from_numpy(np.ascontiguousarray(targets[:, begin:end], dtype=np.int64)))

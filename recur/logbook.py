@@ -1,0 +1,84 @@
+"""What a run reports: ``metrics.jsonl``, the progress bar (or plain lines off a terminal), the
+loss-curve PNG."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+class Logbook:
+    """Appends JSON lines to ``metrics.jsonl`` and keeps the user informed while training."""
+
+    def __init__(self, run_dir: Path, quiet: bool = False):
+        self.path = Path(run_dir) / "metrics.jsonl"
+        self.quiet = quiet
+        self.bar = None
+        self.last_print = 0.0
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100.0, unit="%", dynamic_ncols=True, leave=True,
+                            bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+
+    def write(self, record: dict) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def say(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            print(message, file=sys.stderr, flush=True)
+
+    def progress(self, progress: float, step: int, loss: float, tokens_per_second: float,
+                 learning_rate: float) -> None:
+        text = f"step {step} loss {loss:.4f} {tokens_per_second:,.0f} tok/s lr {learning_rate:.2e}"
+        if self.bar is not None:
+            self.bar.n = round(100.0 * progress, 1)
+            self.bar.set_postfix_str(text, refresh=True)
+        elif not self.quiet and time.monotonic() - self.last_print > 15.0:
+            self.last_print = time.monotonic()
+            self.say(f"[{100 * progress:5.1f}%] {text}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def read_metrics(run_dir) -> list[dict]:
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def plot_losses(run_dir) -> Path | None:
+    """Training and validation loss against tokens seen, as ``loss.png`` in the run directory."""
+    records = read_metrics(run_dir)
+    train = [(r["tokens"], r["loss"]) for r in records if r.get("kind") == "train"]
+    valid = [(r["tokens"], r["val_loss"]) for r in records if r.get("kind") == "eval"]
+    if not train and not valid:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4))
+    for points, label in ((train, "training"), (valid, "validation")):
+        if points:
+            axes.plot(*zip(*points), label=label, marker="o" if label == "validation" else None)
+    axes.set_xlabel("tokens seen")
+    axes.set_ylabel("loss (nats per token)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    path = Path(run_dir) / "loss.png"
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
