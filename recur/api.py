@@ -34,6 +34,7 @@ def resume_configs(run_dir, options: dict) -> dict:
     if not path.is_file():
         raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
     saved = json.loads(path.read_text(encoding="utf-8"))
+    saved["train"]["stop_after"] = None        # a pause point belongs to one invocation
     for name, value in options.items():
         section = _field_section(name)
         old = saved[section].get(name)
@@ -52,7 +53,7 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
     Options are the fields of ModelConfig, DataConfig and TrainConfig (``hidden_size=256``,
     ``time="3m"``, ...). ``config`` names a JSON file with "model"/"data"/"train" sections.
     """
-    from .train import fit
+    from .trainer import fit
 
     if paths:
         options["paths"] = [str(p) for p in paths]

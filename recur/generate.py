@@ -73,8 +73,11 @@ def start_ids(tokenizer, prime: str) -> tuple[list[int], int]:
 @torch.no_grad()
 def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: int = 1,
              temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
-             seed: int | None = None, stop: str | None = None, device="cpu") -> Generation:
-    """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``)."""
+             seed: int | None = None, stop: str | None = None, device="cpu",
+             end_at_eos: bool = False) -> Generation:
+    """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``).
+
+    Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models)."""
     if length < 0 or num_samples < 1:
         raise RecurError("--length must be >= 0 and -n >= 1")
     seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
@@ -84,7 +87,9 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     ids, hidden = start_ids(tokenizer, prime)
     prefix = torch.tensor(ids, device=device).expand(num_samples, -1)        # (N, P)
     logits, state = model(prefix, None)                                      # whole prime at once
-    banned = torch.tensor([tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id], device=device)
+    banned = [tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id] + (
+        [] if end_at_eos else [tokenizer.eos_id])
+    banned = torch.tensor(banned, device=device)
     last = logits[:, -1].index_fill(-1, banned, float("-inf"))              # (N, V)
     steps, done = [], [False] * num_samples
     with one_step_kernels():

@@ -1,0 +1,28 @@
+"""Shared fixtures: tiny corpora built in tmp_path, one thread, small models."""
+import random
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+WORDS = ("the cat sat on a mat and the dog ran to the old red barn while rain fell softly "
+         "over green hills where sheep slept").split()
+
+
+def tiny_text(lines: int = 120, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    return "".join(" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 10))) + ".\n"
+                   for _ in range(lines))
+
+
+@pytest.fixture
+def corpus_file(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text(tiny_text(), encoding="utf-8")
+    return path
+
+
+TINY_OPTIONS = dict(hidden_size=32, embedding_size=16, num_layers=2, batch_size=4,
+                    seq_length=16, samples=0, threads=1, eval_every="5", log_every=1,
+                    warmup_steps=2, lr=1e-2)

@@ -1,0 +1,105 @@
+import json
+
+import pytest
+import torch
+
+import recur
+from recur import trainer as train_module
+from recur.errors import RecurError
+from recur.logbook import read_metrics
+
+from .conftest import TINY_OPTIONS
+
+
+def train_tiny(corpus_file, out, **extra):
+    return recur.train(corpus_file, out=str(out), quiet=True, **{**TINY_OPTIONS, **extra})
+
+
+def test_training_lowers_the_loss_and_writes_the_run(corpus_file, tmp_path):
+    model = train_tiny(corpus_file, tmp_path / "run", steps=60)
+    records = read_metrics(tmp_path / "run")
+    losses = [r["loss"] for r in records if r["kind"] == "train"]
+    evals = [r for r in records if r["kind"] == "eval"]
+    assert losses[-1] < losses[0] - 0.7
+    assert evals and evals[-1]["step"] == 60
+    for name in ("best", "last"):
+        assert (tmp_path / "run" / name / "model.safetensors").is_file()
+    assert (tmp_path / "run" / "last" / "trainer_state.safetensors").is_file()
+    assert (tmp_path / "run" / "loss.png").is_file()
+    assert model.path == tmp_path / "run" / "best"
+
+
+def test_evaluate_reproduces_the_logged_validation_loss(corpus_file, tmp_path):
+    model = train_tiny(corpus_file, tmp_path / "run", steps=30)
+    best = min(r["val_loss"] for r in read_metrics(tmp_path / "run") if r["kind"] == "eval")
+    text = corpus_file.read_text()
+    result = model.evaluate(text=text[int(len(text) * 0.9):])
+    assert result["loss"] == pytest.approx(best, abs=1e-6)
+    assert result["bits_per_char"] == pytest.approx(best / 0.6931471805599453, rel=1e-3)
+
+
+def test_resume_continues_exactly(corpus_file, tmp_path):
+    straight = train_tiny(corpus_file, tmp_path / "a", steps=24, dropout=0.1)
+    train_tiny(corpus_file, tmp_path / "b", steps=24, dropout=0.1, stop_after=11)
+    resumed = recur.train(resume=str(tmp_path / "b"), quiet=True)
+    last = [json.loads((tmp_path / run / "last" / "trainer_state.json").read_text())
+            for run in ("a", "b")]
+    assert last[0]["step"] == last[1]["step"] == 24
+    assert last[0]["last_loss"] == last[1]["last_loss"]
+    a, b = (recur.load(tmp_path / run / "last") for run in ("a", "b"))
+    for p, q in zip(a.bundle.model.state_dict().values(), b.bundle.model.state_dict().values()):
+        assert torch.equal(p, q)
+    assert straight.generate(length=50, seed=3) == resumed.generate(length=50, seed=3)
+
+
+def test_ctrl_c_saves_last_and_resume_finishes(corpus_file, tmp_path, monkeypatch):
+    original = train_module.Trainer.train_step
+
+    def interrupt_at_seven(self):
+        if self.step == 7:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(train_module.Trainer, "train_step", interrupt_at_seven)
+    with pytest.raises(KeyboardInterrupt):
+        train_tiny(corpus_file, tmp_path / "run", steps=12)
+    state = json.loads((tmp_path / "run" / "last" / "trainer_state.json").read_text())
+    assert state["step"] == 7
+    monkeypatch.setattr(train_module.Trainer, "train_step", original)
+    recur.train(resume=str(tmp_path / "run"), quiet=True)
+    state = json.loads((tmp_path / "run" / "last" / "trainer_state.json").read_text())
+    assert state["step"] == 12
+
+
+def test_resume_refuses_a_conflicting_model_flag(corpus_file, tmp_path):
+    train_tiny(corpus_file, tmp_path / "run", steps=3)
+    with pytest.raises(RecurError, match="--hidden-size 64 conflicts with the run's saved "
+                                         "hidden_size = 32"):
+        recur.train(resume=str(tmp_path / "run"), hidden_size=64, quiet=True)
+
+
+def test_resume_refuses_changed_data(corpus_file, tmp_path):
+    train_tiny(corpus_file, tmp_path / "run", steps=3)
+    corpus_file.write_text(corpus_file.read_text()[::-1])
+    with pytest.raises(RecurError, match="training data changed"):
+        recur.train(resume=str(tmp_path / "run"), quiet=True)
+
+
+def test_an_existing_run_is_not_overwritten(corpus_file, tmp_path):
+    train_tiny(corpus_file, tmp_path / "run", steps=2)
+    with pytest.raises(RecurError, match="already holds a run"):
+        train_tiny(corpus_file, tmp_path / "run", steps=2)
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_other_cells_train(corpus_file, tmp_path, cell):
+    model = train_tiny(corpus_file, tmp_path / cell, steps=4, cell=cell)
+    assert len(model.generate(length=20, seed=0)[0]) == 20
+
+
+def test_time_budget_stops_training(corpus_file, tmp_path):
+    train_tiny(corpus_file, tmp_path / "run", time="2s", eval_every="auto")
+    records = read_metrics(tmp_path / "run")
+    trained = [r for r in records if r["kind"] == "train"]
+    assert 1.9 < trained[-1]["time"] < 4.0
+    assert trained[-1]["lr"] < 0.2 * TINY_OPTIONS.get("lr", 4e-3)   # the schedule ran out too
