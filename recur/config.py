@@ -67,6 +67,8 @@ class TrainConfig:
     grad_clip: float = option(1.0, "clip the global gradient norm to this value (0: off)")
     eval_every: str = option("auto", "validate every N steps or every duration such as 30s "
                                      "(auto: about 6 times per run)")
+    max_val_tokens: int = option(250_000, "validate on at most this many tokens from the start of "
+                                          "the validation slice, as one stream (0: all of it)")
     log_every: int = option(50, "write a training line to metrics.jsonl every N steps")
     seed: int = option(0, "random seed for initialisation, data order and dropout")
     device: str = option("auto", "cpu, cuda, cuda:N or auto")

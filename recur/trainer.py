@@ -160,8 +160,9 @@ class Trainer:
         if len(self.corpus.val_ids) < 2:
             self.save_last()
             return
-        total, count = stream_loss(self.model, self.corpus.val_ids, self.device)
-        result = metrics(total, count, self.corpus.val_characters)
+        ids, characters = self.validation_slice()
+        total, count = stream_loss(self.model, ids, self.device)
+        result = metrics(total, count, characters)
         improved = result["loss"] < self.best
         self.best = min(self.best, result["loss"])
         self.log.write({"kind": "eval", "step": self.step, "tokens": self.tokens,
@@ -176,6 +177,15 @@ class Trainer:
                             self.config_dict())
         self.save_last()
         self.print_samples()
+
+    def validation_slice(self) -> tuple:
+        """The validation ids (capped at ``max_val_tokens``) and the characters they predict."""
+        ids, limit = self.corpus.val_ids, self.train.max_val_tokens
+        if not limit or len(ids) <= limit:
+            return ids, self.corpus.val_characters
+        ids = ids[:limit]
+        decoded = self.corpus.tokenizer.decode(ids[1:].tolist())
+        return ids, len(decoded)
 
     def print_samples(self) -> None:
         if self.train.samples <= 0:
@@ -246,3 +256,7 @@ def _summary(trainer: Trainer, resume) -> None:
         f"({torch.get_num_threads()} threads); batch {trainer.data.batch_size}x"
         f"{trainer.data.seq_length}")
     say(f"plan: {trainer.plan.describe()}" + (f", from step {trainer.step}" if resume else ""))
+    limit = trainer.train.max_val_tokens
+    if limit and len(corpus.val_ids) > limit:
+        say(f"validation uses the first {limit:,} of {len(corpus.val_ids):,} validation tokens "
+            "(--max-val-tokens); recur evaluate measures any whole file")

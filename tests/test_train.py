@@ -103,3 +103,11 @@ def test_time_budget_stops_training(corpus_file, tmp_path):
     trained = [r for r in records if r["kind"] == "train"]
     assert 1.9 < trained[-1]["time"] < 4.0
     assert trained[-1]["lr"] < 0.2 * TINY_OPTIONS.get("lr", 4e-3)   # the schedule ran out too
+
+
+def test_validation_can_be_capped_to_a_prefix_of_the_slice(corpus_file, tmp_path):
+    model = train_tiny(corpus_file, tmp_path / "run", steps=10, max_val_tokens=50)
+    logged = [r for r in read_metrics(tmp_path / "run") if r["kind"] == "eval"][-1]
+    text = corpus_file.read_text()
+    prefix = text[int(len(text) * 0.9):][:50]
+    assert logged["val_loss"] == pytest.approx(model.evaluate(text=prefix)["loss"], abs=1e-6)
