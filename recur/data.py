@@ -13,7 +13,7 @@ continues the one before it, so the hidden state can be carried (and detached) b
 Each epoch starts the streams at a new offset in [0, T) (epoch 0 at 0), so chunk boundaries move
 and no text is always cut at the same place. The last chunk of an epoch is shorter than T when L is
 not a multiple of T; it is used, not dropped. Only the final ``len % B`` ids (fewer than B) of an
-epoch's streams are left out. Works on numpy memory maps as well as in-memory arrays.
+epoch's streams are left out. Works on in-memory arrays and on ids read from disk (TokenFile).
 """
 from __future__ import annotations
 
@@ -54,11 +54,12 @@ class StreamBatches:
     def chunk(self, epoch: int, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs and targets of chunk ``index`` of ``epoch``: two (B, T) int64 tensors."""
         start, length = self.offset(epoch), self.stream_length(epoch)
-        usable = self.ids[start: start + self.batch_size * length + 1]
-        # Stream b holds usable[b*L : (b+1)*L]; its targets are the same ids shifted by one.
-        inputs = usable[:-1].reshape(self.batch_size, length)
-        targets = usable[1:].reshape(self.batch_size, length)
         begin = index * self.seq_length
         end = min(begin + self.seq_length, length)
-        return (torch.from_numpy(np.ascontiguousarray(inputs[:, begin:end], dtype=np.int64)),
-                torch.from_numpy(np.ascontiguousarray(targets[:, begin:end], dtype=np.int64)))
+        # Stream b holds ids[start + b*L : start + (b+1)*L]; one extra id gives the last target.
+        # Reading B small slices (not one big view) also works on ids kept on disk.
+        rows = np.stack([np.asarray(self.ids[start + b * length + begin:
+                                             start + b * length + end + 1])
+                         for b in range(self.batch_size)]).astype(np.int64)
+        rows = torch.from_numpy(rows)
+        return rows[:, :-1], rows[:, 1:]

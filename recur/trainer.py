@@ -39,15 +39,26 @@ class Corpus:
     val_characters: int
 
 
-def prepare_corpus(data: DataConfig, tokenizer=None) -> Corpus:
-    """Read the text, split it (last ``val_fraction`` is validation), fit and apply the tokenizer."""
+def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = None) -> Corpus:
+    """Read the text, split it (last ``val_fraction`` is validation), fit and apply the tokenizer.
+
+    Character-level files go through the on-disk token cache (flat memory for any size);
+    built-in corpora are small and are tokenized in memory.
+    """
+    if data.level == "char" and data.paths and cache_dir is not None:
+        from .token_cache import build_cache
+
+        fitted, train_ids, val_ids = build_cache(data.paths, data.glob, data.encoding,
+                                                 data.val_fraction, cache_dir)
+        if tokenizer is not None and tokenizer.symbols != fitted.symbols:
+            raise RecurError("the training data changed since this run started; resume needs "
+                             "the same files (or start a new run)")
+        return Corpus(fitted, train_ids, val_ids, max(len(val_ids) - 1, 0))
     text = load_text(data.paths, data.corpus, data.glob, data.encoding)
     train_text, val_text = split_text(text, data.val_fraction)
     if tokenizer is None:
         tokenizer = build_tokenizer(data.level).fit([train_text])
     val_ids = tokenizer.encode_array(val_text)
-    if data.val_fraction > 0 and len(val_ids) < 2:
-        raise RecurError("the validation slice is too small: add text or raise --val-fraction")
     val_characters = len(val_text) - len(tokenizer.decode(val_ids[:1].tolist()))
     return Corpus(tokenizer, tokenizer.encode_array(train_text), val_ids, val_characters)
 
@@ -219,7 +230,11 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
             raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
                              "or choose another --out")
         tokenizer = None
-    corpus = prepare_corpus(data, tokenizer)
+    started = time.perf_counter()
+    corpus = prepare_corpus(data, tokenizer, run_dir / "cache")
+    prepared_in = time.perf_counter() - started
+    if data.val_fraction > 0 and len(corpus.val_ids) < 2:
+        raise RecurError("the validation slice is too small: add text or raise --val-fraction")
     model.vocab_size = corpus.tokenizer.vocab_size
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Logbook(run_dir, quiet)
@@ -227,6 +242,7 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
     if resume:
         _restore(trainer, run_dir / "last", device)
     _summary(trainer, resume)
+    log.say(f"data read and tokenized in {prepared_in:.1f} s")
     try:
         trainer.run()
     finally:

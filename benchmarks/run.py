@@ -1,0 +1,155 @@
+"""``make bench``: measure this machine and write benchmarks/results.json + the README table.
+
+    python -m benchmarks.run            # everything (about 20 minutes: the quality runs dominate)
+    python -m benchmarks.run --quick    # speed only (about 2 minutes)
+
+Quality runs need ../shared/data/tinyshakespeare and are skipped, with a message, without it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from . import speed
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare" / "input.txt"
+RESULTS = ROOT / "benchmarks" / "results.json"
+OUT = ROOT / "benchmarks" / "out"
+BUDGETS = ("80s", "3m", "10m")
+
+
+def quality_run(budget: str, threads: int) -> dict | None:
+    if not SHAKESPEARE.is_file():
+        print(f"skipping quality at {budget}: {SHAKESPEARE} is absent", file=sys.stderr)
+        return None
+    OUT.mkdir(parents=True, exist_ok=True)
+    run = OUT / f"shakespeare-{budget}"
+    subprocess.run(["rm", "-rf", str(run)], check=True)
+    train = [sys.executable, "-m", "recur", "train", str(SHAKESPEARE), "--time", budget,
+             "--seed", "0", "--out", str(run), "--threads", str(threads), "--samples", "0"]
+    subprocess.run(train, check=True)
+    text = SHAKESPEARE.read_text(encoding="utf-8")
+    validation = OUT / "shakespeare-valid.txt"
+    validation.write_text(text[int(len(text) * 0.9):], encoding="utf-8")
+    evaluate = [sys.executable, "-m", "recur", "evaluate", str(run / "best"), str(validation),
+                "--json"]
+    result = json.loads(subprocess.run(evaluate, check=True, capture_output=True,
+                                       text=True).stdout)
+    return {"budget": budget, "command": " ".join(["recur"] + train[3:]).replace(str(ROOT) + "/", ""),
+            **result}
+
+
+def big_file_run(threads: int, size_mb: int = 1024) -> dict:
+    """Peak resident memory of training on a ``size_mb`` text file, and the token-cache speed."""
+    import resource
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory(dir=OUT.parent) as folder:
+        path = Path(folder) / "big.txt"
+        piece = (SHAKESPEARE.read_text() if SHAKESPEARE.is_file()
+                 else "All the world's a stage, and all the men and women merely players.\n" * 5000)
+        with open(path, "w", encoding="utf-8") as handle:
+            written = 0
+            while written < size_mb * 2**20:
+                handle.write(piece)
+                written += len(piece)
+        command = [sys.executable, "-m", "recur", "train", str(path), "--steps", "30",
+                   "--eval-every", "1000", "--max-val-tokens", "20000", "--samples", "0",
+                   "--out", str(Path(folder) / "run"), "--threads", str(threads)]
+        started = time.perf_counter()
+        log = subprocess.run(command, check=True, capture_output=True, text=True).stderr
+        seconds = time.perf_counter() - started
+    prepared = float(log.split("data read and tokenized in ")[1].split(" s")[0])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**10
+    return {"megabytes": written / 2**20, "peak_rss_mb": peak, "cache_seconds": prepared,
+            "cache_mb_per_second": written / 2**20 / prepared, "total_seconds": seconds,
+            "command": " ".join(["recur"] + command[3:])}
+
+
+def measure(quick: bool, threads: int) -> dict:
+    torch.set_num_threads(threads)
+    results = {"machine": {"processor": platform.processor() or platform.machine(),
+                           "threads": threads, "torch": torch.__version__}}
+    results["matmul_gflops"] = speed.matmul_gflops()
+    print(f"fp32 matmul 2048^3: {results['matmul_gflops']:.0f} GFLOP/s", file=sys.stderr)
+    results["training"] = []
+    for cell in ("lstm", "gru"):
+        for hidden_size in (256, 512):
+            for batch_size in (64, 128):
+                row = speed.training_throughput(cell, hidden_size, batch_size)
+                row["mfu"] = row["gflops"] / results["matmul_gflops"]
+                results["training"].append(row)
+                print(f"train {cell} 2x{hidden_size} B={batch_size}: "
+                      f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
+    results["sampling"] = []
+    for streams in (1, 64):
+        rate = speed.sampling_throughput("lstm", 512, streams)
+        results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
+                                    "tokens_per_second": rate})
+        print(f"sample lstm 2x512, {streams} streams: {rate:,.0f} tok/s", file=sys.stderr)
+    results["big_file"] = big_file_run(threads)
+    print(f"1 GB file: peak RSS {results['big_file']['peak_rss_mb']:.0f} MB, token cache "
+          f"{results['big_file']['cache_mb_per_second']:.0f} MB/s", file=sys.stderr)
+    results["quality"] = [] if quick else [
+        r for r in (quality_run(b, threads) for b in BUDGETS) if r is not None]
+    return results
+
+
+def table(results: dict) -> str:
+    peak = results["matmul_gflops"]
+    lines = [f"Measured by `make bench` ({results['machine']['threads']} threads, torch "
+             f"{results['machine']['torch']}); fp32 matmul ceiling **{peak:.0f} GFLOP/s** "
+             "(2048³, median of 7).", "",
+             "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |", "|---|---|---|---|"]
+    for row in results["training"]:
+        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
+                     f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |")
+    lines += ["", "| sampling (generation loop) | tokens/s |", "|---|---|"]
+    for row in results["sampling"]:
+        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, {row['streams']} "
+                     f"stream{'s' if row['streams'] > 1 else ''} | {row['tokens_per_second']:,.0f} |")
+    big = results.get("big_file")
+    if big:
+        lines += ["", f"Training on a {big['megabytes']:,.0f} MB text file (30 steps): peak resident "
+                      f"memory **{big['peak_rss_mb']:,.0f} MB**; building the token cache "
+                      f"{big['cache_seconds']:.1f} s (**{big['cache_mb_per_second']:.0f} MB/s**)."]
+    if results["quality"]:
+        lines += ["", "| tiny Shakespeare, default model | validation loss (full stream) | "
+                      "bits/char | command |", "|---|---|---|---|"]
+        for row in results["quality"]:
+            lines.append(f"| {row['budget']} | {row['loss']:.4f} | {row['bits_per_char']:.3f} "
+                         f"| `{row['command']}` |")
+    return "\n".join(lines)
+
+
+def write_readme(results: dict) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + start + "\n" + table(results) + "\n" + end + rest.split(end, 1)[1]
+        readme.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="speed only, no quality runs")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    results = measure(args.quick, args.threads)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    write_readme(results)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Speed measurements: matmul ceiling, training throughput with model FLOP utilisation, sampling.
+
+Each figure is the median of several repeats; the machine is shared and noisy.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from recur.config import ModelConfig
+from recur.generate import sample_next
+from recur.models import build_model
+from recur.stepper import Stepper
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def median_time(function, repeats: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 7) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    seconds = median_time(lambda: torch.mm(a, b), repeats)
+    return 2 * size**3 / seconds / 1e9
+
+
+def forward_flops_per_token(config: ModelConfig) -> float:
+    """Multiply-adds x 2 of the recurrent layers and the decoder for one token."""
+    gates, flops, width = GATES[config.cell], 0.0, config.embedding_size
+    for _ in range(config.num_layers):
+        flops += 2 * gates * config.hidden_size * (width + config.hidden_size)
+        width = config.hidden_size
+    return flops + 2 * config.hidden_size * config.vocab_size
+
+
+def training_throughput(cell: str, hidden_size: int, batch_size: int, seq_length: int = 128,
+                        vocab_size: int = 65, steps: int = 6, repeats: int = 3) -> dict:
+    config = ModelConfig(cell=cell, hidden_size=hidden_size, embedding_size=128, num_layers=2,
+                         vocab_size=vocab_size)
+    torch.manual_seed(0)
+    model = build_model(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x = torch.randint(0, vocab_size, (batch_size, seq_length))
+    y = torch.randint(0, vocab_size, (batch_size, seq_length))
+
+    def run():
+        state = None
+        for _ in range(steps):
+            if state is not None:
+                state = tuple(s.detach() for s in state)
+            logits, state = model(x, state)
+            loss = F.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+    seconds = median_time(run, repeats)
+    tokens_per_second = steps * batch_size * seq_length / seconds
+    # Backward costs about twice the forward: 3x forward FLOPs per trained token.
+    gflops = 3 * forward_flops_per_token(config) * tokens_per_second / 1e9
+    return {"cell": cell, "hidden_size": hidden_size, "batch_size": batch_size,
+            "tokens_per_second": tokens_per_second, "gflops": gflops}
+
+
+def sampling_throughput(cell: str, hidden_size: int, streams: int, steps: int = 400,
+                        vocab_size: int = 65, repeats: int = 3) -> float:
+    """Tokens per second of the generation loop (one step + sample_next) for ``streams``."""
+    config = ModelConfig(cell=cell, hidden_size=hidden_size, embedding_size=128, num_layers=2,
+                         vocab_size=vocab_size)
+    model = build_model(config).eval()
+    stepper = Stepper(model)
+    generator = torch.Generator().manual_seed(0)
+
+    def run():
+        layers = stepper.to_layers(model.initial_state(streams))
+        token = torch.zeros(streams, dtype=torch.long)
+        for _ in range(steps):
+            logits, layers = stepper(token, layers)
+            token = sample_next(logits, 0.8, generator=generator)
+
+    with torch.inference_mode():
+        seconds = median_time(run, repeats)
+    return steps * streams / seconds
