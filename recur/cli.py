@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 
 from .config import DataConfig, ModelConfig, SampleConfig, TrainConfig
@@ -80,7 +81,8 @@ def run_train(args) -> None:
     options = options_of(args, ModelConfig, DataConfig, TrainConfig)
     model = api.train(*args.paths, resume=args.resume, config=args.config, quiet=args.quiet,
                       **options)
-    print(f"saved {model.path.parent}  (try: recur generate {model.path.parent})")
+    if os.environ.get("RANK", "0") == "0":
+        print(f"saved {model.path.parent}  (try: recur generate {model.path.parent})")
 
 
 def run_generate(args) -> None:

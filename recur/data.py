@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .errors import RecurError
+
 
 def split_ids(ids: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Contiguous split: the last ``val_fraction`` of the ids is validation (as nanoGPT does)."""
@@ -35,10 +37,15 @@ def split_text(text: str, val_fraction: float) -> tuple[str, str]:
 class StreamBatches:
     """Chunks of B parallel streams for stateful truncated backpropagation through time."""
 
-    def __init__(self, ids: np.ndarray, batch_size: int, seq_length: int, seed: int = 0):
-        if len(ids) < batch_size * 2 + seq_length:
-            raise ValueError(f"only {len(ids)} training tokens: too few for batch size {batch_size}")
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_length: int, seed: int = 0,
+                 rank: int = 0, world_size: int = 1):
+        # With several processes the text holds world_size * B streams; rank r reads its own B.
+        streams = batch_size * world_size
+        if len(ids) < streams * 2 + seq_length:
+            raise RecurError(f"only {len(ids)} training tokens: too few for {streams} streams of "
+                             f"{seq_length}; lower --batch-size or --seq-length, or add text")
         self.ids, self.batch_size, self.seq_length, self.seed = ids, batch_size, seq_length, seed
+        self.rank, self.world_size = rank, world_size
 
     def offset(self, epoch: int) -> int:
         if epoch == 0:
@@ -46,7 +53,7 @@ class StreamBatches:
         return int(np.random.default_rng([self.seed, epoch]).integers(self.seq_length))
 
     def stream_length(self, epoch: int) -> int:
-        return (len(self.ids) - self.offset(epoch) - 1) // self.batch_size
+        return (len(self.ids) - self.offset(epoch) - 1) // (self.batch_size * self.world_size)
 
     def chunks_per_epoch(self, epoch: int = 0) -> int:
         return -(-self.stream_length(epoch) // self.seq_length)
@@ -58,8 +65,9 @@ class StreamBatches:
         end = min(begin + self.seq_length, length)
         # Stream b holds ids[start + b*L : start + (b+1)*L]; one extra id gives the last target.
         # Reading B small slices (not one big view) also works on ids kept on disk.
+        first = self.rank * self.batch_size
         rows = np.stack([np.asarray(self.ids[start + b * length + begin:
                                              start + b * length + end + 1])
-                         for b in range(self.batch_size)]).astype(np.int64)
+                         for b in range(first, first + self.batch_size)]).astype(np.int64)
         rows = torch.from_numpy(rows)
         return rows[:, :-1], rows[:, 1:]

@@ -11,18 +11,20 @@ from pathlib import Path
 class Logbook:
     """Appends JSON lines to ``metrics.jsonl`` and keeps the user informed while training."""
 
-    def __init__(self, run_dir: Path, quiet: bool = False):
+    def __init__(self, run_dir: Path, quiet: bool = False, enabled: bool = True):
         self.path = Path(run_dir) / "metrics.jsonl"
-        self.quiet = quiet
+        self.quiet, self.enabled = quiet or not enabled, enabled
         self.bar = None
         self.last_print = 0.0
-        if not quiet and sys.stderr.isatty():
+        if not self.quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=100.0, unit="%", dynamic_ncols=True, leave=True,
                             bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
 
     def write(self, record: dict) -> None:
+        if not self.enabled:
+            return
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from . import checkpoint
 from .config import DataConfig, ModelConfig, TrainConfig, to_dict
 from .data import StreamBatches, split_text
+from .distributed import Group, setup, teardown
 from .errors import RecurError
 from .evaluate import metrics, stream_loss
 from .generate import generate
@@ -63,13 +64,14 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
     return Corpus(tokenizer, tokenizer.encode_array(train_text), val_ids, val_characters)
 
 
-def choose_device(train: TrainConfig) -> torch.device:
+def choose_device(train: TrainConfig, name: str | None = None) -> torch.device:
     torch.set_num_threads(train.threads or os.cpu_count() or 1)
-    if train.device == "auto":
+    name = name or train.device
+    if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if train.device.startswith("cuda") and not torch.cuda.is_available():
+    if name.startswith("cuda") and not torch.cuda.is_available():
         raise RecurError("--device cuda: no CUDA device is available here; use --device cpu")
-    return torch.device(train.device)
+    return torch.device(name)
 
 
 def build_optimizer(model, train: TrainConfig) -> torch.optim.Optimizer:
@@ -83,7 +85,9 @@ def build_optimizer(model, train: TrainConfig) -> torch.optim.Optimizer:
 class Trainer:
     """One training run: its model, optimizer, data cursor and carried state."""
 
-    def __init__(self, configs: dict, corpus: Corpus, run_dir: Path, device, logbook: Logbook):
+    def __init__(self, configs: dict, corpus: Corpus, run_dir: Path, device, logbook: Logbook,
+                 group: Group | None = None):
+        self.group = group or Group()
         self.data: DataConfig = configs["data"]
         self.train: TrainConfig = configs["train"]
         self.model_config: ModelConfig = configs["model"]
@@ -91,8 +95,14 @@ class Trainer:
         torch.manual_seed(self.train.seed)
         self.model = build_model(self.model_config).to(device)
         self.optimizer = build_optimizer(self.model, self.train)
+        self.network = self.model          # what training calls: the model, or DDP around it
+        if self.group.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.network = DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None)
         self.batches = StreamBatches(corpus.train_ids, self.data.batch_size, self.data.seq_length,
-                                     self.train.seed)
+                                     self.train.seed, self.group.rank, self.group.world_size)
         self.plan = make_plan(self.train, self.batches.chunks_per_epoch())
         self.clock = EvalClock(self.train.eval_every)
         self.step, self.epoch, self.chunk, self.elapsed, self.tokens = 0, 0, 0, 0.0, 0
@@ -106,7 +116,11 @@ class Trainer:
     def run(self) -> None:
         interval_loss, interval_steps, started = 0.0, 0, time.perf_counter()
         try:
-            while not self.plan.done(self.step, self.elapsed):
+            while True:
+                # Rank 0's clock rules, so every rank sees the same schedule and stops together.
+                self.elapsed = self.group.agree([self.elapsed])[0]
+                if self.plan.done(self.step, self.elapsed):
+                    break
                 if self.train.stop_after is not None and self.step >= self.train.stop_after:
                     self.log.say(f"stopping at step {self.step} (--stop-after); "
                                  f"continue with: recur train --resume {self.run_dir}")
@@ -120,15 +134,16 @@ class Trainer:
                     self.log_train(interval_loss / interval_steps, progress)
                     interval_loss, interval_steps = 0.0, 0
                 if self.clock.due(self.step, self.elapsed, progress):
-                    self.validate()
+                    self.checkpoint()
         except KeyboardInterrupt:
             self.log.close()
-            self.log.say(f"interrupted at step {self.step}: saving {self.run_dir / 'last'}")
-            self.save_last()
+            if self.group.is_main:
+                self.log.say(f"interrupted at step {self.step}: saving {self.run_dir / 'last'}")
+                self.save_last(capture(self, collective=False))
             raise
         self.log.close()
         if self.validated_step != self.step:
-            self.validate()
+            self.checkpoint()
         self.log.say(f"done: {self.step} steps, {self.tokens:,} tokens in {self.elapsed:.1f} s of "
                      f"training ({time.perf_counter() - started:.1f} s in all); "
                      f"last step loss {self.last_loss:.6f}; best validation loss {self.best:.4f}")
@@ -141,22 +156,32 @@ class Trainer:
             group["lr"] = lr
         if self.hidden is not None:
             self.hidden = tuple(h.detach() for h in self.hidden)   # truncate BPTT here
-        logits, self.hidden = self.model(x, self.hidden)           # (B, T, V)
+        logits, self.hidden = self.network(x, self.hidden)         # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.train.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.train.grad_clip)
         self.optimizer.step()
-        self.step, self.tokens, self.chunk = self.step + 1, self.tokens + y.numel(), self.chunk + 1
+        self.step, self.chunk = self.step + 1, self.chunk + 1
+        self.tokens += y.numel() * self.group.world_size
         if self.chunk >= self.batches.chunks_per_epoch(self.epoch):
             self.epoch, self.chunk, self.hidden = self.epoch + 1, 0, None   # new streams
         self.current_lr = lr
         return loss.item()
 
-    def save_last(self) -> None:
+    def checkpoint(self) -> None:
+        """Collect the resume state from every rank; rank 0 validates and writes."""
+        self.validated_step = self.step
+        state = capture(self)
+        if self.group.is_main:
+            self.validate()
+            self.save_last(state)
+            self.print_samples()
+
+    def save_last(self, state: dict) -> None:
         checkpoint.save(self.run_dir / "last", self.model, self.corpus.tokenizer,
-                        self.config_dict(), capture(self))
+                        self.config_dict(), state)
 
     def log_train(self, loss: float, progress: float) -> None:
         rate = self.tokens / max(self.elapsed, 1e-9)
@@ -167,9 +192,7 @@ class Trainer:
         self.log.progress(progress, self.step, loss, rate, self.current_lr)
 
     def validate(self) -> None:
-        self.validated_step = self.step
         if len(self.corpus.val_ids) < 2:
-            self.save_last()
             return
         ids, characters = self.validation_slice()
         total, count = stream_loss(self.model, ids, self.device)
@@ -186,8 +209,6 @@ class Trainer:
         if improved:
             checkpoint.save(self.run_dir / "best", self.model, self.corpus.tokenizer,
                             self.config_dict())
-        self.save_last()
-        self.print_samples()
 
     def validation_slice(self) -> tuple:
         """The validation ids (capped at ``max_val_tokens``) and the characters they predict."""
@@ -220,25 +241,22 @@ def default_run_dir(data: DataConfig) -> Path:
 def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | None = None,
         quiet: bool = False) -> Path:
     """Train a language model; returns the run directory. See ``api.train`` for the Python call."""
-    device = choose_device(train)
-    if resume:
-        run_dir = Path(resume)
-        tokenizer = checkpoint.load(run_dir / "last").tokenizer
-    else:
-        run_dir = Path(train.out) if train.out else default_run_dir(data)
-        if (run_dir / "last").exists() or (run_dir / "best").exists():
-            raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
-                             "or choose another --out")
-        tokenizer = None
+    group, device_name = setup(train.device)
+    device = choose_device(train, device_name)
+    run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
+    if not resume and ((run_dir / "last").exists() or (run_dir / "best").exists()):
+        raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
+                         "or choose another --out")
+    tokenizer = checkpoint.load(run_dir / "last").tokenizer if resume else None
     started = time.perf_counter()
-    corpus = prepare_corpus(data, tokenizer, run_dir / "cache")
+    corpus = _prepare_in_turn(group, data, tokenizer, run_dir)
     prepared_in = time.perf_counter() - started
     if data.val_fraction > 0 and len(corpus.val_ids) < 2:
         raise RecurError("the validation slice is too small: add text or raise --val-fraction")
     model.vocab_size = corpus.tokenizer.vocab_size
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log = Logbook(run_dir, quiet)
-    trainer = Trainer({"data": data, "model": model, "train": train}, corpus, run_dir, device, log)
+    log = Logbook(run_dir, quiet or not group.is_main, enabled=group.is_main)
+    trainer = Trainer({"data": data, "model": model, "train": train}, corpus, run_dir, device, log,
+                      group)
     if resume:
         _restore(trainer, run_dir / "last", device)
     _summary(trainer, resume)
@@ -247,8 +265,24 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
         trainer.run()
     finally:
         log.close()
-        plot_losses(run_dir)
+        if group.is_main:
+            plot_losses(run_dir)
+    if group.active:
+        torch.distributed.barrier()        # the others wait until rank 0 has written
+    teardown(group)
     return run_dir
+
+
+def _prepare_in_turn(group: Group, data: DataConfig, tokenizer, run_dir: Path) -> Corpus:
+    """Rank 0 builds the token cache first; the other ranks then read it."""
+    if group.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        corpus = prepare_corpus(data, tokenizer, run_dir / "cache")
+    if group.active:
+        torch.distributed.barrier()
+    if not group.is_main:
+        corpus = prepare_corpus(data, tokenizer, run_dir / "cache")
+    return corpus
 
 
 def _restore(trainer: Trainer, directory: Path, device) -> None:

@@ -21,15 +21,30 @@ def fingerprint(ids: np.ndarray) -> str:
     return f"{len(ids)}:{zlib.crc32(head.tobytes()):08x}:{zlib.crc32(tail.tobytes()):08x}"
 
 
-def capture(trainer) -> dict:
-    groups, tensors = optimizer_to_state(trainer.optimizer)
-    tensors["rng.cpu"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        for index, state in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng.cuda.{index}"] = state
+def _rank_tensors(trainer) -> dict:
+    """What differs between ranks: RNG states and the carried hidden state."""
+    tensors = {"rng.cpu": torch.get_rng_state()}
+    if trainer.device.type == "cuda":
+        tensors["rng.cuda"] = torch.cuda.get_rng_state(trainer.device)
     for index, tensor in enumerate(trainer.hidden or ()):
-        tensors[f"hidden.{index}"] = tensor
-    scalars = {
+        tensors[f"hidden.{index}"] = tensor.detach().cpu()
+    return tensors
+
+
+def capture(trainer, collective: bool = True) -> dict:
+    """The resume state. With several ranks, ``collective`` gathers every rank's RNG and hidden
+    state (all ranks must call it together); without, only this rank's are kept."""
+    groups, tensors = optimizer_to_state(trainer.optimizer)
+    own, group = _rank_tensors(trainer), trainer.group
+    if not group.active:
+        tensors.update(own)
+    elif collective:
+        for name, tensor in own.items():
+            for rank, part in enumerate(group.gather(tensor)):
+                tensors[f"rank{rank}.{name}"] = part
+    else:
+        tensors.update({f"rank{group.rank}.{name}": t for name, t in own.items()})
+    scalars = {"world_size": group.world_size,
         "step": trainer.step, "epoch": trainer.epoch, "chunk": trainer.chunk,
         "elapsed": trainer.elapsed, "tokens": trainer.tokens,
         "best": trainer.best if np.isfinite(trainer.best) else None,
@@ -51,9 +66,18 @@ def restore(trainer, state: dict) -> None:
     trainer.clock.next_mark, trainer.last_loss = scalars["next_eval"], scalars["last_loss"]
     trainer.validated_step = trainer.step
     optimizer_from_state(trainer.optimizer, scalars["optimizer"], tensors)
-    torch.set_rng_state(tensors["rng.cpu"])
-    cuda_states = [tensors[k] for k in sorted(t for t in tensors if t.startswith("rng.cuda."))]
-    if cuda_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda_states)
-    hidden = [tensors[f"hidden.{i}"] for i in range(2) if f"hidden.{i}" in tensors]
+    group = trainer.group
+    if scalars.get("world_size", 1) != group.world_size:
+        raise RecurError(f"this run was trained with {scalars.get('world_size', 1)} processes; "
+                         f"resume it with the same number (not {group.world_size})")
+    prefix = f"rank{group.rank}." if group.active else ""
+    if prefix + "rng.cpu" not in tensors:
+        # Saved by an interrupted rank 0 alone: this rank restarts its streams' state.
+        torch.manual_seed(trainer.train.seed + 1000 * group.rank + trainer.step)
+        trainer.hidden = None
+        return
+    torch.set_rng_state(tensors[prefix + "rng.cpu"])
+    if prefix + "rng.cuda" in tensors and trainer.device.type == "cuda":
+        torch.cuda.set_rng_state(tensors[prefix + "rng.cuda"], trainer.device)
+    hidden = [tensors[f"{prefix}hidden.{i}"] for i in range(2) if f"{prefix}hidden.{i}" in tensors]
     trainer.hidden = tuple(h.to(trainer.device) for h in hidden) or None

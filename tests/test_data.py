@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from recur.data import StreamBatches, split_ids, split_text
+from recur.errors import RecurError
 
 
 def test_contiguous_split_keeps_the_tail_for_validation():
@@ -35,5 +36,5 @@ def test_later_epochs_start_at_a_seeded_offset():
 
 
 def test_too_little_data_is_refused():
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(RecurError, match="too few"):
         StreamBatches(np.arange(10), batch_size=8, seq_length=16)
