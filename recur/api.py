@@ -53,7 +53,7 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
     Options are the fields of ModelConfig, DataConfig and TrainConfig (``hidden_size=256``,
     ``time="3m"``, ...). ``config`` names a JSON file with "model"/"data"/"train" sections.
     """
-    from .trainer import fit
+    from .fit import fit
 
     if paths:
         options["paths"] = [str(p) for p in paths]

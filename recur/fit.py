@@ -1,0 +1,152 @@
+"""Setting up and running a training run: ``fit()``.
+
+Reads and tokenizes the data (through the on-disk token cache for character-level files), picks the
+device and joins a torchrun group when there is one, makes or reopens the run directory, restores
+exact-resume state, then hands over to ``Trainer``. See ``api.train`` for the Python call.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint
+from .config import DataConfig, ModelConfig, TrainConfig
+from .data import split_text
+from .distributed import Group, setup, teardown
+from .errors import RecurError
+from .logbook import Logbook, plot_losses
+from .models import count_parameters
+from .readers import load_text
+from .tokenizer import build_tokenizer
+from .trainer import Trainer
+
+
+@dataclass
+class Corpus:
+    tokenizer: object
+    train_ids: np.ndarray
+    val_ids: np.ndarray
+    val_characters: int
+
+
+def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = None) -> Corpus:
+    """Read the text, split it (last ``val_fraction`` is validation), fit and apply the tokenizer.
+
+    Character-level files go through the on-disk token cache (flat memory for any size);
+    built-in corpora are small and are tokenized in memory.
+    """
+    if data.level == "char" and data.paths and cache_dir is not None:
+        from .token_cache import build_cache
+
+        fitted, train_ids, val_ids = build_cache(data.paths, data.glob, data.encoding,
+                                                 data.val_fraction, cache_dir)
+        if tokenizer is not None and tokenizer.symbols != fitted.symbols:
+            raise RecurError("the training data changed since this run started; resume needs "
+                             "the same files (or start a new run)")
+        return Corpus(fitted, train_ids, val_ids, max(len(val_ids) - 1, 0))
+    text = load_text(data.paths, data.corpus, data.glob, data.encoding)
+    train_text, val_text = split_text(text, data.val_fraction)
+    if tokenizer is None:
+        tokenizer = build_tokenizer(data.level).fit([train_text])
+    val_ids = tokenizer.encode_array(val_text)
+    val_characters = len(val_text) - len(tokenizer.decode(val_ids[:1].tolist()))
+    return Corpus(tokenizer, tokenizer.encode_array(train_text), val_ids, val_characters)
+
+
+def choose_device(train: TrainConfig, name: str | None = None) -> torch.device:
+    torch.set_num_threads(train.threads or os.cpu_count() or 1)
+    name = name or train.device
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RecurError("--device cuda: no CUDA device is available here; use --device cpu")
+    return torch.device(name)
+
+
+def default_run_dir(data: DataConfig) -> Path:
+    """runs/<corpus or first file's stem>, with -2, -3... when that name is taken."""
+    stem = data.corpus or (Path(data.paths[0]).stem if data.paths else "run")
+    candidate, number = Path("runs") / stem, 1
+    while candidate.exists():
+        number += 1
+        candidate = Path("runs") / f"{stem}-{number}"
+    return candidate
+
+
+def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | None = None,
+        quiet: bool = False) -> Path:
+    """Train a language model; returns the run directory. See ``api.train`` for the Python call."""
+    group, device_name = setup(train.device)
+    device = choose_device(train, device_name)
+    run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
+    if not resume and ((run_dir / "last").exists() or (run_dir / "best").exists()):
+        raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
+                         "or choose another --out")
+    tokenizer = checkpoint.load(run_dir / "last").tokenizer if resume else None
+    started = time.perf_counter()
+    corpus = _prepare_in_turn(group, data, tokenizer, run_dir)
+    prepared_in = time.perf_counter() - started
+    if data.val_fraction > 0 and len(corpus.val_ids) < 2:
+        raise RecurError("the validation slice is too small: add text or raise --val-fraction")
+    model.vocab_size = corpus.tokenizer.vocab_size
+    log = Logbook(run_dir, quiet or not group.is_main, enabled=group.is_main)
+    trainer = Trainer({"data": data, "model": model, "train": train}, corpus, run_dir, device, log,
+                      group)
+    if resume:
+        _restore(trainer, run_dir / "last", device)
+    _summary(trainer, resume)
+    log.say(f"data read and tokenized in {prepared_in:.1f} s")
+    try:
+        trainer.run()
+    finally:
+        log.close()
+        if group.is_main:
+            plot_losses(run_dir)
+    if group.active:
+        torch.distributed.barrier()        # the others wait until rank 0 has written
+    teardown(group)
+    return run_dir
+
+
+def _prepare_in_turn(group: Group, data: DataConfig, tokenizer, run_dir: Path) -> Corpus:
+    """Rank 0 builds the token cache first; the other ranks then read it."""
+    if group.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        corpus = prepare_corpus(data, tokenizer, run_dir / "cache")
+    if group.active:
+        torch.distributed.barrier()
+    if not group.is_main:
+        corpus = prepare_corpus(data, tokenizer, run_dir / "cache")
+    return corpus
+
+
+def _restore(trainer: Trainer, directory: Path, device) -> None:
+    from safetensors.torch import load_model
+
+    from .trainer_state import restore
+
+    load_model(trainer.model, str(directory / "model.safetensors"), device=str(device))
+    restore(trainer, checkpoint.load_trainer_state(directory))
+
+
+def _summary(trainer: Trainer, resume) -> None:
+    corpus, say = trainer.corpus, trainer.log.say
+    config = trainer.model_config
+    say(f"{'resuming' if resume else 'training'} {trainer.run_dir}: "
+        f"{len(corpus.train_ids):,} training and {len(corpus.val_ids):,} validation tokens, "
+        f"vocabulary {corpus.tokenizer.vocab_size}")
+    say(f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
+        f"{config.embedding_size}{', tied' if trainer.model.tied else ''}, "
+        f"{count_parameters(trainer.model):,} parameters on {trainer.device} "
+        f"({torch.get_num_threads()} threads); batch {trainer.data.batch_size}x"
+        f"{trainer.data.seq_length}")
+    say(f"plan: {trainer.plan.describe()}" + (f", from step {trainer.step}" if resume else ""))
+    limit = trainer.train.max_val_tokens
+    if limit and len(corpus.val_ids) > limit:
+        say(f"validation uses the first {limit:,} of {len(corpus.val_ids):,} validation tokens "
+            "(--max-val-tokens); recur evaluate measures any whole file")
