@@ -58,6 +58,21 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
     return Corpus(tokenizer, tokenizer.encode_array(train_text), val_ids, val_characters)
 
 
+def busy_cores_note(train: TrainConfig) -> str | None:
+    """A warning when other processes already load the CPU and the thread count was not chosen.
+
+    Measured here: with another process holding one of two cores, two-thread training runs at
+    25-45% of its speed (threads wait on each other), while one thread keeps its pace."""
+    cores = os.cpu_count() or 1
+    if train.threads or cores < 2 or not hasattr(os, "getloadavg"):
+        return None
+    load = os.getloadavg()[0]
+    if load < 0.75:
+        return None
+    return (f"note: the CPU is already busy (load {load:.1f} on {cores} cores); if training is "
+            f"slow, --threads {max(1, cores - round(load))} can be much faster")
+
+
 def choose_device(train: TrainConfig, name: str | None = None) -> torch.device:
     torch.set_num_threads(train.threads or os.cpu_count() or 1)
     name = name or train.device
@@ -81,6 +96,7 @@ def default_run_dir(data: DataConfig) -> Path:
 def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | None = None,
         quiet: bool = False) -> Path:
     """Train a language model; returns the run directory. See ``api.train`` for the Python call."""
+    note = busy_cores_note(train)          # before our own work adds to the load
     group, device_name = setup(train.device)
     device = choose_device(train, device_name)
     run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
@@ -101,6 +117,8 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
         _restore(trainer, run_dir / "last", device)
     _summary(trainer, resume)
     log.say(f"data read and tokenized in {prepared_in:.1f} s")
+    if note and device.type == "cpu" and not group.active:
+        log.say(note)
     try:
         trainer.run()
     finally:
