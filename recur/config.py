@@ -70,6 +70,9 @@ class TrainConfig:
     max_val_tokens: int = option(250_000, "validate on at most this many tokens from the start of "
                                           "the validation slice, as one stream (0: all of it)")
     log_every: int = option(50, "write a training line to metrics.jsonl every N steps")
+    precision: str = option("fp32", "training arithmetic: fp32, or bf16 / fp16 autocast (CUDA; "
+                                    "fp16 adds loss scaling). On CPUs without AMX bf16 is slower",
+                            choices=("fp32", "bf16", "fp16"))
     seed: int = option(0, "random seed for initialisation, data order and dropout")
     device: str = option("auto", "cpu, cuda, cuda:N or auto")
     threads: Optional[int] = option(None, "CPU threads for PyTorch (default: all cores)")

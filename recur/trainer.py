@@ -56,6 +56,10 @@ class Trainer:
         self.batches = StreamBatches(corpus.train_ids, self.data.batch_size, self.data.seq_length,
                                      self.train.seed, self.group.rank, self.group.world_size)
         self.plan = make_plan(self.train, self.batches.chunks_per_epoch())
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.train.precision)
+        self.autocast = lambda: torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+        # Loss scaling keeps small fp16 gradients from flushing to zero; a no-op otherwise.
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.train.precision == "fp16")
         self.clock = EvalClock(self.train.eval_every)
         self.step, self.epoch, self.chunk, self.elapsed, self.tokens = 0, 0, 0, 0.0, 0
         self.best, self.hidden, self.last_loss = math.inf, None, math.nan
@@ -108,13 +112,17 @@ class Trainer:
             group["lr"] = lr
         if self.hidden is not None:
             self.hidden = tuple(h.detach() for h in self.hidden)   # truncate BPTT here
-        logits, self.hidden = self.network(x, self.hidden)         # (B, T, V)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        with self.autocast():
+            logits, self.hidden = self.network(x, self.hidden)     # (B, T, V)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
+        self.hidden = tuple(h.float() for h in self.hidden)         # carried in fp32
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.scaler.scale(loss).backward()
         if self.train.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.train.grad_clip)
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.step, self.chunk = self.step + 1, self.chunk + 1
         self.tokens += y.numel() * self.group.world_size
         if self.chunk >= self.batches.chunks_per_epoch(self.epoch):

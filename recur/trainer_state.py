@@ -50,6 +50,7 @@ def capture(trainer, collective: bool = True) -> dict:
         "best": trainer.best if np.isfinite(trainer.best) else None,
         "next_eval": trainer.clock.next_mark, "last_loss": trainer.last_loss,
         "data_fingerprint": fingerprint(trainer.corpus.train_ids), "optimizer": groups,
+        "grad_scaler": trainer.scaler.state_dict() if trainer.scaler.is_enabled() else None,
     }
     return {"json": scalars, "tensors": tensors}
 
@@ -66,6 +67,8 @@ def restore(trainer, state: dict) -> None:
     trainer.clock.next_mark, trainer.last_loss = scalars["next_eval"], scalars["last_loss"]
     trainer.validated_step = trainer.step
     optimizer_from_state(trainer.optimizer, scalars["optimizer"], tensors)
+    if scalars.get("grad_scaler") and trainer.scaler.is_enabled():
+        trainer.scaler.load_state_dict(scalars["grad_scaler"])
     group = trainer.group
     if scalars.get("world_size", 1) != group.world_size:
         raise RecurError(f"this run was trained with {scalars.get('world_size', 1)} processes; "

@@ -111,3 +111,10 @@ def test_validation_can_be_capped_to_a_prefix_of_the_slice(corpus_file, tmp_path
     text = corpus_file.read_text()
     prefix = text[int(len(text) * 0.9):][:50]
     assert logged["val_loss"] == pytest.approx(model.evaluate(text=prefix)["loss"], abs=1e-6)
+
+
+def test_bf16_autocast_trains_and_keeps_fp32_weights(corpus_file, tmp_path):
+    model = train_tiny(corpus_file, tmp_path / "run", steps=12, precision="bf16")
+    losses = [r["loss"] for r in read_metrics(tmp_path / "run") if r["kind"] == "train"]
+    assert losses[-1] < losses[0]
+    assert all(p.dtype == torch.float32 for p in model.bundle.model.parameters())
