@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/recur generate runs/demo -n 3 --length 400 --seed 1
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
