@@ -21,7 +21,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf runs/demo
-	$(BIN)/recur train --corpus kjv --time 2m --val-fraction 0.02 --out runs/demo
+	$(BIN)/recur train --corpus kjv --cell lstm --time 2m --val-fraction 0.02 --out runs/demo
 	$(BIN)/recur generate runs/demo -n 3 --length 400 --seed 1
 
 test: $(STAMP)
