@@ -38,12 +38,16 @@ class Logbook:
 
     def progress(self, progress: float, step: int, loss: float, tokens_per_second: float,
                  learning_rate: float) -> None:
+        """Called every step; redraws the bar twice a second, or prints a line every 15 s."""
+        now = time.monotonic()
+        if self.quiet or now - self.last_print < (0.5 if self.bar is not None else 15.0):
+            return
+        self.last_print = now
         text = f"step {step} loss {loss:.4f} {tokens_per_second:,.0f} tok/s lr {learning_rate:.2e}"
         if self.bar is not None:
             self.bar.n = round(100.0 * progress, 1)
-            self.bar.set_postfix_str(text, refresh=True)
-        elif not self.quiet and time.monotonic() - self.last_print > 15.0:
-            self.last_print = time.monotonic()
+            self.bar.set_postfix_str(text)
+        else:
             self.say(f"[{100 * progress:5.1f}%] {text}")
 
     def close(self) -> None:

@@ -86,8 +86,11 @@ class Trainer:
                 self.elapsed += time.perf_counter() - tick
                 interval_loss, interval_steps = interval_loss + self.last_loss, interval_steps + 1
                 progress = self.plan.progress(self.step, self.elapsed)
+                rate = self.tokens / max(self.elapsed, 1e-9)
+                self.log.progress(progress, self.step, interval_loss / interval_steps, rate,
+                                  self.current_lr)
                 if self.step % self.train.log_every == 0 or self.plan.done(self.step, self.elapsed):
-                    self.log_train(interval_loss / interval_steps, progress)
+                    self.log_train(interval_loss / interval_steps)
                     interval_loss, interval_steps = 0.0, 0
                 if self.clock.due(self.step, self.elapsed, progress):
                     self.checkpoint()
@@ -143,13 +146,12 @@ class Trainer:
         checkpoint.save(self.run_dir / "last", self.model, self.corpus.tokenizer,
                         self.config_dict(), state)
 
-    def log_train(self, loss: float, progress: float) -> None:
+    def log_train(self, loss: float) -> None:
         rate = self.tokens / max(self.elapsed, 1e-9)
         self.log.write({"kind": "train", "step": self.step, "epoch": self.epoch,
                         "tokens": self.tokens, "time": round(self.elapsed, 3), "loss": loss,
                         "step_loss": self.last_loss, "lr": self.current_lr,
                         "tokens_per_second": round(rate, 1)})
-        self.log.progress(progress, self.step, loss, rate, self.current_lr)
 
     def validate(self) -> None:
         if len(self.corpus.val_ids) < 2:
