@@ -1,0 +1,151 @@
+"""MIDI in and out, the event tokenizer, corpus preparation and the baseline, on tiny files."""
+import json
+
+import numpy as np
+import pytest
+
+from recur.config import DataConfig
+from recur.errors import RecurError
+from recur.midi import clean_notes, quantize, read_midi, write_midi
+from recur.midi_tokenizer import MidiTokenizer
+from recur.music import parse_transpose, prepare_midi, transpose, unigram_loss
+from recur.tokenizer import load_tokenizer
+
+pretty_midi = pytest.importorskip("pretty_midi")
+
+
+def write_song(path, notes, tempo=120.0, drums=None):
+    """notes: (start s, end s, pitch[, velocity]) rows on a piano; drums: the same on channel 10."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    for rows, is_drum in ((notes, False), (drums, True)):
+        if rows is None:
+            continue
+        instrument = pretty_midi.Instrument(program=0, is_drum=is_drum)
+        for row in rows:
+            velocity = row[3] if len(row) > 3 else 90
+            instrument.notes.append(pretty_midi.Note(velocity, row[2], row[0], row[1]))
+        midi.instruments.append(instrument)
+    midi.write(str(path))
+    return path
+
+
+def scale_song(seed=0, count=40):
+    """A melody over a bass: 0.25 s steps at 120 BPM (an eighth note), varied durations."""
+    rng = np.random.default_rng(seed)
+    rows, time = [], 0.0
+    for i in range(count):
+        length = float(rng.choice([0.25, 0.5, 1.0]))
+        rows.append((time, time + length, int(60 + rng.choice([0, 2, 4, 5, 7, 9, 11, 12]))))
+        if i % 4 == 0:
+            rows.append((time, time + 1.0, 48))
+        time += length
+    return rows
+
+
+@pytest.fixture
+def songs(tmp_path):
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    for k in range(4):
+        write_song(folder / f"song{k}.mid", scale_song(k))
+    return folder
+
+
+def test_read_write_round_trip_keeps_pitch_start_and_duration(tmp_path):
+    rows = [(0.0, 0.5, 60), (0.0, 1.0, 64), (0.5, 0.74, 62), (1.26, 2.0, 67)]   # chord, off-grid
+    piece = read_midi(write_song(tmp_path / "a.mid", rows, tempo=120.0))
+    grid = quantize(piece.notes, 4)                   # 1/4 beat = 0.125 s at 120 BPM
+    assert grid.tolist() == [[0, 4, 60, 90], [0, 8, 64, 90], [4, 2, 62, 90], [10, 6, 67, 90]]
+    back = read_midi(write_midi(grid, tmp_path / "b.mid", steps_per_beat=4, tempo=120.0))
+    assert quantize(back.notes, 4).tolist() == grid.tolist()
+    assert back.tempo == pytest.approx(120.0)
+
+
+def test_tempo_changes_are_followed_in_beats(tmp_path):
+    piece = read_midi(write_song(tmp_path / "slow.mid", [(0.0, 1.0, 60), (1.0, 2.0, 62)], tempo=60))
+    assert quantize(piece.notes, 4).tolist() == [[0, 4, 60, 90], [4, 4, 62, 90]]
+
+
+def test_tokenizer_round_trip_and_save_load(tmp_path):
+    grid = np.array([[0, 4, 60, 90], [0, 4, 64, 90], [4, 2, 62, 40], [30, 80, 67, 100],
+                     [100, 80, 69, 100]])
+    tokenizer = MidiTokenizer(steps_per_beat=4, velocity=True, tempo=96.0)
+    ids = tokenizer.encode_notes(grid)
+    text = tokenizer.decode(ids)
+    assert text.split()[:5] == ["vel:5", "dur:4", "note:60", "note:64", "wait:4"]
+    decoded = tokenizer.decode_notes(ids)
+    # Durations clip at 8 beats (32 steps); rests longer than 8 beats shrink to 8 beats.
+    assert decoded[:, :3].tolist() == [[0, 4, 60], [0, 4, 64], [4, 2, 62], [30, 32, 67],
+                                       [62, 32, 69]]
+    assert np.abs(decoded[:, 3] - grid[:, 3]).max() <= 8                   # 8 velocity levels
+    tokenizer.fit([ids])
+    tokenizer.save(tmp_path / "tokenizer.json")
+    loaded = load_tokenizer(tmp_path / "tokenizer.json")
+    assert loaded.symbols == tokenizer.symbols and loaded.tempo == 96.0
+    assert loaded.encode(text) == ids[1:-1].tolist() and loaded.counts == tokenizer.counts
+    assert json.loads((tmp_path / "tokenizer.json").read_text())["type"] == "midi"
+
+
+def test_any_id_sequence_decodes_to_writable_notes(tmp_path):
+    tokenizer = MidiTokenizer(steps_per_beat=4)
+    ids = np.random.default_rng(0).integers(0, tokenizer.vocab_size, 500)
+    notes = tokenizer.decode_notes(ids)
+    assert len(notes) > 50 and (notes[:, 1] >= 1).all()
+    write_midi(notes, tmp_path / "noise.mid", 4)
+    assert pretty_midi.PrettyMIDI(str(tmp_path / "noise.mid")).instruments[0].notes
+
+
+def test_writer_removes_duplicates_and_overlaps(tmp_path):
+    notes = np.array([[0, 8, 60, 90], [0, 2, 60, 90], [4, 4, 60, 90], [2, 0, 62, 90],
+                      [3, 2, 200, 90], [6, 2, 64, 90]])
+    assert clean_notes(notes).tolist() == [[0, 4, 60, 90], [4, 4, 60, 90], [6, 2, 64, 90]]
+    midi = pretty_midi.PrettyMIDI(str(write_midi(notes, tmp_path / "x.mid", 4, tempo=90)))
+    written = sorted((n.pitch, n.start, n.end) for n in midi.instruments[0].notes)
+    assert all(end > start for _, start, end in written)
+    for (p1, _, e1), (p2, s2, _) in zip(written, written[1:]):
+        assert p1 != p2 or e1 <= s2 + 1e-9
+    assert midi.get_tempo_changes()[1][0] == pytest.approx(90, rel=1e-4)
+
+
+def test_transpose_range_and_bounds():
+    assert parse_transpose("-5..6") == list(range(-5, 7)) and parse_transpose("0") == [0]
+    with pytest.raises(RecurError, match="--transpose"):
+        parse_transpose("up")
+    notes = np.array([[0, 1, 125, 90], [0, 1, 60, 90]])
+    assert transpose(notes, 5).tolist() == [[0, 1, 65, 90]]
+
+
+def test_prepare_skips_bad_files_with_warning_and_augments_training_only(songs, capsys):
+    (songs / "corrupt.mid").write_bytes(b"MThd garbage")
+    (songs / "empty.mid").write_bytes(b"")
+    write_song(songs / "drums.mid", [], drums=[(0.0, 0.5, 36)])
+    (songs / "notes.txt").write_text("not music")
+    plain = prepare_midi(DataConfig(paths=[str(songs)]))
+    err = capsys.readouterr().err
+    for name in ("corrupt.mid", "empty.mid", "drums.mid: skipped: no notes (drum tracks"):
+        assert name in err
+    assert "4 pieces read, 3 skipped, 1 non-MIDI files ignored" in plain["summary"]
+    shifted = prepare_midi(DataConfig(paths=[str(songs)], transpose="-2..2"))
+    assert len(shifted["train_ids"]) == 5 * len(plain["train_ids"])
+    assert shifted["val_ids"].tolist() == plain["val_ids"].tolist()        # last piece, untouched
+    assert plain["val_characters"] == len(plain["val_ids"]) - 1
+    assert plain["baseline"] == pytest.approx(
+        unigram_loss(plain["tokenizer"].counts, plain["val_ids"]))
+
+
+def test_drums_can_be_asked_for(songs):
+    write_song(songs / "drums.mid", [], drums=[(0.0, 0.5, 36), (0.5, 1.0, 38)])
+    summary = prepare_midi(DataConfig(paths=[str(songs)], drums=True))["summary"]
+    assert "5 pieces read, 0 skipped" in summary
+
+
+def test_folder_without_usable_notes_is_one_line_error(tmp_path):
+    (tmp_path / "broken.mid").write_bytes(b"nothing")
+    with pytest.raises(RecurError, match=r"no usable notes in 1 MIDI file\(s\) \(1 skipped\)"):
+        prepare_midi(DataConfig(paths=[str(tmp_path)]))
+
+
+def test_unigram_loss_with_add_one_smoothing():
+    counts = [3, 1, 0]                                  # smoothed: 4/7, 2/7, 1/7
+    assert unigram_loss(counts, np.array([0, 0, 2])) == pytest.approx(
+        -(np.log(4 / 7) + np.log(1 / 7)) / 2)
