@@ -94,7 +94,8 @@ def run_generate(args) -> None:
         if args.json:
             print(json.dumps(written))
         for entry in written:
-            print(f"wrote {entry['midi']} ({entry['events']} events, {entry['notes']} notes) and "
+            print(f"wrote {entry['midi']} ({entry['events']} events, {entry['notes']} notes, "
+                  f"{entry['seconds']:.1f} s) and "
                   f"{entry['png']}" + (f" and {entry['wav']}" if "wav" in entry else ""),
                   file=sys.stderr if args.json else sys.stdout)
         print(f"(seed {written[0]['seed']})", file=sys.stderr)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RecurError
-from .midi import SkipFile, is_midi, piano_roll, quantize, read_midi, render_wav, write_midi
+from .midi import SkipFile, clean_notes, is_midi, piano_roll, quantize, read_midi, render_wav, write_midi
 from .midi_tokenizer import MidiTokenizer
 
 PITCHES = 128
@@ -176,10 +176,13 @@ def generate_midi(bundle, sample: dict, music, device="cpu") -> list[dict]:
     tempo = music.tempo or tokenizer.tempo
     written, audio_problem = [], None
     for text, path in zip(result.texts, output_paths(out, len(result.texts))):
-        notes = tokenizer.decode_notes(tokenizer.encode(text))
+        notes = clean_notes(tokenizer.decode_notes(tokenizer.encode(text)))
         write_midi(notes, path, tokenizer.steps_per_beat, tempo)
+        seconds = float((notes[:, 0] + notes[:, 1]).max(initial=0)) * 60 / (
+            tempo * tokenizer.steps_per_beat)
         entry = {"midi": str(path), "png": str(piano_roll(path, path.with_suffix(".png"))),
-                 "events": len(text.split()), "notes": len(notes), "seed": result.seed}
+                 "events": len(text.split()), "notes": len(notes), "seconds": round(seconds, 2),
+                 "seed": result.seed}
         if music.wav and not audio_problem:
             audio_problem = render_wav(path, path.with_suffix(".wav"))
             if audio_problem:
