@@ -149,3 +149,26 @@ def test_unigram_loss_with_add_one_smoothing():
     counts = [3, 1, 0]                                  # smoothed: 4/7, 2/7, 1/7
     assert unigram_loss(counts, np.array([0, 0, 2])) == pytest.approx(
         -(np.log(4 / 7) + np.log(1 / 7)) / 2)
+
+
+def test_readme_example_is_what_the_tokenizer_writes():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("<bos> ", 1)[1].split(" ...", 1)[0]
+    notes = [[0, 8, 48, 80], [0, 8, 52, 80], [0, 8, 55, 80], [8, 2, 62, 80], [14, 4, 64, 80]]
+    assert MidiTokenizer(steps_per_beat=4).decode(MidiTokenizer().encode_notes(notes)) == example
+
+
+def test_bach_corpus_is_read_from_its_cache(tmp_path, monkeypatch):
+    music21 = pytest.importorskip("music21")
+    from recur.chorales import load_bach
+    from recur.music import is_music
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "recur" / f"bach-music21-{music21.__version__}.npz"
+    cache.parent.mkdir()
+    np.savez(cache, bwv1=np.array([[0.0, 1.0, 60, 80], [1.0, 2.5, 62, 80]]))
+    pieces = load_bach()
+    assert [p.name for p in pieces] == ["bwv1"] and quantize(pieces[0].notes, 4)[1, 1] == 6
+    assert is_music(DataConfig(corpus="bach")) and not is_music(DataConfig(corpus="kjv"))
