@@ -132,10 +132,11 @@ def prepare_midi(data, tokenizer: MidiTokenizer | None = None) -> dict:
     notes = sum(len(g) for g in grids)
     summary = (f"MIDI: {files['read']} pieces read, {files['skipped']} skipped"
                + (f", {files['ignored']} non-MIDI files ignored" if files["ignored"] else "")
-               + f"; {notes:,} notes -> {len(train_ids) + len(val_ids):,} events "
-               f"(validation: {f'last {held} pieces' if held else 'last events'}, "
-               f"{len(val_ids):,} events; transpositions "
-               f"{shifts[0]}..{shifts[-1]} on training pieces); grid 1/{steps} beat; "
+               + f"; {notes:,} notes -> {len(train_ids) + len(val_ids):,} events"
+               + (f" with {len(shifts)} transpositions ({shifts[0]}..{shifts[-1]}) of the "
+                  "training pieces" if shifts != [0] else "")
+               + f" (validation: {f'last {held} pieces' if held else 'last events'}, "
+               f"{len(val_ids):,} events); grid 1/{steps} beat; "
                f"vocabulary {tokenizer.vocab_size}")
     return {"tokenizer": tokenizer, "train_ids": train_ids, "val_ids": val_ids,
             "val_characters": max(len(val_ids) - 1, 0), "summary": summary,

@@ -65,3 +65,21 @@ def test_wav_without_fluidsynth_says_how_to_install(music_run, monkeypatch):
 
     monkeypatch.setenv("PATH", "/nonexistent")
     assert "apt-get install fluidsynth fluid-soundfont-gm" in render_wav("a.mid", "a.wav")
+
+
+def test_help_does_not_import_midi_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, recur.cli; recur.cli.build_parser().format_help(); "
+            "print(sorted({'torch', 'pretty_midi', 'music21', 'matplotlib'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]"
+    assert "--prime-midi" in recur("generate", "--help").stdout
+
+
+def test_negative_transpose_range_is_read_as_a_value():
+    from recur.cli import join_negative_values
+
+    assert join_negative_values(["train", "x", "--transpose", "-5..6", "--steps", "-3"]) == [
+        "train", "x", "--transpose=-5..6", "--steps", "-3"]
