@@ -172,3 +172,19 @@ def test_bach_corpus_is_read_from_its_cache(tmp_path, monkeypatch):
     pieces = load_bach()
     assert [p.name for p in pieces] == ["bwv1"] and quantize(pieces[0].notes, 4)[1, 1] == 6
     assert is_music(DataConfig(corpus="bach")) and not is_music(DataConfig(corpus="kjv"))
+
+
+def test_midi_run_resumes_exactly(songs, tmp_path):
+    import recur
+
+    from .conftest import TINY_OPTIONS
+
+    options = dict(TINY_OPTIONS, steps=12, eval_every="6", transpose="-1..1", quiet=True)
+    whole = recur.train(songs, out=str(tmp_path / "whole"), **options)
+    recur.train(songs, out=str(tmp_path / "paused"), stop_after=6, **options)
+    resumed = recur.train(resume=str(tmp_path / "paused"), quiet=True)
+    notes = [m.generate_midi(str(tmp_path / f"{i}.mid"), length=40, seed=2)[0]["notes"]
+             for i, m in enumerate((whole, resumed))]
+    assert resumed.evaluate(path=str(songs))["loss"] == pytest.approx(
+        whole.evaluate(path=str(songs))["loss"], rel=1e-6)
+    assert notes[0] == notes[1] and resumed.bundle.tokenizer.kind == "midi"
