@@ -101,6 +101,32 @@ def unigram_loss(counts, ids: np.ndarray) -> float:
     return float(-log_p[np.asarray(ids[1:])].mean()) if len(ids) > 1 else math.nan
 
 
+def split_pieces(grids: list, fraction: float) -> tuple[list, list, str]:
+    """The last ``fraction`` of the pieces (at least one) for validation; a single piece gives
+    its last notes. Returns train, validation and how they were split."""
+    if fraction <= 0:
+        return grids, [], "none"
+    if len(grids) == 1:
+        notes = grids[0]
+        cut = int(len(notes) * (1.0 - fraction))
+        tail = notes[cut:].copy()
+        if len(tail) == 0:
+            return grids, [], "none (too few notes)"
+        tail[:, 0] -= tail[:, 0].min()
+        return [notes[:cut]], [tail], "last notes of the one piece"
+    held = min(max(round(len(grids) * fraction), 1), len(grids) - 1)
+    return grids[:-held], grids[-held:], f"last {held} pieces"
+
+
+def training_stream(tokenizer: MidiTokenizer, grids: list, shifts: list[int]) -> np.ndarray:
+    """Every training piece at every shift, in a seeded random order, as one id stream."""
+    copies = [(grid, shift) for grid in grids for shift in shifts]
+    order = np.random.default_rng(0).permutation(len(copies)) if len(shifts) > 1 else None
+    copies = copies if order is None else [copies[i] for i in order]
+    parts = [tokenizer.encode_notes(transpose(grid, shift)) for grid, shift in copies]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+
 def prepare_midi(data, tokenizer: MidiTokenizer | None = None) -> dict:
     """The fields of trainer.Corpus (plus ``summary`` and ``baseline``) for a MIDI run."""
     data.midi = True
@@ -109,25 +135,14 @@ def prepare_midi(data, tokenizer: MidiTokenizer | None = None) -> dict:
     if steps < 1:
         raise RecurError("--quantize must be at least 1 step per quarter note")
     grids = [quantize(piece.notes, steps) for piece in pieces]
-    held = 0
-    if len(pieces) >= 2 and data.val_fraction > 0:      # the last pieces, at least one
-        held = min(max(round(len(pieces) * data.val_fraction), 1), len(pieces) - 1)
-    train_grids, val_grids = grids[:len(grids) - held], grids[len(grids) - held:]
+    train_grids, val_grids, split = split_pieces(grids, data.val_fraction)
     if tokenizer is None:
-        tempo = float(np.median([piece.tempo for piece in pieces[:len(pieces) - held]]))
+        tempo = float(np.median([piece.tempo for piece in pieces]))
         tokenizer = MidiTokenizer(steps, data.velocity, round(tempo, 2))
     shifts = parse_transpose(data.transpose)
-    copies = [(g, s) for g in range(len(train_grids)) for s in shifts]
-    order = np.random.default_rng(0).permutation(len(copies)) if len(shifts) > 1 else range(len(copies))
-    train_parts = [tokenizer.encode_notes(transpose(train_grids[copies[i][0]], copies[i][1]))
-                   for i in order]
-    val_parts = [tokenizer.encode_notes(g) for g in val_grids]
-    train_ids = np.concatenate(train_parts)
-    val_ids = np.concatenate(val_parts) if val_parts else np.zeros(0, dtype=np.int32)
-    if not val_parts and data.val_fraction > 0:          # one piece: hold out its last events
-        cut = int(len(train_ids) * (1.0 - data.val_fraction))
-        train_ids, val_ids = train_ids[:cut], train_ids[cut:]
-    if not tokenizer.counts or not any(tokenizer.counts):
+    train_ids = training_stream(tokenizer, train_grids, shifts)
+    val_ids = training_stream(tokenizer, val_grids, [0])
+    if not any(tokenizer.counts):
         tokenizer.fit([train_ids])
     notes = sum(len(g) for g in grids)
     summary = (f"MIDI: {files['read']} pieces read, {files['skipped']} skipped"
@@ -135,12 +150,11 @@ def prepare_midi(data, tokenizer: MidiTokenizer | None = None) -> dict:
                + f"; {notes:,} notes -> {len(train_ids) + len(val_ids):,} events"
                + (f" with {len(shifts)} transpositions ({shifts[0]}..{shifts[-1]}) of the "
                   "training pieces" if shifts != [0] else "")
-               + f" (validation: {f'last {held} pieces' if held else 'last events'}, "
-               f"{len(val_ids):,} events); grid 1/{steps} beat; "
+               + f" (validation: {split}, {len(val_ids):,} events); grid 1/{steps} beat; "
                f"vocabulary {tokenizer.vocab_size}")
     return {"tokenizer": tokenizer, "train_ids": train_ids, "val_ids": val_ids,
             "val_characters": max(len(val_ids) - 1, 0), "summary": summary,
-            "baseline": unigram_loss(tokenizer.counts, val_ids)}
+            "baseline": unigram_loss(tokenizer.counts, val_ids) if len(val_ids) > 1 else None}
 
 
 def prime_text(tokenizer: MidiTokenizer, path, seconds: float, data: dict) -> str:

@@ -188,3 +188,14 @@ def test_midi_run_resumes_exactly(songs, tmp_path):
     assert resumed.evaluate(path=str(songs))["loss"] == pytest.approx(
         whole.evaluate(path=str(songs))["loss"], rel=1e-6)
     assert notes[0] == notes[1] and resumed.bundle.tokenizer.kind == "midi"
+
+
+def test_validation_is_the_last_pieces_or_the_last_notes_of_one_piece():
+    from recur.music import split_pieces
+
+    grids = [np.array([[i, 1, 60 + i, 90]]) for i in range(20)]
+    train, val, how = split_pieces(grids, 0.1)
+    assert len(train) == 18 and [g[0, 2] for g in val] == [78, 79] and how == "last 2 pieces"
+    one = np.array([[i, 1, 60, 90] for i in range(10)])
+    train, val, how = split_pieces([one], 0.2)
+    assert train[0][:, 0].tolist() == list(range(8)) and val[0][:, 0].tolist() == [0, 1]
