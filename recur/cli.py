@@ -38,12 +38,13 @@ def add_config_flags(parser: argparse.ArgumentParser, cls, title: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="recur", description="Train and sample recurrent neural networks on text.")
+        prog="recur", description="Train and sample recurrent neural networks on text and music.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = commands.add_parser("train", help="train a language model on text",
-                                description="Train a character-level RNN language model.")
-    train.add_argument("paths", nargs="*", metavar="PATH", help="text files or folders")
+    train = commands.add_parser("train", help="train a language model on text or MIDI files",
+                                description="Train a character-level RNN language model, "
+                                            "or one over MIDI events (music).")
+    train.add_argument("paths", nargs="*", metavar="PATH", help="text or MIDI files or folders")
     train.add_argument("--resume", metavar="RUN", help="continue a run exactly where it stopped")
     train.add_argument("--config", metavar="FILE", help="JSON file with model/data/train sections")
     train.add_argument("--quiet", action="store_true", help="print nothing while training")
