@@ -119,11 +119,11 @@ def run_evaluate(args) -> None:
     if args.json:
         print(json.dumps(result))
     else:
+        unit = "event" if "unigram_loss" in result else "char"               # MIDI: per event
         print(f"loss {result['loss']:.4f} nats/token, perplexity {result['perplexity']:.3f}, "
-              f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens")
+              f"{result['bits_per_char']:.4f} bits/{unit} over {result['tokens']:,} tokens")
         if "unigram_loss" in result:
-            print(f"unigram baseline {result['unigram_loss']:.4f} nats/event (bits/char above are "
-                  "bits per event)")
+            print(f"unigram baseline {result['unigram_loss']:.4f} nats/event")
 
 
 def run_corpora(args) -> None:
