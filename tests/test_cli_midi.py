@@ -83,3 +83,18 @@ def test_negative_transpose_range_is_read_as_a_value():
 
     assert join_negative_values(["train", "x", "--transpose", "-5..6", "--steps", "-3"]) == [
         "train", "x", "--transpose=-5..6", "--steps", "-3"]
+
+
+def test_wav_renders_when_fluidsynth_and_a_soundfont_are_installed(tmp_path):
+    import shutil
+    import wave
+    from pathlib import Path
+
+    from recur.midi import SOUNDFONTS, render_wav
+
+    if not shutil.which("fluidsynth") or not any(Path(f).is_file() for f in SOUNDFONTS):
+        pytest.skip("fluidsynth or a General MIDI soundfont is not installed")
+    song = write_song(tmp_path / "a.mid", [(0.0, 1.0, 60), (1.0, 2.0, 64)])
+    assert render_wav(song, tmp_path / "a.wav") is None
+    with wave.open(str(tmp_path / "a.wav")) as audio:
+        assert audio.getnframes() / audio.getframerate() >= 2.0
