@@ -199,3 +199,27 @@ def test_validation_is_the_last_pieces_or_the_last_notes_of_one_piece():
     one = np.array([[i, 1, 60, 90] for i in range(10)])
     train, val, how = split_pieces([one], 0.2)
     assert train[0][:, 0].tolist() == list(range(8)) and val[0][:, 0].tolist() == [0, 1]
+
+
+def test_tracks_pick_instruments_by_number(tmp_path):
+    midi = pretty_midi.PrettyMIDI()
+    for pitch in (60, 72):
+        instrument = pretty_midi.Instrument(program=0)
+        instrument.notes.append(pretty_midi.Note(90, pitch, 0.0, 0.5))
+        midi.instruments.append(instrument)
+    midi.write(str(tmp_path / "two.mid"))
+    assert read_midi(tmp_path / "two.mid").notes[:, 2].tolist() == [60, 72]
+    assert read_midi(tmp_path / "two.mid", tracks="1").notes[:, 2].tolist() == [72]
+    with pytest.raises(RecurError, match="--tracks 'piano'"):
+        read_midi(tmp_path / "two.mid", tracks="piano")
+
+
+def test_music_options_on_a_text_run_are_an_error():
+    from types import SimpleNamespace
+
+    from recur.api import Model
+    from recur.tokenizer import CharTokenizer
+
+    model = Model(SimpleNamespace(tokenizer=CharTokenizer(["a"]), path="runs/text/best"))
+    with pytest.raises(RecurError, match="not a MIDI run"):
+        model.generate_midi("x.mid")
