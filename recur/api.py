@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import DataConfig, ModelConfig, SampleConfig, TrainConfig, from_dict
+from .config import DataConfig, ModelConfig, MusicConfig, SampleConfig, TrainConfig, from_dict
 from .errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -97,14 +97,41 @@ class Model:
         return generate(self.bundle.model, self.bundle.tokenizer, device=self.device,
                         **dataclasses.asdict(sample))
 
+    @property
+    def is_music(self) -> bool:
+        return getattr(self.bundle.tokenizer, "kind", "") == "midi"
+
+    def generate_midi(self, out: str | None = None, **options) -> list[dict]:
+        """Write sampled pieces as MIDI (+ piano-roll PNG); options are SampleConfig's and
+        MusicConfig's fields. Returns one dict per piece (paths, events, notes, seed)."""
+        from .music import generate_midi
+
+        if not self.is_music:
+            raise RecurError(f"{self.path}: not a MIDI run; --out and --prime-midi are for music")
+        music_names = {f.name for f in dataclasses.fields(MusicConfig)}
+        music = from_dict(MusicConfig, {"out": out, **options})
+        sample = {k: v for k, v in options.items() if k not in music_names}
+        unknown = set(sample) - {f.name for f in dataclasses.fields(SampleConfig)}
+        if unknown:
+            raise RecurError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
+        sample = dataclasses.asdict(from_dict(SampleConfig, sample))
+        return generate_midi(self.bundle, sample, music, self.device)
+
     def evaluate(self, text: str | None = None, path: str | None = None,
                  encoding: str = "utf-8") -> dict:
-        """Loss, perplexity and bits per character on ``text`` or the file at ``path``."""
+        """Loss, perplexity and bits per character on ``text`` or the file at ``path``; for a MIDI
+        run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline."""
         from .evaluate import evaluate_text
         from .readers import read_text
 
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
+        if self.is_music:
+            from .music import evaluate_midi
+
+            if path is None:
+                raise RecurError("a MIDI run evaluates MIDI files: give path=")
+            return evaluate_midi(self.bundle, path, self.device)
         if path is not None:
             text = read_text(Path(path), encoding)
         return evaluate_text(self.bundle, text, self.device)

@@ -8,9 +8,10 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 
-from .config import DataConfig, ModelConfig, SampleConfig, TrainConfig
+from .config import DataConfig, ModelConfig, MusicConfig, SampleConfig, TrainConfig
 from .errors import RecurError
 
 TYPES = {"int": int, "float": float, "str": str, "Optional[int]": int,
@@ -38,12 +39,13 @@ def add_config_flags(parser: argparse.ArgumentParser, cls, title: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="recur", description="Train and sample recurrent neural networks on text.")
+        prog="recur", description="Train and sample recurrent neural networks on text and music.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = commands.add_parser("train", help="train a language model on text",
-                                description="Train a character-level RNN language model.")
-    train.add_argument("paths", nargs="*", metavar="PATH", help="text files or folders")
+    train = commands.add_parser("train", help="train a language model on text or MIDI files",
+                                description="Train a character-level RNN language model, "
+                                            "or one over MIDI events (music).")
+    train.add_argument("paths", nargs="*", metavar="PATH", help="text or MIDI files or folders")
     train.add_argument("--resume", metavar="RUN", help="continue a run exactly where it stopped")
     train.add_argument("--config", metavar="FILE", help="JSON file with model/data/train sections")
     train.add_argument("--quiet", action="store_true", help="print nothing while training")
@@ -54,12 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="sample text from a trained run")
     generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
     add_config_flags(generate, SampleConfig, "sampling")
+    add_config_flags(generate, MusicConfig, "music (runs trained on MIDI)")
     generate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     evaluate = commands.add_parser("evaluate", help="loss, perplexity and bits/char on a text")
     evaluate.add_argument("run", metavar="RUN")
-    evaluate.add_argument("file", metavar="FILE")
+    evaluate.add_argument("file", metavar="FILE", help="a text file, or MIDI file/folder for music")
     evaluate.add_argument("--encoding", default="utf-8")
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
@@ -89,6 +92,17 @@ def run_generate(args) -> None:
     from . import api
 
     model = api.load(args.run, device=args.device)
+    if model.is_music or options_of(args, MusicConfig):
+        written = model.generate_midi(**options_of(args, SampleConfig, MusicConfig))
+        if args.json:
+            print(json.dumps(written))
+        for entry in written:
+            print(f"wrote {entry['midi']} ({entry['events']} events, {entry['notes']} notes, "
+                  f"{entry['seconds']:.1f} s) and "
+                  f"{entry['png']}" + (f" and {entry['wav']}" if "wav" in entry else ""),
+                  file=sys.stderr if args.json else sys.stdout)
+        print(f"(seed {written[0]['seed']})", file=sys.stderr)
+        return
     result = model.generate_full(**options_of(args, SampleConfig))
     if args.json:
         print(json.dumps({"samples": result.texts, "seed": result.seed}, ensure_ascii=False))
@@ -107,8 +121,11 @@ def run_evaluate(args) -> None:
     if args.json:
         print(json.dumps(result))
     else:
+        unit = "event" if "unigram_loss" in result else "char"               # MIDI: per event
         print(f"loss {result['loss']:.4f} nats/token, perplexity {result['perplexity']:.3f}, "
-              f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens")
+              f"{result['bits_per_char']:.4f} bits/{unit} over {result['tokens']:,} tokens")
+        if "unigram_loss" in result:
+            print(f"unigram baseline {result['unigram_loss']:.4f} nats/event")
 
 
 def run_corpora(args) -> None:
@@ -128,7 +145,20 @@ COMMANDS = {"train": run_train, "generate": run_generate, "evaluate": run_evalua
             "corpora": run_corpora, "info": run_info}
 
 
+def join_negative_values(argv: list[str]) -> list[str]:
+    """'--transpose -5..6' -> '--transpose=-5..6': argparse takes '-5..6' for an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and re.fullmatch(
+                r"-\d+\.\.-?\d+", arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv=None) -> int:
+    argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)

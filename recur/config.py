@@ -48,6 +48,13 @@ class DataConfig:
     val_fraction: float = option(0.1, "last fraction of the text held out for validation")
     batch_size: int = option(32, "parallel token streams per batch (B)")
     seq_length: int = option(128, "steps of truncated backpropagation through time per chunk (T)")
+    midi: bool = option(False, "read MIDI files as music (automatic when the inputs are .mid/.midi)")
+    quantize: int = option(4, "MIDI: grid steps per quarter note (4: sixteenth notes)")
+    tracks: str = option("all", "MIDI: instruments to use, 'all' (merged) or numbers such as 0,2")
+    drums: bool = option(False, "MIDI: also read drum tracks (skipped by default)")
+    transpose: str = option("0", "MIDI: augment the training pieces with every shift in a range "
+                                 "of semitones, such as -5..6")
+    velocity: bool = option(False, "MIDI: keep note velocities (8 levels) as events")
 
 
 @dataclass
@@ -92,6 +99,19 @@ class SampleConfig:
     top_p: float = option(1.0, "sample from the smallest set of tokens whose probability reaches P")
     seed: Optional[int] = option(None, "random seed; the same seed gives the same text")
     stop: Optional[str] = option(None, "end a sample when this string appears (it is not printed)")
+
+
+@dataclass
+class MusicConfig:
+    """Output settings for ``recur generate`` on a MIDI run."""
+
+    out: Optional[str] = option(None, "MIDI file to write (-n 3 writes NAME-1.mid ... NAME-3.mid); "
+                                      "a piano-roll PNG goes beside each")
+    prime_midi: Optional[str] = option(None, "MIDI file whose first --prime-seconds start the pieces")
+    prime_seconds: float = option(8.0, "seconds of --prime-midi to start from")
+    tempo: Optional[float] = option(None, "beats per minute of the written MIDI "
+                                          "(default: the training pieces' median tempo)")
+    wav: bool = option(False, "also render a .wav with fluidsynth and a General MIDI soundfont")
 
 
 def parse_duration(text: str) -> float:

@@ -16,7 +16,8 @@ class Corpus:
     name: str
     description: str
     licence: str
-    load: Callable[[], str]
+    load: Callable[[], object]
+    kind: str = "text"             # "text": load() -> str; "midi": load() -> list of midi.Piece
 
 
 def _kjv_path() -> Path:
@@ -43,6 +44,12 @@ def _load_kjv() -> str:
     return "".join(f"{v['citation']} {v['text']}\n" for v in kjv_verses())
 
 
+def _load_bach():
+    from .chorales import load_bach
+
+    return load_bach()
+
+
 def _load_python() -> str:
     # The top-level modules of the running interpreter's standard library (not its tests).
     folder = Path(sysconfig.get_paths()["stdlib"])
@@ -57,11 +64,17 @@ CORPORA = {
                "public domain (Crown copyright in the UK)", _load_kjv),
         Corpus("python", f"Python {sys.version_info.major}.{sys.version_info.minor} standard library "
                "source, top-level modules", "Python Software Foundation License", _load_python),
+        Corpus("bach", "Bach chorales bundled with music21 (about 400 four-part scores; MIDI "
+               "events)", "public domain scores (music21 corpus, BSD licence)", _load_bach, "midi"),
     ]
 }
 
 
-def load_corpus(name: str) -> str:
+def get_corpus(name: str) -> Corpus:
     if name not in CORPORA:
         raise RecurError(f"unknown corpus {name!r}; available: {', '.join(CORPORA)}")
-    return CORPORA[name].load()
+    return CORPORA[name]
+
+
+def load_corpus(name: str) -> str:
+    return get_corpus(name).load()

@@ -32,14 +32,21 @@ class Corpus:
     train_ids: np.ndarray
     val_ids: np.ndarray
     val_characters: int
+    summary: str = ""                 # extra summary line (MIDI: files, notes, events)
+    baseline: float | None = None     # unigram loss of the validation tokens (MIDI)
 
 
 def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = None) -> Corpus:
     """Read the text, split it (last ``val_fraction`` is validation), fit and apply the tokenizer.
 
     Character-level files go through the on-disk token cache (flat memory for any size);
-    built-in corpora are small and are tokenized in memory.
+    built-in corpora are small and are tokenized in memory. MIDI inputs go to
+    music.prepare_midi (bits per char are then bits per event).
     """
+    from .music import is_music, prepare_midi
+
+    if is_music(data):
+        return Corpus(**prepare_midi(data, tokenizer))
     if data.level == "char" and data.paths and cache_dir is not None:
         from .token_cache import build_cache
 
@@ -125,6 +132,10 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
         log.close()
         if group.is_main:
             plot_losses(run_dir)
+    if corpus.baseline is not None:
+        log.write({"kind": "baseline", "unigram_val_loss": corpus.baseline, "best": trainer.best})
+        log.say(f"best validation loss {trainer.best:.4f} nats/event against "
+                f"{corpus.baseline:.4f} for a unigram model of the same events")
     if group.active:
         torch.distributed.barrier()        # the others wait until rank 0 has written
     teardown(group)
@@ -158,6 +169,8 @@ def _summary(trainer: Trainer, resume) -> None:
     say(f"{'resuming' if resume else 'training'} {trainer.run_dir}: "
         f"{len(corpus.train_ids):,} training and {len(corpus.val_ids):,} validation tokens, "
         f"vocabulary {corpus.tokenizer.vocab_size}")
+    if corpus.summary:
+        say(corpus.summary)
     say(f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
         f"{config.embedding_size}{', tied' if trainer.model.tied else ''}, "
         f"{count_parameters(trainer.model):,} parameters on {trainer.device} "

@@ -3,6 +3,7 @@
 Every tokenizer has ``fit(texts)``, ``encode(text)``, ``decode(ids)``, ``vocab_size``, the special
 ids (``pad_id``, ``unk_id``, ``bos_id``, ``eos_id``) and ``save(path)``; ``load_tokenizer(path)``
 reads any of them back. The JSON file is all that generation needs: no vocabulary lives elsewhere.
+``MidiTokenizer``, the event vocabulary of music, lives in midi_tokenizer.py.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import RecurError
+from .midi_tokenizer import MidiTokenizer
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 
@@ -71,14 +73,15 @@ class CharTokenizer:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
 
 
-TOKENIZERS = {CharTokenizer.kind: CharTokenizer}
+TOKENIZERS = {CharTokenizer.kind: CharTokenizer, MidiTokenizer.kind: MidiTokenizer}
 
 
 def tokenizer_from_dict(values: dict):
     kind = values.get("type")
     if kind not in TOKENIZERS:
         raise RecurError(f"unknown tokenizer type {kind!r} in tokenizer.json")
-    return TOKENIZERS[kind](values["symbols"])
+    cls = TOKENIZERS[kind]
+    return cls.from_dict(values) if hasattr(cls, "from_dict") else cls(values["symbols"])
 
 
 def load_tokenizer(path: str | Path):

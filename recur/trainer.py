@@ -165,9 +165,10 @@ class Trainer:
                         "time": round(self.elapsed, 3), "val_loss": result["loss"],
                         "val_perplexity": result["perplexity"],
                         "val_bits_per_char": result["bits_per_char"], "best": improved})
+        unit = "event" if self.corpus.baseline is not None else "char"       # MIDI: per event
         self.log.say(f"step {self.step}: validation loss {result['loss']:.4f} "
                      f"(perplexity {result['perplexity']:.2f}, {result['bits_per_char']:.3f} "
-                     f"bits/char){' *best*' if improved else ''}")
+                     f"bits/{unit}){' *best*' if improved else ''}")
         if improved:
             checkpoint.save(self.run_dir / "best", self.model, self.corpus.tokenizer,
                             self.config_dict())
