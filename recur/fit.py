@@ -65,23 +65,24 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
     return Corpus(tokenizer, tokenizer.encode_array(train_text), val_ids, val_characters)
 
 
-def busy_cores_note(train: TrainConfig) -> str | None:
-    """A warning when other processes already load the CPU and the thread count was not chosen.
+def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
+    """Threads for PyTorch: ``--threads``, else the cores other processes leave free.
 
-    Measured here: with another process holding one of two cores, two-thread training runs at
-    25-45% of its speed (threads wait on each other), while one thread keeps its pace."""
+    Measured on 2 cores: with another process holding one core, two-thread training runs at
+    25-45% of its speed (the threads wait on each other) while one thread keeps its pace."""
     cores = os.cpu_count() or 1
-    if train.threads or cores < 2 or not hasattr(os, "getloadavg"):
-        return None
-    load = os.getloadavg()[0]
-    if load < 0.75:
-        return None
-    return (f"note: the CPU is already busy (load {load:.1f} on {cores} cores); if training is "
-            f"slow, --threads {max(1, cores - round(load))} can be much faster")
+    if train.threads:
+        return train.threads, None
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    free = max(1, min(cores, round(cores - load)))
+    if free == cores:
+        return cores, None
+    return free, (f"the CPU is already busy (load {load:.1f} on {cores} cores): training with "
+                  f"{free} thread{'s' if free > 1 else ''}; --threads {cores} overrides")
 
 
-def choose_device(train: TrainConfig, name: str | None = None) -> torch.device:
-    torch.set_num_threads(train.threads or os.cpu_count() or 1)
+def choose_device(train: TrainConfig, name: str | None = None, threads: int | None = None):
+    torch.set_num_threads(threads or train.threads or os.cpu_count() or 1)  # threads: decided
     name = name or train.device
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -103,9 +104,11 @@ def default_run_dir(data: DataConfig) -> Path:
 def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | None = None,
         quiet: bool = False) -> Path:
     """Train a language model; returns the run directory. See ``api.train`` for the Python call."""
-    note = busy_cores_note(train)          # before our own work adds to the load
+    threads, note = auto_threads(train)    # before our own work adds to the load
     group, device_name = setup(train.device)
-    device = choose_device(train, device_name)
+    if group.active and not train.threads:
+        threads = max(1, (os.cpu_count() or 1) // group.world_size)   # ranks share the cores
+    device = choose_device(train, device_name, threads)
     run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
     if not resume and ((run_dir / "last").exists() or (run_dir / "best").exists()):
         raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
