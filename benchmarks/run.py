@@ -107,7 +107,7 @@ def table(results: dict) -> str:
     peak = results["matmul_gflops"]
     lines = [f"Measured by `make bench` ({results['machine']['threads']} threads, torch "
              f"{results['machine']['torch']}); fp32 matmul ceiling **{peak:.0f} GFLOP/s** "
-             "(2048³, median of 7).", "",
+             "(2048³, best of 15).", "",
              "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |", "|---|---|---|---|"]
     for row in results["training"]:
         lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(generate, SampleConfig, "sampling")
     add_config_flags(generate, MusicConfig, "music (runs trained on MIDI)")
     generate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    generate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     evaluate = commands.add_parser("evaluate", help="loss, perplexity and bits/char on a text")
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", metavar="FILE", help="a text file, or MIDI file/folder for music")
     evaluate.add_argument("--encoding", default="utf-8")
     evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
 
     commands.add_parser("corpora", help="list the built-in corpora")
@@ -88,9 +90,17 @@ def run_train(args) -> None:
         print(f"saved {model.path.parent}  (try: recur generate {model.path.parent})")
 
 
+def set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def run_generate(args) -> None:
     from . import api
 
+    set_threads(args.threads)
     model = api.load(args.run, device=args.device)
     if model.is_music or options_of(args, MusicConfig):
         written = model.generate_midi(**options_of(args, SampleConfig, MusicConfig))
@@ -117,6 +127,7 @@ def run_generate(args) -> None:
 def run_evaluate(args) -> None:
     from . import api
 
+    set_threads(args.threads)
     result = api.load(args.run, device=args.device).evaluate(path=args.file, encoding=args.encoding)
     if args.json:
         print(json.dumps(result))

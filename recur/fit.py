@@ -177,7 +177,7 @@ def _summary(trainer: Trainer, resume) -> None:
     say(f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
         f"{config.embedding_size}{', tied' if trainer.model.tied else ''}, "
         f"{count_parameters(trainer.model):,} parameters on {trainer.device} "
-        f"({torch.get_num_threads()} threads); batch {trainer.data.batch_size}x"
+        f"({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}); batch {trainer.data.batch_size}x"
         f"{trainer.data.seq_length}")
     say(f"plan: {trainer.plan.describe()}" + (f", from step {trainer.step}" if resume else ""))
     limit = trainer.train.max_val_tokens

@@ -1,10 +1,14 @@
 """Shared fixtures: tiny corpora built in tmp_path, one thread, small models."""
+import os
 import random
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+# Subprocesses (the CLI, torchrun) also use one thread: CI has 2 cores and runs tests in parallel
+# with nothing, but two-thread PyTorch collapses when anything else holds a core.
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 WORDS = ("the cat sat on a mat and the dog ran to the old red barn while rain fell softly "
          "over green hills where sheep slept").split()

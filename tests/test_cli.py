@@ -5,12 +5,14 @@ import sys
 
 import pytest
 
+from .conftest import ONE_THREAD
+
 from .conftest import TINY_OPTIONS
 
 
 def recur(*args, check=True):
     result = subprocess.run([sys.executable, "-m", "recur", *map(str, args)],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=ONE_THREAD)
     if check and result.returncode != 0:
         raise AssertionError(result.stderr)
     return result

@@ -7,7 +7,7 @@ import torch
 
 import recur
 
-from .conftest import TINY_OPTIONS
+from .conftest import ONE_THREAD, TINY_OPTIONS
 
 
 def torchrun(*args):
@@ -15,7 +15,7 @@ def torchrun(*args):
                "--nproc_per_node=2", "-m", "recur", "train", *map(str, args)]
     for name, value in {**TINY_OPTIONS, "batch_size": 2}.items():
         command += ["--" + name.replace("_", "-"), str(value)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180, env=ONE_THREAD)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
