@@ -52,8 +52,8 @@ class DataConfig:
     quantize: int = option(4, "MIDI: grid steps per quarter note (4: sixteenth notes)")
     tracks: str = option("all", "MIDI: instruments to use, 'all' (merged) or numbers such as 0,2")
     drums: bool = option(False, "MIDI: also read drum tracks (skipped by default)")
-    transpose: str = option("0", "MIDI: augment the training pieces with every shift in a range "
-                                 "of semitones, such as -5..6")
+    transpose: str = option("-5..6", "MIDI: augment the training pieces with every shift in this "
+                                     "range of semitones (every key); 0 turns it off")
     velocity: bool = option(False, "MIDI: keep note velocities (8 levels) as events")
 
 

@@ -120,7 +120,7 @@ def test_prepare_skips_bad_files_with_warning_and_augments_training_only(songs, 
     (songs / "empty.mid").write_bytes(b"")
     write_song(songs / "drums.mid", [], drums=[(0.0, 0.5, 36)])
     (songs / "notes.txt").write_text("not music")
-    plain = prepare_midi(DataConfig(paths=[str(songs)]))
+    plain = prepare_midi(DataConfig(paths=[str(songs)], transpose="0"))
     err = capsys.readouterr().err
     for name in ("corrupt.mid", "empty.mid", "drums.mid: skipped: no notes (drum tracks"):
         assert name in err
