@@ -56,6 +56,18 @@ class Logbook:
             self.bar = None
 
 
+def peak_memory_mb() -> float | None:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not count the
+    parent's pages a fork copied before exec)."""
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def read_metrics(run_dir) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():

@@ -20,7 +20,7 @@ from .data import StreamBatches
 from .distributed import Group
 from .evaluate import metrics, stream_loss
 from .generate import generate
-from .logbook import Logbook
+from .logbook import Logbook, peak_memory_mb
 from .models import build_model
 from .schedule import EvalClock, learning_rate, make_plan
 from .trainer_state import capture
@@ -103,9 +103,11 @@ class Trainer:
         self.log.close()
         if self.validated_step != self.step:
             self.checkpoint()
+        peak = peak_memory_mb()
         self.log.say(f"done: {self.step} steps, {self.tokens:,} tokens in {self.elapsed:.1f} s of "
-                     f"training ({time.perf_counter() - started:.1f} s in all); "
-                     f"last step loss {self.last_loss:.6f}; best validation loss {self.best:.4f}")
+                     f"training ({time.perf_counter() - started:.1f} s of wall time in this session); "
+                     f"last step loss {self.last_loss:.6f}; best validation loss {self.best:.4f}"
+                     + (f"; peak memory {peak:,.0f} MB" if peak else ""))
 
     def train_step(self) -> float:
         x, y = self.batches.chunk(self.epoch, self.chunk)
