@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -42,8 +43,8 @@ def quality_run(budget: str, threads: int) -> dict | None:
                 "--json"]
     result = json.loads(subprocess.run(evaluate, check=True, capture_output=True,
                                        text=True).stdout)
-    return {"budget": budget, "command": " ".join(["recur"] + train[3:]).replace(str(ROOT) + "/", ""),
-            **result}
+    shown = [os.path.relpath(a, ROOT) if a.startswith("/") else a for a in train[3:]]
+    return {"budget": budget, "command": " ".join(["recur"] + shown), **result}
 
 
 def big_file_run(threads: int, size_mb: int = 1024) -> dict:
@@ -109,7 +110,8 @@ def measure(quick: bool, threads: int) -> dict:
 
 def table(results: dict) -> str:
     peak = results["matmul_gflops"]
-    lines = [f"Measured by `make bench` ({results['machine']['threads']} threads, torch "
+    threads = results["machine"]["threads"]
+    lines = [f"Measured by `make bench` ({threads} thread{'s' if threads != 1 else ''}, torch "
              f"{results['machine']['torch']}); fp32 matmul ceiling **{peak:.0f} GFLOP/s** "
              "(2048³, best of 15).", "",
              "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |", "|---|---|---|---|"]
