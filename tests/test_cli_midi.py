@@ -98,3 +98,25 @@ def test_wav_renders_when_fluidsynth_and_a_soundfont_are_installed(tmp_path):
     assert render_wav(song, tmp_path / "a.wav") is None
     with wave.open(str(tmp_path / "a.wav")) as audio:
         assert audio.getnframes() / audio.getframerate() >= 2.0
+
+
+def test_music_runs_start_from_the_music_model_unless_told(music_run):
+    folder, _ = music_run
+    config = json.loads(recur("info", folder / "run").stdout)
+    # The fixture gives sizes and a learning rate, which win; the cell is the music default.
+    assert config["model"]["cell"] == "lstm" and config["model"]["hidden_size"] == 32
+    assert config["train"]["lr"] == TINY_OPTIONS["lr"]
+
+
+def test_music_defaults_fill_only_what_is_not_given(music_run, tmp_path):
+    import recur
+    from recur.api import MUSIC_DEFAULTS
+
+    folder, _ = music_run
+    model = recur.train(folder / "songs", out=str(tmp_path / "run"), steps=2, batch_size=2,
+                        seq_length=8, samples=0, threads=1, quiet=True, embedding_size=16)
+    config = model.bundle.config
+    assert config["model"]["cell"] == "lstm" == MUSIC_DEFAULTS["cell"]
+    assert config["model"]["hidden_size"] == MUSIC_DEFAULTS["hidden_size"]
+    assert config["model"]["embedding_size"] == 16                    # given, so kept
+    assert config["train"]["lr"] == MUSIC_DEFAULTS["lr"]
