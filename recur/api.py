@@ -88,23 +88,24 @@ class Model:
         return self.generate_full(prime=prime, **options).texts
 
     def generate_full(self, **options):
-        from .generate import generate
+        """A ``Generation``: texts, seed, and for document models the conditions used and the
+        novelty report (share of outputs not found among the training documents)."""
+        from .bounded import generate_for_run
 
         sample = from_dict(SampleConfig, options)
         unknown = set(options) - {f.name for f in dataclasses.fields(SampleConfig)}
         if unknown:
             raise RecurError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
-        return generate(self.bundle.model, self.bundle.tokenizer, device=self.device,
-                        **dataclasses.asdict(sample))
+        return generate_for_run(self.bundle, sample, self.device)
 
     def evaluate(self, text: str | None = None, path: str | None = None,
                  encoding: str = "utf-8") -> dict:
-        """Loss, perplexity and bits per character on ``text`` or the file at ``path``."""
-        from .evaluate import evaluate_text
-        from .readers import read_text
+        """Loss and perplexity per token, perplexity per word and bits per character on ``text``
+        or the file at ``path`` (a document model reads a CSV/JSONL file's documents)."""
+        from .evaluate import evaluate_path, evaluate_text
 
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
         if path is not None:
-            text = read_text(Path(path), encoding)
+            return evaluate_path(self.bundle, path, encoding, self.device)
         return evaluate_text(self.bundle, text, self.device)

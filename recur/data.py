@@ -71,3 +71,28 @@ class StreamBatches:
                          for b in range(first, first + self.batch_size)]).astype(np.int64)
         rows = torch.from_numpy(rows)
         return rows[:, :-1], rows[:, 1:]
+
+
+def frame_documents(tokenizer, texts: list, conditions: list, columns: list) -> np.ndarray:
+    """Documents -> one id stream, each framed ``<bos> <column=value>... text <eos>``."""
+    from .tokenizer import condition_token
+
+    pieces = []
+    for text, values in zip(texts, conditions):
+        start = [tokenizer.bos_id] + [tokenizer.condition_id(condition_token(c, values[c]))
+                                      for c in columns]
+        pieces += [np.array(start, dtype=np.int32), tokenizer.encode_array(text),
+                   np.array([tokenizer.eos_id], dtype=np.int32)]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+
+
+def split_documents(count: int, val_fraction: float, seed: int = 0) -> tuple[list, list]:
+    """Document indices for training and validation: a seeded shuffle, then the last fraction.
+
+    Shuffling first keeps sorted files (all of one genre, then the next) from putting a whole
+    class into validation."""
+    order = np.random.default_rng(seed).permutation(count).tolist()
+    held = int(round(count * val_fraction))
+    if val_fraction > 0 and count > 1:
+        held = min(max(held, 1), count - 1)
+    return order[:count - held], order[count - held:]
