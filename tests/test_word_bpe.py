@@ -13,6 +13,8 @@ def test_word_splits_punctuation_and_keeps_line_ends_and_contractions():
     tokenizer = WordTokenizer().fit([TEXT])
     assert tokenizer.words("Don't stop, cat.\n") == ["Don't", "stop", ",", "cat", ".", "\n"]
     assert tokenizer.decode(tokenizer.encode(TEXT)) == TEXT
+    quoted = '15 Times "Broad City" Was The Best, "Really"'
+    assert WordTokenizer().fit([quoted]).decode(WordTokenizer().fit([quoted]).encode(quoted)) == quoted
 
 
 def test_word_without_punctuation_splitting_keeps_runs_of_non_space():

@@ -67,16 +67,20 @@ class WordTokenizer(SymbolTable):
         return list(dict.fromkeys(w for w in self.words(text) if w not in self.index))
 
     def decode(self, ids: Iterable[int]) -> str:
-        skip, parts, previous = self.hidden_ids(), [], "\n"
+        skip, parts, previous, quoted = self.hidden_ids(), [], "\n", False
         for i in ids:
             if i in skip:
                 continue
             word = self.symbols[i]
-            glued = (word in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER) and \
-                self.split_punctuation
+            glued = self.split_punctuation and (
+                word in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER
+                or (word == '"' and quoted) or (previous == '"' and quoted))
             if word != "\n" and previous != "\n" and not glued:
                 parts.append(" ")
             parts.append(word)
+            # Straight double quotes alternate: an opening one glues to the next word, a
+            # closing one to the word before.
+            quoted = (not quoted if word == '"' else quoted) and word != "\n"
             previous = word
         return "".join(parts)
 
