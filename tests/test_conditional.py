@@ -116,3 +116,18 @@ def test_document_model_evaluates_csv_documents(conditional, songs):
     result = conditional.evaluate(path=songs)
     assert result["words"] == sum(len(r["lyrics"].split()) for r in csv.DictReader(open(songs)))
     assert result["perplexity"] < 10          # 5 words per genre, learned
+
+
+def test_lines_document_model_resumes_and_generates_complete_lines(tmp_path):
+    from .conftest import tiny_text
+
+    path = tmp_path / "lines.txt"
+    path.write_text(tiny_text().replace(".\n", ".\n\n"))          # blank lines between documents
+    options = {**TINY_OPTIONS, "eval_every": "10"}
+    recur.train(path, documents="lines", level="word", steps=30, stop_after=15,
+                out=str(tmp_path / "run"), quiet=True, **options)
+    model = recur.train(resume=str(tmp_path / "run"), quiet=True)
+    assert model.bundle.config["data"]["documents"] == "lines"
+    assert (tmp_path / "run" / "documents.json").is_file()
+    result = model.generate_full(num_samples=4, max_words=30, seed=0)
+    assert all(result.finished) and all("\n" not in text for text in result.texts)
