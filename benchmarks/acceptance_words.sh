@@ -17,6 +17,7 @@ python -m benchmarks.headline_check $D/derived/clickbait_train.csv < $OUT/headli
 
 # Genres: a conditional character model of lyrics, 10 minutes; 30 songs per genre, classified.
 python -m recur train $D/derived/lyrics3_train.csv --text-column lyrics --condition-column genre \
+    --condition-every-line \
     --time 10m --hidden-size 512 --embedding-size 64 --batch-size 32 --seq-length 256 \
     --samples 0 --max-val-tokens 60000 --threads $THREADS --out $OUT/lyrics
 python -m benchmarks.genre_check $OUT/lyrics --songs 30 > $OUT/genres.json

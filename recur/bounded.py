@@ -15,6 +15,7 @@ import torch
 
 from .beam import beam_search
 from .conditioning import parse_condition, start_rows
+from .data import line_end_id
 from .documents import fingerprint, normalize
 from .errors import RecurError
 from .generate import Generation, generate
@@ -35,13 +36,16 @@ def within(text: str, min_words, max_words) -> bool:
     return (min_words is None or words >= min_words) and (max_words is None or words <= max_words)
 
 
-def generate_documents(model, tokenizer, counts: dict, sample, device="cpu") -> Generation:
-    """``sample.num_samples`` complete documents that meet the bounds (see the module doc)."""
+def generate_documents(model, tokenizer, counts: dict, sample, device="cpu",
+                       every_line: bool = False) -> Generation:
+    """``sample.num_samples`` complete documents that meet the bounds (see the module doc);
+    ``every_line``: the run was trained with ``--condition-every-line``."""
     check_bounds(sample.min_words, sample.max_words)
     chosen = parse_condition(sample.condition, counts)
     seed = int(torch.randint(0, 2**31 - 1, ()).item()) if sample.seed is None else sample.seed
     conditions_rng = torch.Generator().manual_seed(seed)
     wanted, batch = sample.num_samples, min(max(2 * sample.num_samples, 16), 256)
+    refresh = line_end_id(tokenizer) if every_line and counts else None
     texts, used, seen, tries = [], [], set(), 0
     for attempt in range(MAX_ROUNDS):
         if len(texts) == wanted:
@@ -50,7 +54,7 @@ def generate_documents(model, tokenizer, counts: dict, sample, device="cpu") -> 
         result = generate(model, tokenizer, sample.prime, sample.length, batch, sample.temperature,
                           sample.top_k, sample.top_p, seed + attempt, None, device,
                           end_at_eos=True, starts=starts, no_repeat_ngram=sample.no_repeat_ngram,
-                          max_words=sample.max_words)
+                          max_words=sample.max_words, refresh=refresh)
         for text, finished, condition in zip(result.texts, result.finished, values):
             tries += 1
             key = normalize(text)
@@ -97,7 +101,10 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
         if used:
             raise RecurError(f"{', '.join(used)} need a document model (train on CSV/JSONL "
                              "rows, or text with --documents lines/blocks)")
+    every_line = bool(data.get("condition_every_line")) and bool(counts)
     if sample.beam:
+        if every_line:
+            raise RecurError("--beam does not support runs trained with --condition-every-line")
         chosen = parse_condition(sample.condition, counts)
         starts = start_rows(tokenizer, counts, chosen, 1,
                             torch.Generator().manual_seed(sample.seed or 0))[0] \
@@ -105,7 +112,7 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
         return beam_search(model, tokenizer, sample.prime, sample.beam, sample.length,
                            sample.num_samples, documents, starts, device)
     if documents:
-        result = generate_documents(model, tokenizer, counts, sample, device)
+        result = generate_documents(model, tokenizer, counts, sample, device, every_line)
         result.novelty = novelty_report(result.texts, bundle.path)
         return result
     return generate(model, tokenizer, sample.prime, sample.length, sample.num_samples,

@@ -62,6 +62,9 @@ class DataConfig:
     separator: str = option("\\n", "text put between joined --text-column values (\\n: newline)")
     condition_column: Optional[str] = option(None, "train a conditional model on this column "
                                                    "(comma-separate several, e.g. genre,artist)")
+    condition_every_line: bool = option(False, "char/word level: repeat the condition tokens "
+                                               "after every line end inside a document, so long "
+                                               "documents keep their condition in view")
     where: Optional[str] = option(None, "CSV/JSONL: keep only rows where COLUMN=VALUE")
     conditions: dict = option({}, "condition values with their document counts", cli=False)
     val_fraction: float = option(0.1, "last fraction of the text held out for validation")

@@ -93,7 +93,8 @@ def evaluate_path(bundle, path, encoding: str = "utf-8", device="cpu") -> dict:
         for column in columns:
             if bundle.tokenizer.condition_id(condition_token(column, values[column])) is None:
                 raise RecurError(f"{path}: {column} {values[column]!r} was not in training")
-    ids = frame_documents(bundle.tokenizer, documents.texts, documents.conditions, columns)
+    ids = frame_documents(bundle.tokenizer, documents.texts, documents.conditions, columns,
+                          data.condition_every_line)
     characters = sum(len(text) + 1 for text in documents.texts)
     words = sum(count_words(text) for text in documents.texts)
     return _report(bundle, ids, characters, words, device)

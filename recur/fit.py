@@ -88,7 +88,8 @@ def prepare_documents(data: DataConfig, tokenizer=None) -> Corpus:
 
     def framed(indices):
         return frame_documents(tokenizer, [documents.texts[i] for i in indices],
-                               [documents.conditions[i] for i in indices], columns)
+                               [documents.conditions[i] for i in indices], columns,
+                               data.condition_every_line)
 
     characters = sum(len(documents.texts[i]) + 1 for i in val)
     return Corpus(tokenizer, framed(train), framed(val), characters, documents)

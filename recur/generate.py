@@ -87,12 +87,14 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
              temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
              seed: int | None = None, stop: str | None = None, device="cpu",
              end_at_eos: bool = False, starts: list | None = None, no_repeat_ngram: int = 0,
-             max_words: int | None = None) -> Generation:
+             max_words: int | None = None, refresh: int | None = None) -> Generation:
     """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``).
 
     Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models), and
     a sample ends there. ``starts`` gives each sample's hidden start ids (a document's ``<bos>``
-    and condition tokens). Samples past ``max_words`` words are abandoned (not finished)."""
+    and condition tokens). Samples past ``max_words`` words are abandoned (not finished).
+    ``refresh`` (a line-end id) feeds a sample's condition tokens again after each line end, as
+    a run trained with ``--condition-every-line`` saw them."""
     if length < 0 or num_samples < 1 or no_repeat_ngram < 0:
         raise RecurError("--length must be >= 0, -n >= 1 and --no-repeat-ngram >= 0")
     seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
@@ -108,6 +110,8 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
     stepper = Stepper(model)
     layers = stepper.to_layers(state)
+    marks = torch.tensor([r[1:] for r in starts], device=device) \
+        if refresh is not None and starts and len(starts[0]) > 1 else None
     for step in range(length):
         if guard:
             last = guard.mask(last)
@@ -122,9 +126,25 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
                 tokenizer, steps, stop, done, ended, max_words):
             break
         last, layers = stepper(token, layers)                                # (N, V)
+        if marks is not None:
+            last, layers = _refresh(stepper, token == refresh, marks, last, layers)
         last = last.index_fill(-1, banned, float("-inf"))
     model.train(was_training)
     return _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos)
+
+
+def _refresh(stepper, at_line: torch.Tensor, marks: torch.Tensor, last, layers):
+    """Rows that just ended a line take their condition tokens (``marks`` (N, C)) as input."""
+    if not bool(at_line.any()):
+        return last, layers
+    fed_last, fed = last, layers
+    for column in range(marks.shape[1]):
+        fed_last, fed = stepper(marks[:, column], fed)
+    keep = at_line[:, None]                                                  # (N, 1)
+    merged = [tuple(torch.where(keep, a, b) for a, b in zip(new, old))
+              if isinstance(new, tuple) else torch.where(keep, new, old)
+              for new, old in zip(fed, layers)]
+    return torch.where(keep, fed_last, last), merged
 
 
 def _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos) -> Generation:

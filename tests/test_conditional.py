@@ -131,3 +131,26 @@ def test_lines_document_model_resumes_and_generates_complete_lines(tmp_path):
     assert (tmp_path / "run" / "documents.json").is_file()
     result = model.generate_full(num_samples=4, max_words=30, seed=0)
     assert all(result.finished) and all("\n" not in text for text in result.texts)
+
+
+def test_condition_every_line_keeps_long_documents_on_their_condition(tmp_path):
+    rng = random.Random(2)
+    path = tmp_path / "songs.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["genre", "lyrics"])
+        for _ in range(150):
+            genre = rng.choice(list(WORDS))
+            writer.writerow([genre, "\n".join(" ".join(rng.choice(WORDS[genre]) for _ in range(3))
+                                              for _ in range(rng.randint(2, 5)))])
+    options = {**TINY_OPTIONS, "eval_every": "200", "log_every": 50}
+    model = recur.train(path, level="word", text_column="lyrics", condition_column="genre",
+                        condition_every_line=True, steps=200, out=str(tmp_path / "run"),
+                        quiet=True, **options)
+    result = model.generate_full(num_samples=8, condition="genre=metal", seed=0, length=80)
+    produced = " ".join(result.texts).split()
+    assert sum(word in WORDS["metal"] for word in produced) / len(produced) > 0.9
+    assert any("\n" in text for text in result.texts)
+    with pytest.raises(RecurError, match="--beam does not support"):
+        model.generate(beam=2)
+    assert model.evaluate(path=path)["perplexity"] < 10

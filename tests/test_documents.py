@@ -88,3 +88,9 @@ def test_framing_and_split():
     assert split_documents(10, 0.2) == (train, val)
     assert fingerprint("Hello  World\n") == fingerprint("hello world")
     assert isinstance(ids, np.ndarray)
+    with_lines = CharTokenizer().fit(["ab\n"], ["<g=x>"])
+    lines = frame_documents(with_lines, ["a\nb"], [{"g": "x"}], ["g"], every_line=True)
+    a, b, newline = (with_lines.index[c] for c in "ab\n")
+    assert lines.tolist() == [2, 4, a, newline, 4, b, 3]
+    with pytest.raises(RecurError, match="needs char or word level"):
+        frame_documents(tokenizer, ["a"], [{"g": "x"}], ["g"], every_line=True)

@@ -71,3 +71,28 @@ def test_never_samples_special_tokens(tiny_model):
         model.decoder.bias[tokenizer.unk_id] = 100.0
     texts = generate(model, tokenizer, "a", length=50, num_samples=2, seed=0).texts
     assert all("<unk>" not in t for t in texts) and all(len(t) == 51 for t in texts)
+
+
+def test_refresh_feeds_the_condition_after_every_line_end():
+    from recur.data import frame_documents
+
+    torch.manual_seed(5)
+    tokenizer = CharTokenizer().fit(["ab\n"], ["<g=x>"])
+    model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, hidden_size=16,
+                                    embedding_size=8))
+    newline, mark = tokenizer.index["\n"], tokenizer.condition_id("<g=x>")
+    with torch.no_grad():                    # a toy whose greedy text has letters and lines
+        for parameter in model.parameters():
+            parameter.mul_(3)
+        model.decoder.bias[newline] += 1.0
+    text = generate(model, tokenizer, length=40, temperature=0, starts=[[2, mark]],
+                    refresh=newline).texts[0]
+    assert text.count("\n") >= 2 and len(text.replace("\n", "")) >= 5
+    # The same ids as training frames them: greedy choices match a full forward pass.
+    ids = frame_documents(tokenizer, [text], [{"g": "x"}], ["g"], every_line=True)[:-1]
+    assert (ids == mark).sum() == 1 + text.count("\n")
+    logits, _ = model(torch.tensor([ids.tolist()]))
+    logits[..., [0, 1, 2, 3, mark]] = float("-inf")
+    for position in range(1, len(ids) - 1):
+        if ids[position + 1] != mark:
+            assert logits[0, position].argmax().item() == ids[position + 1]
