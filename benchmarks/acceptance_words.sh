@@ -20,8 +20,10 @@ python -m recur train $D/derived/lyrics3_train.csv --text-column lyrics --condit
     --condition-every-line \
     --time 10m --hidden-size 512 --embedding-size 64 --batch-size 32 --seq-length 256 \
     --samples 0 --max-val-tokens 60000 --threads $THREADS --out $OUT/lyrics
-python -m benchmarks.genre_check $OUT/lyrics --songs 30 --temperature 0.8 0.6 > $OUT/genres.json
+python -m benchmarks.genre_check $OUT/lyrics --songs 30 --temperature 0.8 > $OUT/genres.json
 cat $OUT/genres.json
+python -m benchmarks.genre_check $OUT/lyrics --songs 30 --temperature 0.6 > $OUT/genres_t06.json
+cat $OUT/genres_t06.json
 
 if [ -n "$WIKITEXT" ]; then
 # WikiText-2: word level, <unk> kept as a word, 10 minutes; validation perplexity on valid.txt.
