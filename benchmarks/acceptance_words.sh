@@ -9,7 +9,8 @@ THREADS=${THREADS:-2}
 
 # Headlines: a word-level document model of click-bait headlines, 5 minutes.
 python -m recur train $D/derived/clickbait_train.csv --level word --text-column headline \
-    --where label=clickbait --time 5m --hidden-size 256 --embedding-size 256 --dropout 0.25 \
+    --where label=clickbait --time 5m --min-count 2 --hidden-size 384 --embedding-size 384 \
+    --dropout 0.3 \
     --batch-size 32 --seq-length 64 --samples 0 --threads $THREADS --out $OUT/headlines
 python -m recur generate $OUT/headlines -n 20 --min-words 4 --max-words 15 --seed 1 --json \
     > $OUT/headlines.json
