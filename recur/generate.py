@@ -102,11 +102,13 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     was_training = model.training
     model.eval()
     rows, hidden = start_rows(tokenizer, prime, num_samples, starts)
+    if refresh is not None and starts and len(starts[0]) > 1:
+        rows = [_mark_lines(row, hidden, refresh) for row in rows]
     logits, state = model(torch.tensor(rows, device=device), None)         # whole prime at once
     banned = banned_ids(tokenizer, end_at_eos, device)
     last = logits[:, -1].index_fill(-1, banned, float("-inf"))              # (N, V)
     guard = NgramGuard(no_repeat_ngram, [r[hidden:] for r in rows]) if no_repeat_ngram else None
-    steps, done = [], [False] * num_samples
+    steps, done, dropped = [], [False] * num_samples, [False] * num_samples
     ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
     stepper = Stepper(model)
     layers = stepper.to_layers(state)
@@ -123,14 +125,22 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
         if guard:
             guard.update(token)
         if (step + 1) % STOP_CHECK_EVERY == 0 and _finished_early(
-                tokenizer, steps, stop, done, ended, max_words):
+                tokenizer, steps, stop, done, ended, max_words, dropped):
             break
         last, layers = stepper(token, layers)                                # (N, V)
         if marks is not None:
             last, layers = _refresh(stepper, token == refresh, marks, last, layers)
         last = last.index_fill(-1, banned, float("-inf"))
     model.train(was_training)
-    return _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos)
+    return _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped)
+
+
+def _mark_lines(row: list, hidden: int, line_end: int) -> list:
+    """A prime's line ends are followed by the condition tokens, as in training."""
+    marks, marked = row[1:hidden], row[:hidden]
+    for token in row[hidden:]:
+        marked += [token] + (marks if token == line_end else [])
+    return marked
 
 
 def _refresh(stepper, at_line: torch.Tensor, marks: torch.Tensor, last, layers):
@@ -147,17 +157,17 @@ def _refresh(stepper, at_line: torch.Tensor, marks: torch.Tensor, last, layers):
     return torch.where(keep, fed_last, last), merged
 
 
-def _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos) -> Generation:
+def _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped) -> Generation:
     generated = torch.stack(steps, dim=1).tolist() if steps else [[] for _ in rows]
     texts, finished = [], []
-    for start, row in zip(rows, generated):
+    for start, row, gone in zip(rows, generated, dropped):
         ended = end_at_eos and tokenizer.eos_id in row
         row = row[:row.index(tokenizer.eos_id)] if ended else row
         text = tokenizer.decode(start[hidden:] + row)
         if stop:
             text = _cut(text, stop, len(tokenizer.decode(start[hidden:])))
         texts.append(text)
-        finished.append(ended)
+        finished.append(ended and not gone)
     return Generation(texts, seed, finished)
 
 
@@ -166,13 +176,13 @@ def _cut(text: str, stop: str, after: int) -> str:
     return text if position < 0 else text[:position]
 
 
-def _finished_early(tokenizer, steps, stop, done, ended, max_words) -> bool:
+def _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped) -> bool:
     """True when every sample has ended (``<eos>``), met ``stop``, or run past ``max_words``."""
     if max_words is not None:
         rows = torch.stack(steps, dim=1).tolist()
         for index, row in enumerate(rows):
             if not ended[index] and count_words(tokenizer.decode(row)) > max_words:
-                ended[index] = True                      # abandoned: it can only grow
+                ended[index] = dropped[index] = True     # abandoned: it can only grow
     if stop:
         return _all_stopped(tokenizer, steps, stop, done)
     return bool(ended.all())
