@@ -81,3 +81,16 @@ def test_document_errors_are_one_line(headlines, args, message):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert re.match(message.format(csv=re.escape(str(folder / "heads.csv"))), last), last
+
+
+def test_bpe_level_from_the_command_line(tmp_path):
+    from .conftest import tiny_text
+
+    (tmp_path / "tiny.txt").write_text(tiny_text())
+    recur("train", tmp_path / "tiny.txt", "--level", "bpe", "--vocab-size", 300, "--steps", 5,
+          "--out", tmp_path / "run", *flags({**TINY_OPTIONS, "eval_every": "5"}))
+    tokenizer = json.loads((tmp_path / "run" / "last" / "tokenizer.json").read_text())
+    assert tokenizer["type"] == "bpe" and tokenizer["target_size"] == 300
+    result = json.loads(recur("evaluate", tmp_path / "run", tmp_path / "tiny.txt", "--json").stdout)
+    assert result["level"] == "bpe" and result["words"] == len(tiny_text().split())
+    assert result["tokens"] < result["characters"] / 1.5          # merges: fewer tokens than chars
