@@ -67,7 +67,8 @@ class DataConfig:
                                                "documents keep their condition in view")
     where: Optional[str] = option(None, "CSV/JSONL: keep only rows where COLUMN=VALUE")
     conditions: dict = option({}, "condition values with their document counts", cli=False)
-    val_fraction: float = option(0.1, "last fraction of the text held out for validation")
+    val_fraction: float = option(0.1, "fraction held out for validation: the end of a text, or "
+                                         "a seeded random share of the documents")
     batch_size: int = option(32, "parallel token streams per batch (B)")
     seq_length: int = option(128, "steps of truncated backpropagation through time per chunk (T)")
 
@@ -107,7 +108,8 @@ class SampleConfig:
     """Decoding settings for ``recur generate``."""
 
     prime: str = option("", "text the samples start from")
-    length: int = option(500, "tokens to generate per sample")
+    length: int = option(500, "tokens to generate per sample (document models: the most "
+                                 "tokens a document may take, else it is resampled)")
     num_samples: int = option(1, "samples generated together as one batch", flag="-n")
     temperature: float = option(0.8, "softmax temperature; 0 picks the most likely token")
     top_k: int = option(0, "sample only from the K most likely tokens (0: off)")
