@@ -81,7 +81,8 @@ def _add_text(documents: Documents, text: str, mode: str) -> None:
 
 
 def _add_rows(documents: Documents, path: Path, data) -> None:
-    columns, rows = read_table(path, data.encoding)
+    columns, rows, blank = read_table(path, data.encoding)
+    documents.skipped += blank
     text_columns = split_names(data.text_column)
     if not text_columns:
         if len(columns) != 1:
@@ -121,30 +122,41 @@ def parse_where(where: str | None):
     return column.strip(), value
 
 
-def read_table(path: Path, encoding: str) -> tuple[list[str], list[dict]]:
-    """Column names and rows of a CSV (with a header) or JSONL (one object per line) file."""
+def read_table(path: Path, encoding: str) -> tuple[list[str], list[dict], int]:
+    """Column names, rows and the number of blank lines of a CSV (with a header) or JSONL
+    (one object per line) file."""
     text = read_text(path, encoding).lstrip("\ufeff")
+    lines = text.split("\n")
+    if lines and not lines[-1].strip():
+        lines.pop()                              # the final line end opens no line
     if path.suffix.lower() == ".jsonl":
-        rows, columns = [], {}
-        for number, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                raise RecurError(f"{path}: line {number} is not JSON ({error.args[0]})") from None
-            if not isinstance(row, dict):
-                raise RecurError(f"{path}: line {number} is not a JSON object")
-            rows.append(row)
-            columns.update(dict.fromkeys(row))
-        return list(columns), rows
+        return _read_jsonl(path, lines)
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     try:
-        reader = csv.DictReader(io.StringIO(text))
-        rows = list(reader)
+        reader = csv.reader(io.StringIO("\n".join(lines)))
+        header = next(reader, [])
+        records = list(reader)
     except csv.Error as error:
         raise RecurError(f"{path}: cannot read the CSV ({error})") from None
-    return list(reader.fieldnames or []), rows
+    rows = [dict(zip(header, record)) for record in records if record]
+    return header, rows, len(records) - len(rows)
+
+
+def _read_jsonl(path: Path, lines: list[str]) -> tuple[list[str], list[dict], int]:
+    rows, columns, blank = [], {}, 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            blank += 1
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as error:
+            raise RecurError(f"{path}: line {number} is not JSON ({error.args[0]})") from None
+        if not isinstance(row, dict):
+            raise RecurError(f"{path}: line {number} is not a JSON object")
+        rows.append(row)
+        columns.update(dict.fromkeys(row))
+    return list(columns), rows, blank
 
 
 def normalize(text: str) -> str:

@@ -33,6 +33,8 @@ def test_csv_joins_text_columns_and_skips_empty_rows(tmp_path):
     only_lyrics = documents(path, text_column="lyrics", condition_column="genre")
     assert only_lyrics.texts == ["la la\nla", "fire", "so long"] and only_lyrics.skipped == 2
     assert only_lyrics.counts(["genre"]) == {"genre": {"pop": 2, "metal": 1}}
+    path.write_text(CSV.replace("metal,Iron", "\nmetal,Iron"))     # a blank line counts too
+    assert documents(path, text_column="title,lyrics").skipped == 2
 
 
 def test_where_keeps_matching_rows(tmp_path):
@@ -59,7 +61,7 @@ def test_jsonl_rows(tmp_path):
             {"genre": "metal", "lyrics": "c"}]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
     docs = documents(path, text_column="lyrics", condition_column="genre")
-    assert docs.texts == ["a b", "c"] and docs.skipped == 1
+    assert docs.texts == ["a b", "c"] and docs.skipped == 2           # empty text, blank line
     assert docs.conditions == [{"genre": "pop"}, {"genre": "metal"}]
     path.write_text('{"lyrics": "a"}\nnot json\n')
     with pytest.raises(RecurError, match="line 2 is not JSON"):
