@@ -102,14 +102,15 @@ class Model:
         return self.generate_full(prime=prime, **options).texts
 
     def generate_full(self, **options):
-        from .generate import generate
+        """A ``Generation``: texts, seed, and for document models the conditions used and the
+        novelty report (share of outputs not found among the training documents)."""
+        from .bounded import generate_for_run
 
         sample = from_dict(SampleConfig, options)
         unknown = set(options) - {f.name for f in dataclasses.fields(SampleConfig)}
         if unknown:
             raise RecurError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
-        return generate(self.bundle.model, self.bundle.tokenizer, device=self.device,
-                        **dataclasses.asdict(sample))
+        return generate_for_run(self.bundle, sample, self.device)
 
     @property
     def is_music(self) -> bool:
@@ -129,14 +130,18 @@ class Model:
         if unknown:
             raise RecurError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
         sample = dataclasses.asdict(from_dict(SampleConfig, sample))
-        return generate_midi(self.bundle, sample, music, self.device)
+        # Music samples whole pieces of events: the document options (conditions, word bounds,
+        # beam search) do not apply.
+        music_sample = ("prime", "length", "num_samples", "temperature", "top_k", "top_p", "seed")
+        return generate_midi(self.bundle, {k: sample[k] for k in music_sample}, music,
+                             self.device)
 
     def evaluate(self, text: str | None = None, path: str | None = None,
                  encoding: str = "utf-8") -> dict:
-        """Loss, perplexity and bits per character on ``text`` or the file at ``path``; for a MIDI
+        """Loss and perplexity per token, perplexity per word and bits per character on ``text``
+        or the file at ``path`` (a document model reads a CSV/JSONL file's documents); for a MIDI
         run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline."""
-        from .evaluate import evaluate_text
-        from .readers import read_text
+        from .evaluate import evaluate_path, evaluate_text
 
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
@@ -147,5 +152,5 @@ class Model:
                 raise RecurError("a MIDI run evaluates MIDI files: give path=")
             return evaluate_midi(self.bundle, path, self.device)
         if path is not None:
-            text = read_text(Path(path), encoding)
+            return evaluate_path(self.bundle, path, encoding, self.device)
         return evaluate_text(self.bundle, text, self.device)

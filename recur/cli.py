@@ -43,9 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     train = commands.add_parser("train", help="train a language model on text or MIDI files",
-                                description="Train a character-level RNN language model, "
-                                            "or one over MIDI events (music).")
-    train.add_argument("paths", nargs="*", metavar="PATH", help="text or MIDI files or folders")
+                                description="Train an RNN language model on characters, words or BPE "
+                                "subwords (CSV/JSONL rows or --documents lines make a document "
+                                "model), or over MIDI events (music).")
+    train.add_argument("paths", nargs="*", metavar="PATH",
+                       help="text, CSV/JSONL or MIDI files, or folders")
     train.add_argument("--resume", metavar="RUN", help="continue a run exactly where it stopped")
     train.add_argument("--config", metavar="FILE", help="JSON file with model/data/train sections")
     train.add_argument("--quiet", action="store_true", help="print nothing while training")
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print JSON")
 
     commands.add_parser("corpora", help="list the built-in corpora")
-    info = commands.add_parser("info", help="show a run's model, data and training settings")
+    info = commands.add_parser("info", help="show a run's settings, conditions and their values")
     info.add_argument("run", metavar="RUN")
     return parser
 
@@ -115,13 +117,24 @@ def run_generate(args) -> None:
         return
     result = model.generate_full(**options_of(args, SampleConfig))
     if args.json:
-        print(json.dumps({"samples": result.texts, "seed": result.seed}, ensure_ascii=False))
+        payload = {"samples": result.texts, "seed": result.seed}
+        if result.conditions:
+            payload["conditions"] = result.conditions
+        if result.novelty is not None:
+            payload["novelty"] = result.novelty
+        print(json.dumps(payload, ensure_ascii=False))
         return
+    conditions = result.conditions or [{}] * len(result.texts)
     for index, text in enumerate(result.texts):
         if len(result.texts) > 1:
-            print(f"--- sample {index + 1} ---")
+            shown = ", ".join(f"{k}={v}" for k, v in conditions[index].items())
+            print(f"--- sample {index + 1}{' (' + shown + ')' if shown else ''} ---")
         print(text)
     print(f"(seed {result.seed})", file=sys.stderr)
+    if result.novelty is not None:
+        novelty = result.novelty
+        print(f"novelty: {novelty['novel']} of {novelty['outputs']} outputs are not among the "
+              f"training documents ({novelty['novel_share']:.0%})", file=sys.stderr)
 
 
 def run_evaluate(args) -> None:
@@ -132,11 +145,16 @@ def run_evaluate(args) -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        unit = "event" if "unigram_loss" in result else "char"               # MIDI: per event
-        print(f"loss {result['loss']:.4f} nats/token, perplexity {result['perplexity']:.3f}, "
-              f"{result['bits_per_char']:.4f} bits/{unit} over {result['tokens']:,} tokens")
-        if "unigram_loss" in result:
-            print(f"unigram baseline {result['unigram_loss']:.4f} nats/event")
+        if "unigram_loss" in result:                                          # MIDI: per event
+            print(f"loss {result['loss']:.4f} nats/event, perplexity {result['perplexity']:.3f}, "
+                  f"{result['bits_per_char']:.4f} bits/event over {result['tokens']:,} events; "
+                  f"unigram baseline {result['unigram_loss']:.4f} nats/event")
+            return
+        print(f"{result['level']} level: loss {result['loss']:.4f} nats/token, perplexity "
+              f"{result['perplexity']:.3f} per token, {result['word_perplexity']:.3f} per word, "
+              f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
+              f"({result['words']:,} words, {result['characters']:,} characters"
+              f"{', ' + format(result['unknown_tokens'], ',') + ' unknown' if result['unknown_tokens'] else ''})")
 
 
 def run_corpora(args) -> None:
@@ -149,7 +167,10 @@ def run_corpora(args) -> None:
 def run_info(args) -> None:
     from .checkpoint import resolve
 
-    print(json.dumps(json.loads((resolve(args.run) / "config.json").read_text()), indent=2))
+    config = json.loads((resolve(args.run) / "config.json").read_text())
+    conditions = config.get("data", {}).get("conditions") or {}
+    shown = {"conditions": conditions, **config} if conditions else config
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 COMMANDS = {"train": run_train, "generate": run_generate, "evaluate": run_evaluate,

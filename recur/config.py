@@ -13,13 +13,15 @@ from typing import Optional
 
 def option(default, help: str, **kwargs):
     """A dataclass field whose help text becomes the CLI's ``--help``."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help, **kwargs})
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default),
+                     metadata={"help": help, **kwargs})
     return field(default=default, metadata={"help": help, **kwargs})
 
 
 CELLS = ("lstm", "gru", "rnn")
-LEVELS = ("char",)
+LEVELS = ("char", "word", "bpe")
+DOCUMENTS = ("auto", "none", "rows", "lines", "blocks")
 
 
 @dataclass
@@ -44,8 +46,30 @@ class DataConfig:
     corpus: Optional[str] = option(None, "a built-in corpus by name (see `recur corpora`)")
     glob: str = option("*", "pattern of the files to read inside folders (recursive)")
     encoding: str = option("utf-8", "text encoding of the input files")
-    level: str = option("char", "token level", choices=LEVELS)
-    val_fraction: float = option(0.1, "last fraction of the text held out for validation")
+    level: str = option("char", "token level: characters, words, or byte-level BPE subwords",
+                        choices=LEVELS)
+    lowercase: bool = option(False, "word level: lower-case all text")
+    split_punctuation: bool = option(True, "word level: every punctuation mark is a token of its "
+                                           "own (off: words are runs of non-space characters)")
+    min_count: int = option(1, "word level: words seen fewer times in training become <unk>")
+    max_vocab: int = option(0, "word level: keep only the N most frequent words (0: all)")
+    bpe_vocab_size: int = option(8000, "BPE level: vocabulary size to learn", flag="--vocab-size")
+    documents: str = option("auto", "one document per CSV/JSONL row (rows), per line (lines), per "
+                                    "blank-line-separated block (blocks), or one continuous text "
+                                    "(none); auto: rows for .csv/.jsonl files, else none",
+                            choices=DOCUMENTS)
+    text_column: Optional[str] = option(None, "CSV/JSONL: the column holding the text; several "
+                                              "comma-separated columns are joined by --separator")
+    separator: str = option("\\n", "text put between joined --text-column values (\\n: newline)")
+    condition_column: Optional[str] = option(None, "train a conditional model on this column "
+                                                   "(comma-separate several, e.g. genre,artist)")
+    condition_every_line: bool = option(False, "char/word level: repeat the condition tokens "
+                                               "after every line end inside a document, so long "
+                                               "documents keep their condition in view")
+    where: Optional[str] = option(None, "CSV/JSONL: keep only rows where COLUMN=VALUE")
+    conditions: dict = option({}, "condition values with their document counts", cli=False)
+    val_fraction: float = option(0.1, "fraction held out for validation: the end of a text, or "
+                                         "a seeded random share of the documents")
     batch_size: int = option(32, "parallel token streams per batch (B)")
     seq_length: int = option(128, "steps of truncated backpropagation through time per chunk (T)")
     midi: bool = option(False, "read MIDI files as music (automatic when the inputs are .mid/.midi)")
@@ -92,13 +116,21 @@ class SampleConfig:
     """Decoding settings for ``recur generate``."""
 
     prime: str = option("", "text the samples start from")
-    length: int = option(500, "tokens to generate per sample")
+    length: int = option(500, "tokens to generate per sample (document models: the most "
+                                 "tokens a document may take, else it is resampled)")
     num_samples: int = option(1, "samples generated together as one batch", flag="-n")
     temperature: float = option(0.8, "softmax temperature; 0 picks the most likely token")
     top_k: int = option(0, "sample only from the K most likely tokens (0: off)")
     top_p: float = option(1.0, "sample from the smallest set of tokens whose probability reaches P")
     seed: Optional[int] = option(None, "random seed; the same seed gives the same text")
     stop: Optional[str] = option(None, "end a sample when this string appears (it is not printed)")
+    condition: Optional[str] = option(None, "conditional models: COLUMN=VALUE (comma-separate "
+                                            "several); columns left out are drawn at random")
+    min_words: Optional[int] = option(None, "document models: resample documents shorter than this")
+    max_words: Optional[int] = option(None, "document models: resample documents longer than this")
+    unique: bool = option(False, "document models: no two outputs alike")
+    no_repeat_ngram: int = option(0, "never repeat a token n-gram of this size within a sample")
+    beam: int = option(0, "beam search with K beams for the most likely completion (0: sample)")
 
 
 @dataclass

@@ -71,3 +71,43 @@ class StreamBatches:
                          for b in range(first, first + self.batch_size)]).astype(np.int64)
         rows = torch.from_numpy(rows)
         return rows[:, :-1], rows[:, 1:]
+
+
+def frame_documents(tokenizer, texts: list, conditions: list, columns: list,
+                    every_line: bool = False) -> np.ndarray:
+    """Documents -> one id stream, each framed ``<bos> <column=value>... text <eos>``; with
+    ``every_line`` the condition tokens also follow every line end inside a document."""
+    from .tokenizer import condition_token
+
+    newline = line_end_id(tokenizer) if every_line and columns else None
+    pieces = []
+    for text, values in zip(texts, conditions):
+        marks = np.array([tokenizer.condition_id(condition_token(c, values[c])) for c in columns],
+                         dtype=np.int32)
+        body = tokenizer.encode_array(text)
+        if newline is not None:
+            parts = np.split(body, np.flatnonzero(body == newline) + 1)
+            body = np.concatenate([parts[0]] + [np.concatenate([marks, p]) for p in parts[1:]])
+        pieces += [np.array([tokenizer.bos_id], dtype=np.int32), marks, body,
+                   np.array([tokenizer.eos_id], dtype=np.int32)]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+
+
+def line_end_id(tokenizer) -> int:
+    """The id of the line-end token (char and word levels; BPE merges line ends into others)."""
+    index = getattr(tokenizer, "index", None)
+    if index is None or "\n" not in index:
+        raise RecurError("--condition-every-line needs char or word level text with line ends")
+    return index["\n"]
+
+
+def split_documents(count: int, val_fraction: float, seed: int = 0) -> tuple[list, list]:
+    """Document indices for training and validation: a seeded shuffle, then the last fraction.
+
+    Shuffling first keeps sorted files (all of one genre, then the next) from putting a whole
+    class into validation."""
+    order = np.random.default_rng(seed).permutation(count).tolist()
+    held = int(round(count * val_fraction))
+    if val_fraction > 0 and count > 1:
+        held = min(max(held, 1), count - 1)
+    return order[:count - held], order[count - held:]

@@ -36,19 +36,65 @@ def stream_loss(model, ids: np.ndarray, device="cpu", chunk: int = EVAL_CHUNK) -
     return total, count
 
 
-def metrics(total_nats: float, tokens: int, characters: int) -> dict:
-    """Per-token loss and perplexity, plus bits per character for comparing token levels."""
+def metrics(total_nats: float, tokens: int, characters: int, words: int | None = None) -> dict:
+    """Per-token loss and perplexity, plus bits per character (and perplexity per word) for
+    comparing token levels: the same text has the same characters and words at every level."""
     loss = total_nats / max(tokens, 1)
-    return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)),
-            "bits_per_char": total_nats / max(characters, 1) / math.log(2), "tokens": tokens}
+    result = {"loss": loss, "perplexity": math.exp(min(loss, 700.0)),
+              "bits_per_char": total_nats / max(characters, 1) / math.log(2), "tokens": tokens}
+    if words is not None:
+        result["word_perplexity"] = math.exp(min(total_nats / max(words, 1), 700.0))
+        result.update(characters=characters, words=words)
+    return result
 
 
-def evaluate_text(bundle, text: str, device="cpu") -> dict:
-    """Metrics of ``bundle``'s language model on ``text``."""
-    ids = bundle.tokenizer.encode_array(text)
+def _report(bundle, ids: np.ndarray, characters: int, words: int, device) -> dict:
     if len(ids) < 2:
         raise RecurError("the text to evaluate needs at least two tokens")
     total, count = stream_loss(bundle.model, ids, device)
+    result = metrics(total, count, characters, words)
+    result["level"] = bundle.config.get("data", {}).get("level", "char")
+    # Unknown tokens are predicted as <unk>, which flatters a word model on foreign text.
+    result["unknown_tokens"] = int(np.count_nonzero(np.asarray(ids) == bundle.tokenizer.unk_id))
+    return result
+
+
+def evaluate_text(bundle, text: str, device="cpu") -> dict:
+    """Metrics of ``bundle``'s language model on ``text`` read as one stream."""
+    from .tokenizer import count_words
+
+    ids = bundle.tokenizer.encode_array(text)
     # Characters predicted: every one after the first token's.
     characters = len(text) - len(bundle.tokenizer.decode(ids[:1].tolist()))
-    return metrics(total, count, characters)
+    return _report(bundle, ids, characters, count_words(text), device)
+
+
+def evaluate_path(bundle, path, encoding: str = "utf-8", device="cpu") -> dict:
+    """Metrics on a file: plain text as one stream, or, for a document model, the file's
+    documents framed as in training (same columns, --where and conditions)."""
+    from pathlib import Path
+
+    from .config import DataConfig, from_dict
+    from .data import frame_documents
+    from .documents import read_documents, resolve_mode, split_names
+    from .readers import read_text
+    from .tokenizer import condition_token, count_words
+
+    saved = bundle.config.get("data", {})
+    if saved.get("documents", "none") in ("none", "auto"):
+        return evaluate_text(bundle, read_text(Path(path), encoding), device)
+    data = from_dict(DataConfig, {**saved, "paths": [str(path)], "encoding": encoding,
+                                  "glob": "*", "corpus": None})
+    data.documents = resolve_mode(data, [Path(path)]) if saved["documents"] == "rows" \
+        else saved["documents"]
+    documents = read_documents(data, data.documents)
+    columns = split_names(data.condition_column)
+    for values in documents.conditions:
+        for column in columns:
+            if bundle.tokenizer.condition_id(condition_token(column, values[column])) is None:
+                raise RecurError(f"{path}: {column} {values[column]!r} was not in training")
+    ids = frame_documents(bundle.tokenizer, documents.texts, documents.conditions, columns,
+                          data.condition_every_line)
+    characters = sum(len(text) + 1 for text in documents.texts)
+    words = sum(count_words(text) for text in documents.texts)
+    return _report(bundle, ids, characters, words, device)

@@ -16,12 +16,12 @@ import torch
 
 from . import checkpoint
 from .config import DataConfig, ModelConfig, TrainConfig
-from .data import split_text
+from .data import frame_documents, split_documents, split_text
 from .distributed import Group, setup, teardown
 from .errors import RecurError
 from .logbook import Logbook, plot_losses
 from .models import count_parameters
-from .readers import load_text
+from .readers import collect_files, load_text
 from .tokenizer import build_tokenizer
 from .trainer import Trainer
 
@@ -34,19 +34,26 @@ class Corpus:
     val_characters: int
     summary: str = ""                 # extra summary line (MIDI: files, notes, events)
     baseline: float | None = None     # unigram loss of the validation tokens (MIDI)
+    documents: object = None          # documents.Documents of a document model
 
 
 def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = None) -> Corpus:
     """Read the text, split it (last ``val_fraction`` is validation), fit and apply the tokenizer.
 
-    Character-level files go through the on-disk token cache (flat memory for any size);
-    built-in corpora are small and are tokenized in memory. MIDI inputs go to
-    music.prepare_midi (bits per char are then bits per event).
+    MIDI inputs go to music.prepare_midi (bits per char are then bits per event). Document
+    inputs (CSV/JSONL rows, lines, blocks) become framed documents. Character-level files go
+    through the on-disk token cache (flat memory for any size); built-in corpora and word / BPE
+    levels are tokenized in memory. Sets ``data.documents`` to the resolved mode.
     """
+    from .documents import resolve_mode
     from .music import is_music, prepare_midi
 
     if is_music(data):
         return Corpus(**prepare_midi(data, tokenizer))
+    data.documents = resolve_mode(data, collect_files(data.paths, data.glob)) \
+        if data.paths else ("none" if data.documents == "auto" else data.documents)
+    if data.documents != "none":
+        return prepare_documents(data, tokenizer)
     if data.level == "char" and data.paths and cache_dir is not None:
         from .token_cache import build_cache
 
@@ -59,10 +66,39 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
     text = load_text(data.paths, data.corpus, data.glob, data.encoding)
     train_text, val_text = split_text(text, data.val_fraction)
     if tokenizer is None:
-        tokenizer = build_tokenizer(data.level).fit([train_text])
+        tokenizer = build_tokenizer(data.level, data).fit([train_text])
     val_ids = tokenizer.encode_array(val_text)
     val_characters = len(val_text) - len(tokenizer.decode(val_ids[:1].tolist()))
     return Corpus(tokenizer, tokenizer.encode_array(train_text), val_ids, val_characters)
+
+
+def prepare_documents(data: DataConfig, tokenizer=None) -> Corpus:
+    """Documents -> a seeded document-level split -> two framed id streams."""
+    from .documents import read_documents, split_names
+    from .tokenizer import condition_token
+
+    documents = read_documents(data, data.documents)
+    columns = split_names(data.condition_column)
+    counts = documents.counts(columns)
+    if tokenizer is None:
+        data.conditions = counts
+    train, val = split_documents(len(documents.texts), data.val_fraction)
+    tokens = [condition_token(c, v) for c in columns for v in data.conditions.get(c, {})]
+    if tokenizer is None:
+        tokenizer = build_tokenizer(data.level, data).fit(
+            (documents.texts[i] for i in train), tokens)
+    unseen = [t for c, values in counts.items() for v in values
+              if tokenizer.condition_id(t := condition_token(c, v)) is None]
+    if unseen:
+        raise RecurError(f"the data has condition values this run never saw: {', '.join(unseen)}")
+
+    def framed(indices):
+        return frame_documents(tokenizer, [documents.texts[i] for i in indices],
+                               [documents.conditions[i] for i in indices], columns,
+                               data.condition_every_line)
+
+    characters = sum(len(documents.texts[i]) + 1 for i in val)
+    return Corpus(tokenizer, framed(train), framed(val), characters, documents=documents)
 
 
 def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
@@ -126,6 +162,8 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
     if resume:
         _restore(trainer, run_dir / "last", device)
     _summary(trainer, resume)
+    if corpus.documents is not None and group.is_main:
+        _document_summary(corpus.documents, data, run_dir, log.say)
     log.say(f"data read and tokenized in {prepared_in:.1f} s")
     if note and device.type == "cpu" and not group.active:
         log.say(note)
@@ -164,6 +202,25 @@ def _restore(trainer: Trainer, directory: Path, device) -> None:
 
     load_model(trainer.model, str(directory / "model.safetensors"), device=str(device))
     restore(trainer, checkpoint.load_trainer_state(directory))
+
+
+def _document_summary(documents, data: DataConfig, run_dir: Path, say) -> None:
+    """Say what was read; keep the fingerprints of the documents for the novelty report."""
+    import json
+
+    from .documents import fingerprint
+
+    say(f"documents ({data.documents}): {len(documents.texts):,} read, {documents.skipped:,} "
+        f"empty skipped" + (f", {documents.filtered:,} left out by --where {data.where}"
+                            if data.where else ""))
+    for column, values in data.conditions.items():
+        shown = ", ".join(f"{value} ({count})" for value, count in list(values.items())[:12])
+        more = f" and {len(values) - 12} more" if len(values) > 12 else ""
+        say(f"condition {column}: {shown}{more}")
+    prints = sorted({fingerprint(text) for text in documents.texts})
+    (run_dir / "documents.json").write_text(json.dumps(
+        {"normalization": "lower case, white space removed; sha1, first 16 hex digits",
+         "documents": len(documents.texts), "fingerprints": prints}))
 
 
 def _summary(trainer: Trainer, resume) -> None:

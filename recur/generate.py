@@ -6,12 +6,13 @@ one-step path). All samples are generated together as one batch.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from .errors import RecurError
 from .stepper import Stepper
+from .tokenizer import count_words
 
 STOP_CHECK_EVERY = 16
 
@@ -40,13 +41,16 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
 class Generation:
     texts: list
     seed: int
+    finished: list = field(default_factory=list)   # per sample: ended by <eos>
+    conditions: list = field(default_factory=list)  # per sample: the condition values used
+    novelty: dict | None = None                      # see bounded.novelty_report
 
 
 def encode_prime(tokenizer, prime: str) -> list[int]:
     unknown = tokenizer.unknown(prime)
     if unknown:
         shown = ", ".join(repr(ch) for ch in unknown[:10])
-        raise RecurError(f"the prime contains characters the model never saw: {shown}; "
+        raise RecurError(f"the prime contains {tokenizer.unit} the model never saw: {shown}; "
                          "remove or replace them")
     return tokenizer.encode(prime)
 
@@ -55,57 +59,134 @@ def start_ids(tokenizer, prime: str) -> tuple[list[int], int]:
     """Ids to feed first and how many of them are shown: a prime, else a hidden newline."""
     if prime:
         return encode_prime(tokenizer, prime), 0
-    if "\n" in tokenizer.index:
+    if "\n" in getattr(tokenizer, "index", {}):
         return [tokenizer.index["\n"]], 1
     return [tokenizer.bos_id], 1
+
+
+def start_rows(tokenizer, prime: str, num_samples: int, starts: list | None) -> tuple[list, int]:
+    """The (N, P) ids fed first and how many of them are hidden: a document's start tokens
+    (``<bos>`` and condition tokens) when given, then the prime."""
+    if starts is None:
+        ids, hidden = start_ids(tokenizer, prime)
+        return [ids] * num_samples, hidden
+    prime_ids = encode_prime(tokenizer, prime) if prime else []
+    return [list(row) + prime_ids for row in starts], len(starts[0])
+
+
+def banned_ids(tokenizer, end_at_eos: bool, device) -> torch.Tensor:
+    """Tokens never sampled: pad, unk, bos, condition tokens, and eos unless documents end."""
+    banned = {tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id,
+              *getattr(tokenizer, "condition_ids", ())}          # MIDI has no conditions
+    if not end_at_eos:
+        banned.add(tokenizer.eos_id)
+    return torch.tensor(sorted(banned), device=device)
 
 
 @torch.no_grad()
 def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: int = 1,
              temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
              seed: int | None = None, stop: str | None = None, device="cpu",
-             end_at_eos: bool = False) -> Generation:
+             end_at_eos: bool = False, starts: list | None = None, no_repeat_ngram: int = 0,
+             max_words: int | None = None, refresh: int | None = None) -> Generation:
     """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``).
 
-    Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models)."""
-    if length < 0 or num_samples < 1:
-        raise RecurError("--length must be >= 0 and -n >= 1")
+    Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models), and
+    a sample ends there. ``starts`` gives each sample's hidden start ids (a document's ``<bos>``
+    and condition tokens). Samples past ``max_words`` words are abandoned (not finished).
+    ``refresh`` (a line-end id) feeds a sample's condition tokens again after each line end, as
+    a run trained with ``--condition-every-line`` saw them."""
+    if length < 0 or num_samples < 1 or no_repeat_ngram < 0:
+        raise RecurError("--length must be >= 0, -n >= 1 and --no-repeat-ngram >= 0")
     seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
     generator = torch.Generator(device=device).manual_seed(seed)
     was_training = model.training
     model.eval()
-    ids, hidden = start_ids(tokenizer, prime)
-    prefix = torch.tensor(ids, device=device).expand(num_samples, -1)        # (N, P)
-    logits, state = model(prefix, None)                                      # whole prime at once
-    banned = [tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id] + (
-        [] if end_at_eos else [tokenizer.eos_id])
-    banned = torch.tensor(banned, device=device)
+    rows, hidden = start_rows(tokenizer, prime, num_samples, starts)
+    if refresh is not None and starts and len(starts[0]) > 1:
+        rows = [_mark_lines(row, hidden, refresh) for row in rows]
+    logits, state = model(torch.tensor(rows, device=device), None)         # whole prime at once
+    banned = banned_ids(tokenizer, end_at_eos, device)
     last = logits[:, -1].index_fill(-1, banned, float("-inf"))              # (N, V)
-    steps, done = [], [False] * num_samples
+    guard = NgramGuard(no_repeat_ngram, [r[hidden:] for r in rows]) if no_repeat_ngram else None
+    steps, done, dropped = [], [False] * num_samples, [False] * num_samples
+    ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
     stepper = Stepper(model)
     layers = stepper.to_layers(state)
+    marks = torch.tensor([r[1:] for r in starts], device=device) \
+        if refresh is not None and starts and len(starts[0]) > 1 else None
     for step in range(length):
+        if guard:
+            last = guard.mask(last)
         token = sample_next(last, temperature, top_k, top_p, generator)      # (N,)
+        if end_at_eos:
+            token = token.masked_fill(ended, tokenizer.eos_id)
+            ended |= token == tokenizer.eos_id
         steps.append(token)
-        if stop and (step + 1) % STOP_CHECK_EVERY == 0 and _all_stopped(
-                tokenizer, steps, stop, done):
+        if guard:
+            guard.update(token)
+        if (step + 1) % STOP_CHECK_EVERY == 0 and _finished_early(
+                tokenizer, steps, stop, done, ended, max_words, dropped):
             break
         last, layers = stepper(token, layers)                                # (N, V)
+        if marks is not None:
+            last, layers = _refresh(stepper, token == refresh, marks, last, layers)
         last = last.index_fill(-1, banned, float("-inf"))
     model.train(was_training)
-    generated = torch.stack(steps, dim=1).tolist() if steps else [[] for _ in range(num_samples)]
-    texts = []
-    for row in generated:
-        text = tokenizer.decode(ids[hidden:] + row)
+    return _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped)
+
+
+def _mark_lines(row: list, hidden: int, line_end: int) -> list:
+    """A prime's line ends are followed by the condition tokens, as in training."""
+    marks, marked = row[1:hidden], row[:hidden]
+    for token in row[hidden:]:
+        marked += [token] + (marks if token == line_end else [])
+    return marked
+
+
+def _refresh(stepper, at_line: torch.Tensor, marks: torch.Tensor, last, layers):
+    """Rows that just ended a line take their condition tokens (``marks`` (N, C)) as input."""
+    if not bool(at_line.any()):
+        return last, layers
+    fed_last, fed = last, layers
+    for column in range(marks.shape[1]):
+        fed_last, fed = stepper(marks[:, column], fed)
+    keep = at_line[:, None]                                                  # (N, 1)
+    merged = [tuple(torch.where(keep, a, b) for a, b in zip(new, old))
+              if isinstance(new, tuple) else torch.where(keep, new, old)
+              for new, old in zip(fed, layers)]
+    return torch.where(keep, fed_last, last), merged
+
+
+def _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped) -> Generation:
+    generated = torch.stack(steps, dim=1).tolist() if steps else [[] for _ in rows]
+    texts, finished = [], []
+    for start, row, gone in zip(rows, generated, dropped):
+        ended = end_at_eos and tokenizer.eos_id in row
+        row = row[:row.index(tokenizer.eos_id)] if ended else row
+        text = tokenizer.decode(start[hidden:] + row)
         if stop:
-            text = _cut(text, stop, len(tokenizer.decode(ids[hidden:])))
+            text = _cut(text, stop, len(tokenizer.decode(start[hidden:])))
         texts.append(text)
-    return Generation(texts, seed)
+        finished.append(ended and not gone)
+    return Generation(texts, seed, finished)
 
 
 def _cut(text: str, stop: str, after: int) -> str:
     position = text.find(stop, after)
     return text if position < 0 else text[:position]
+
+
+def _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped) -> bool:
+    """True when every sample has ended (``<eos>``), met ``stop``, or run past ``max_words``."""
+    if max_words is not None:
+        rows = torch.stack(steps, dim=1).tolist()
+        for index, row in enumerate(rows):
+            if not ended[index] and count_words(tokenizer.decode(row)) > max_words:
+                ended[index] = dropped[index] = True     # abandoned: it can only grow
+    if stop:
+        return _all_stopped(tokenizer, steps, stop, done)
+    return bool(ended.all())
 
 
 def _all_stopped(tokenizer, steps: list, stop: str, done: list) -> bool:
@@ -115,3 +196,36 @@ def _all_stopped(tokenizer, steps: list, stop: str, done: list) -> bool:
     for row, tokens in enumerate(recent):
         done[row] = done[row] or stop in tokenizer.decode(tokens)
     return all(done)
+
+
+class NgramGuard:
+    """Per sample, bans a token that would repeat an n-gram of tokens the sample already holds."""
+
+    def __init__(self, n: int, histories: list):
+        self.n, self.histories = n, [list(h) for h in histories]
+        self.seen = [dict() for _ in histories]
+        for row, history in enumerate(self.histories):
+            for i in range(len(history) - n + 1):
+                self._add(row, history[i:i + n])
+
+    def _add(self, row: int, gram: list) -> None:
+        self.seen[row].setdefault(tuple(gram[:-1]), set()).add(gram[-1])
+
+    def mask(self, logits: torch.Tensor) -> torch.Tensor:
+        logits = logits.clone()
+        for row, history in enumerate(self.histories):
+            if len(history) < self.n - 1:
+                continue
+            banned = self.seen[row].get(tuple(history[len(history) - self.n + 1:]))
+            if banned:
+                masked = logits[row].index_fill(0, torch.tensor(sorted(banned)), float("-inf"))
+                if torch.isfinite(masked).any():         # never ban every token
+                    logits[row] = masked
+        return logits
+
+    def update(self, tokens: torch.Tensor) -> None:
+        for row, token in enumerate(tokens.tolist()):
+            history = self.histories[row]
+            history.append(token)
+            if len(history) >= self.n:
+                self._add(row, history[-self.n:])

@@ -187,8 +187,18 @@ class Trainer:
     def print_samples(self) -> None:
         if self.train.samples <= 0:
             return
+        starts, refresh = None, None
+        if self.data.documents not in ("none", "auto"):       # documents start at <bos>
+            from .conditioning import start_rows
+            from .data import line_end_id
+
+            starts = start_rows(self.corpus.tokenizer, self.data.conditions, {},
+                                self.train.samples, torch.Generator().manual_seed(0))[0]
+            if self.data.condition_every_line and self.data.conditions:
+                refresh = line_end_id(self.corpus.tokenizer)
         samples = generate(self.model, self.corpus.tokenizer, length=160,
-                           num_samples=self.train.samples, seed=self.train.seed, device=self.device)
+                           num_samples=self.train.samples, seed=self.train.seed, device=self.device,
+                           end_at_eos=starts is not None, starts=starts, refresh=refresh)
         for text in samples.texts:
             self.log.say("  | " + text.strip().replace("\n", "\n  | ")[:600])
 

@@ -54,7 +54,9 @@ def test_generate_with_prime_and_greedy_text_output(run_dir):
 def test_evaluate_json(run_dir):
     result = json.loads(recur("evaluate", run_dir / "run", run_dir / "data" / "tiny.txt",
                               "--json").stdout)
-    assert set(result) == {"loss", "perplexity", "bits_per_char", "tokens"}
+    assert set(result) == {"loss", "perplexity", "bits_per_char", "tokens", "word_perplexity",
+                           "characters", "words", "level", "unknown_tokens"}
+    assert result["level"] == "char" and result["unknown_tokens"] == 0
     assert result["loss"] < 2.8
 
 

@@ -71,3 +71,39 @@ def test_never_samples_special_tokens(tiny_model):
         model.decoder.bias[tokenizer.unk_id] = 100.0
     texts = generate(model, tokenizer, "a", length=50, num_samples=2, seed=0).texts
     assert all("<unk>" not in t for t in texts) and all(len(t) == 51 for t in texts)
+
+
+def test_refresh_feeds_the_condition_after_every_line_end():
+    from recur.data import frame_documents
+
+    torch.manual_seed(5)
+    tokenizer = CharTokenizer().fit(["ab\n"], ["<g=x>"])
+    model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, hidden_size=16,
+                                    embedding_size=8))
+    newline, mark = tokenizer.index["\n"], tokenizer.condition_id("<g=x>")
+    with torch.no_grad():                    # a toy whose greedy text has letters and lines
+        for parameter in model.parameters():
+            parameter.mul_(3)
+        model.decoder.bias[newline] += 1.0
+    text = generate(model, tokenizer, "b\n", length=40, temperature=0, starts=[[2, mark]],
+                    refresh=newline).texts[0]
+    assert text.startswith("b\n")
+    assert text.count("\n") >= 2 and len(text.replace("\n", "")) >= 5
+    # The same ids as training frames them: greedy choices match a full forward pass.
+    ids = frame_documents(tokenizer, [text], [{"g": "x"}], ["g"], every_line=True)[:-1]
+    assert (ids == mark).sum() == 1 + text.count("\n")
+    logits, _ = model(torch.tensor([ids.tolist()]))
+    logits[..., [0, 1, 2, 3, mark]] = float("-inf")
+    for position in range(4, len(ids) - 1):        # after <bos> <g=x> b \n <g=x>: generated
+        if ids[position + 1] != mark:
+            assert logits[0, position].argmax().item() == ids[position + 1]
+
+
+def test_samples_past_max_words_are_abandoned_not_finished(tiny_model):
+    model, tokenizer = tiny_model
+    with torch.no_grad():
+        model.decoder.bias[tokenizer.index[" "]] += 3.0        # many short words
+    result = generate(model, tokenizer, length=64, num_samples=6, seed=0, end_at_eos=True,
+                      starts=[[tokenizer.bos_id]] * 6, max_words=2)
+    assert not all(result.finished)
+    assert all(len(text.split()) <= 2 for text, done in zip(result.texts, result.finished) if done)
