@@ -101,6 +101,25 @@ def prepare_documents(data: DataConfig, tokenizer=None) -> Corpus:
     return Corpus(tokenizer, framed(train), framed(val), characters, documents=documents)
 
 
+def _cpu_times() -> tuple[int, int]:
+    with open("/proc/stat", encoding="ascii") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    return sum(values), values[3] + values[4]          # total, idle + iowait
+
+
+def busy_cores(window: float = 0.25) -> float:
+    """Cores other processes keep busy now, measured over ``window`` seconds while we sleep
+    (the load average lags by a minute, so a job that just ended would still count)."""
+    try:
+        total, idle = _cpu_times()
+        time.sleep(window)
+        total2, idle2 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    busy = 1.0 - (idle2 - idle) / max(total2 - total, 1)
+    return busy * (os.cpu_count() or 1)
+
+
 def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
     """Threads for PyTorch: ``--threads``, else the cores other processes leave free.
 
@@ -109,11 +128,11 @@ def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
     cores = os.cpu_count() or 1
     if train.threads:
         return train.threads, None
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    load = busy_cores()
     free = max(1, min(cores, round(cores - load)))
     if free == cores:
         return cores, None
-    return free, (f"the CPU is already busy (load {load:.1f} on {cores} cores): training with "
+    return free, (f"the CPU is already busy ({load:.1f} of {cores} cores in use): training with "
                   f"{free} thread{'s' if free > 1 else ''}; --threads {cores} overrides")
 
 

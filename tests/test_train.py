@@ -118,3 +118,16 @@ def test_bf16_autocast_trains_and_keeps_fp32_weights(corpus_file, tmp_path):
     losses = [r["loss"] for r in read_metrics(tmp_path / "run") if r["kind"] == "train"]
     assert losses[-1] < losses[0]
     assert all(p.dtype == torch.float32 for p in model.bundle.model.parameters())
+
+
+def test_threads_take_the_free_cores_unless_given(monkeypatch):
+    from recur import fit as fit_module
+    from recur.config import TrainConfig
+
+    monkeypatch.setattr(fit_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(fit_module, "busy_cores", lambda: 0.1)
+    assert fit_module.auto_threads(TrainConfig()) == (2, None)
+    monkeypatch.setattr(fit_module, "busy_cores", lambda: 1.0)
+    threads, note = fit_module.auto_threads(TrainConfig())
+    assert threads == 1 and "--threads 2 overrides" in note
+    assert fit_module.auto_threads(TrainConfig(threads=2)) == (2, None)
