@@ -55,9 +55,6 @@ class TokenFile:
         return (TokenFile(self.path, self.dtype.str, self.start, self.start + at),
                 TokenFile(self.path, self.dtype.str, self.start + at, self.stop))
 
-    def __getstate__(self):
-        raise TypeError("TokenFile is not picklable")
-
 
 def iter_blocks(paths, glob: str, encoding: str) -> Iterator[str]:
     """The text of every input file, in blocks, as ``read_texts`` would join it."""

@@ -7,6 +7,7 @@ RNG states, data cursor and the carried hidden state. Ctrl-C saves ``last/`` and
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from pathlib import Path
@@ -158,7 +159,7 @@ class Trainer:
     def validate(self) -> None:
         if len(self.corpus.val_ids) < 2:
             return
-        ids, characters = self.validation_slice()
+        ids, characters = self.validation_slice
         total, count = stream_loss(self.model, ids, self.device)
         result = metrics(total, count, characters)
         improved = result["loss"] < self.best
@@ -175,8 +176,10 @@ class Trainer:
             checkpoint.save(self.run_dir / "best", self.model, self.corpus.tokenizer,
                             self.config_dict())
 
+    @functools.cached_property
     def validation_slice(self) -> tuple:
-        """The validation ids (capped at ``max_val_tokens``) and the characters they predict."""
+        """The validation ids (capped at ``max_val_tokens``) and the characters they predict;
+        worked out once, at the first validation."""
         ids, limit = self.corpus.val_ids, self.train.max_val_tokens
         if not limit or len(ids) <= limit:
             return ids, self.corpus.val_characters
