@@ -1,35 +1,48 @@
 """The Python API, mirroring the CLI: ``recur.train(...)``, ``recur.load(run)``, and the loaded
-model's ``.generate(...)`` and ``.evaluate(...)``."""
+model's ``.generate(...)`` and ``.evaluate(...)`` (a classifier's ``.predict(...)``,
+``.evaluate(path)`` and ``.predict_file(...)``). ``label_column=`` makes ``train`` fit a
+classifier."""
 from __future__ import annotations
 
 import dataclasses
 import json
 from pathlib import Path
 
-from .config import DataConfig, ModelConfig, MusicConfig, SampleConfig, TrainConfig, from_dict
+from .config import (ClassifierConfig, DataConfig, ModelConfig, MusicConfig, SampleConfig,
+                     TrainConfig, from_dict)
 from .errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
-FIXED_ON_RESUME = ("model", "data")
+CLASSIFIER_SECTIONS = {**SECTIONS, "classifier": ClassifierConfig}
+FIXED_ON_RESUME = ("model", "data", "classifier")
 # Music runs start from the model that met the music bars (10 of 10 valid pieces on the Final
 # Fantasy set and the Bach chorales after 10 minutes); options the user gives still win. Text
 # defaults (a GRU 2x256) overfit the small MIDI sets and repeated notes more often (8 of 10).
 MUSIC_DEFAULTS = {"cell": "lstm", "hidden_size": 384, "embedding_size": 384, "lr": 4e-3}
+# Classifiers start from what met the classification bars: lower-cased words (seen twice or more),
+# one bidirectional LSTM layer with max pooling, dropout, 10 epochs with early stopping.
+CLASSIFIER_DEFAULTS = {"level": "word", "lowercase": True, "min_count": 2, "cell": "lstm",
+                       "num_layers": 1, "hidden_size": 256, "embedding_size": 128,
+                       "dropout": 0.3, "lr": 3e-3, "warmup_steps": 20, "epochs": 10.0}
 
 
-def _field_section(name: str) -> str:
-    for section, cls in SECTIONS.items():
+def _field_section(name: str, sections: dict = CLASSIFIER_SECTIONS) -> str:
+    for section, cls in sections.items():
         if name in {f.name for f in dataclasses.fields(cls)}:
             return section
     raise RecurError(f"unknown training option {name!r}")
 
 
-def build_configs(options: dict, base: dict | None = None) -> dict:
+def build_configs(options: dict, base: dict | None = None, sections: dict = SECTIONS) -> dict:
     """Dataclass configs from defaults < ``base`` (a config file's or a run's dict) < ``options``."""
-    values = {section: dict((base or {}).get(section, {})) for section in SECTIONS}
+    values = {section: dict((base or {}).get(section, {})) for section in sections}
     for name, value in options.items():
-        values[_field_section(name)][name] = value
-    return {section: from_dict(cls, values[section]) for section, cls in SECTIONS.items()}
+        section = _field_section(name)
+        if section not in sections:
+            flag = "--" + name.replace("_", "-")
+            raise RecurError(f"{flag} is for classifiers (give --label-column)")
+        values[section][name] = value
+    return {section: from_dict(cls, values[section]) for section, cls in sections.items()}
 
 
 def resume_configs(run_dir, options: dict) -> dict:
@@ -39,15 +52,16 @@ def resume_configs(run_dir, options: dict) -> dict:
         raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
     saved = json.loads(path.read_text(encoding="utf-8"))
     saved["train"]["stop_after"] = None        # a pause point belongs to one invocation
+    sections = CLASSIFIER_SECTIONS if saved.get("task") == "classify" else SECTIONS
     for name, value in options.items():
-        section = _field_section(name)
+        section = _field_section(name, sections)
         old = saved[section].get(name)
         if section in FIXED_ON_RESUME and value != old and not (name == "paths" and not value):
             flag = "--" + name.replace("_", "-")
             raise RecurError(f"{flag} {value} conflicts with the run's saved {name} = {old}; "
                              "drop the flag to resume, or start a new run")
     options = {k: v for k, v in options.items() if _field_section(k) == "train"}
-    return build_configs(options, saved)
+    return build_configs(options, saved, sections)
 
 
 def train(*paths: str, resume: str | None = None, config: str | None = None, quiet: bool = False,
@@ -63,6 +77,17 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
         options["paths"] = [str(p) for p in paths]
     if resume:
         configs = resume_configs(resume, options)
+        if "classifier" in configs:
+            return load(_fit_classifier(configs, resume, quiet))
+    elif _is_classifier(options, config):
+        base = json.loads(Path(config).read_text()) if config else None
+        chosen = set(options) | {k for section in (base or {}).values()
+                                 if isinstance(section, dict) for k in section}
+        if {"time", "steps"} & chosen:
+            chosen.add("epochs")                # a budget given: no default epoch count
+        defaults = {k: v for k, v in CLASSIFIER_DEFAULTS.items() if k not in chosen}
+        configs = build_configs({**defaults, **options}, base, CLASSIFIER_SECTIONS)
+        return load(_fit_classifier(configs, None, quiet))
     else:
         base = json.loads(Path(config).read_text()) if config else None
         configs = build_configs(options, base)
@@ -74,17 +99,43 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
     return load(run_dir)
 
 
+def _is_classifier(options: dict, config: str | None) -> bool:
+    """A label column, a labelled built-in corpus, or a config file with a classifier section."""
+    if options.get("label_column"):
+        return True
+    if options.get("corpus"):
+        from .corpora import get_corpus
+
+        return get_corpus(options["corpus"]).kind == "labelled"
+    if config:
+        return bool(json.loads(Path(config).read_text()).get("classifier", {}).get(
+            "label_column"))
+    return False
+
+
+def _fit_classifier(configs: dict, resume, quiet: bool):
+    from .class_fit import fit_classifier
+
+    return fit_classifier(configs, resume=resume, quiet=quiet)
+
+
 def _is_music(data) -> bool:
     from .music import is_music
 
     return is_music(data)
 
 
-def load(run, device: str = "cpu") -> "Model":
-    """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory."""
+def load(run, device: str = "cpu"):
+    """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
+    ``Model`` for a language model, a ``class_use.Classifier`` for a classifier."""
     from .checkpoint import load as load_bundle
 
-    return Model(load_bundle(run, device), device)
+    bundle = load_bundle(run, device)
+    if bundle.config.get("task") == "classify":
+        from .class_use import Classifier
+
+        return Classifier(bundle, device)
+    return Model(bundle, device)
 
 
 class Model:

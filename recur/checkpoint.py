@@ -83,7 +83,14 @@ def load(path, device: str | torch.device = "cpu") -> Bundle:
             raise RecurError(f"{directory}: {name} is missing; the checkpoint is incomplete")
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     tokenizer = load_tokenizer(directory / "tokenizer.json")
-    model = build_model(from_dict(ModelConfig, config["model"]))
+    if config.get("task") == "classify":
+        from .classifier import build_classifier
+        from .config import ClassifierConfig
+
+        model = build_classifier(from_dict(ModelConfig, config["model"]),
+                                 from_dict(ClassifierConfig, config["classifier"]))
+    else:
+        model = build_model(from_dict(ModelConfig, config["model"]))
     load_model(model, str(directory / "model.safetensors"), device=str(device))
     return Bundle(model.to(device), tokenizer, config, directory)
 

@@ -11,7 +11,8 @@ import os
 import re
 import sys
 
-from .config import DataConfig, ModelConfig, MusicConfig, SampleConfig, TrainConfig
+from .config import (ClassifierConfig, DataConfig, ModelConfig, MusicConfig, SampleConfig,
+                     TrainConfig)
 from .errors import RecurError
 
 TYPES = {"int": int, "float": float, "str": str, "Optional[int]": int,
@@ -42,10 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="recur", description="Train and sample recurrent neural networks on text and music.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = commands.add_parser("train", help="train a language model on text or MIDI files",
+    train = commands.add_parser("train", help="train a language model or a text classifier",
                                 description="Train an RNN language model on characters, words or BPE "
                                 "subwords (CSV/JSONL rows or --documents lines make a document "
-                                "model), or over MIDI events (music).")
+                                "model), or over MIDI events (music); with --label-column, a text "
+                                "classifier.")
     train.add_argument("paths", nargs="*", metavar="PATH",
                        help="text, CSV/JSONL or MIDI files, or folders")
     train.add_argument("--resume", metavar="RUN", help="continue a run exactly where it stopped")
@@ -54,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(train, ModelConfig, "model")
     add_config_flags(train, DataConfig, "data")
     add_config_flags(train, TrainConfig, "training")
+    add_config_flags(train, ClassifierConfig, "classifiers (with --label-column, or --corpus "
+                                              "kjv-genres)")
 
     generate = commands.add_parser("generate", help="sample text from a trained run")
     generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
@@ -63,13 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    evaluate = commands.add_parser("evaluate", help="loss, perplexity and bits/char on a text")
+    evaluate = commands.add_parser("evaluate", help="loss, perplexity and bits/char on a text; "
+                                   "a classifier's report on a labelled file")
     evaluate.add_argument("run", metavar="RUN")
-    evaluate.add_argument("file", metavar="FILE", help="a text file, or MIDI file/folder for music")
+    evaluate.add_argument("file", metavar="FILE", help="a text file, a MIDI file/folder for music, "
+                          "or a labelled CSV/JSONL for a classifier")
+    evaluate.add_argument("--group-by", metavar="COLUMN", help="classifiers: also report per "
+                          "value of this column (years grouped by decade)")
     evaluate.add_argument("--encoding", default="utf-8")
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
+
+    predict = commands.add_parser("predict", help="a classifier's predictions for a CSV/JSONL")
+    predict.add_argument("run", metavar="RUN")
+    predict.add_argument("file", metavar="FILE", help="CSV or JSONL file with the text column(s)")
+    predict.add_argument("--out", required=True, help="CSV (or .jsonl) to write: the input's "
+                         "columns, predicted, dropped, and p_<class> for every class")
+    predict.add_argument("--device", default="cpu")
+    predict.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
 
     commands.add_parser("corpora", help="list the built-in corpora")
     info = commands.add_parser("info", help="show a run's settings, conditions and their values")
@@ -85,11 +101,13 @@ def options_of(namespace: argparse.Namespace, *classes) -> dict:
 def run_train(args) -> None:
     from . import api
 
-    options = options_of(args, ModelConfig, DataConfig, TrainConfig)
+    options = options_of(args, ModelConfig, DataConfig, TrainConfig, ClassifierConfig)
     model = api.train(*args.paths, resume=args.resume, config=args.config, quiet=args.quiet,
                       **options)
     if os.environ.get("RANK", "0") == "0":
-        print(f"saved {model.path.parent}  (try: recur generate {model.path.parent})")
+        action = "generate" if hasattr(model, "generate") else "predict"
+        print(f"saved {model.path.parent}  (try: recur {action} {model.path.parent}"
+              + (" FILE.csv --out predictions.csv)" if action == "predict" else ")"))
 
 
 def set_threads(threads: int | None) -> None:
@@ -104,6 +122,8 @@ def run_generate(args) -> None:
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
+    if not hasattr(model, "generate"):
+        raise RecurError(f"{args.run} is a classifier: use recur predict or recur evaluate")
     if model.is_music or options_of(args, MusicConfig):
         written = model.generate_midi(**options_of(args, SampleConfig, MusicConfig))
         if args.json:
@@ -141,7 +161,12 @@ def run_evaluate(args) -> None:
     from . import api
 
     set_threads(args.threads)
-    result = api.load(args.run, device=args.device).evaluate(path=args.file, encoding=args.encoding)
+    model = api.load(args.run, device=args.device)
+    if not hasattr(model, "generate"):
+        return evaluate_classifier(model, args)
+    if args.group_by:
+        raise RecurError("--group-by is for classifier runs")
+    result = model.evaluate(path=args.file, encoding=args.encoding)
     if args.json:
         print(json.dumps(result))
     else:
@@ -155,6 +180,43 @@ def run_evaluate(args) -> None:
               f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
               f"({result['words']:,} words, {result['characters']:,} characters"
               f"{', ' + format(result['unknown_tokens'], ',') + ' unknown' if result['unknown_tokens'] else ''})")
+
+
+def evaluate_classifier(classifier, args) -> None:
+    from pathlib import Path
+
+    from .class_reports import format_baselines, format_groups, format_report, plot_confusion
+
+    report = classifier.evaluate(args.file, group_by=args.group_by)
+    image = Path(classifier.path).parent / f"confusion-{Path(args.file).stem}.png"
+    report["confusion_png"] = str(plot_confusion(report, image, Path(args.file).name))
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(format_report(report, args.file))
+    if "baselines" in report:
+        print(format_baselines(report, report["baselines"]))
+    if "groups" in report:
+        print(format_groups(report["groups"], args.group_by))
+    left = [f"{report[k]:,} {label}" for k, label in (
+        ("dropped_by_preprocessing", "dropped by the run's preprocessing"),
+        ("unseen_classes", "with classes the run never saw"),
+        ("missing_labels", "with an empty label")) if report[k]]
+    if left:
+        print("left out: " + ", ".join(left))
+    print(f"confusion matrix: {image}")
+
+
+def run_predict(args) -> None:
+    from . import api
+
+    set_threads(args.threads)
+    model = api.load(args.run, device=args.device)
+    if not hasattr(model, "predict_file"):
+        raise RecurError(f"{args.run}: not a classifier run; predict needs one")
+    result = model.predict_file(args.file, args.out)
+    print(f"wrote {result['out']}: {result['rows']:,} rows, {result['predicted']:,} predicted, "
+          f"{result['dropped']:,} marked as dropped by the run's preprocessing")
 
 
 def run_corpora(args) -> None:
@@ -174,7 +236,7 @@ def run_info(args) -> None:
 
 
 COMMANDS = {"train": run_train, "generate": run_generate, "evaluate": run_evaluate,
-            "corpora": run_corpora, "info": run_info}
+            "predict": run_predict, "corpora": run_corpora, "info": run_info}
 
 
 def join_negative_values(argv: list[str]) -> list[str]:

@@ -133,6 +133,44 @@ class SampleConfig:
     beam: int = option(0, "beam search with K beams for the most likely completion (0: sample)")
 
 
+POOLINGS = ("max", "mean", "last", "attention")
+
+
+@dataclass
+class ClassifierConfig:
+    """A text classifier's labels, preprocessing, head and imbalance handling; saved as
+    ``config.json["classifier"]`` and applied again at prediction. Model width, depth, cell and
+    token level come from ModelConfig and DataConfig as for language models."""
+
+    label_column: Optional[str] = option(None, "CSV/JSONL: the column holding the class; "
+                                               "makes `recur train` train a classifier")
+    classes: list = option([], "class names in id order; set from the training data", cli=False)
+    bidirectional: bool = option(True, "read the text in both directions")
+    pooling: str = option("max", "how the per-token outputs become one vector", choices=POOLINGS)
+    newlines: str = option("space", "line ends: keep them as tokens, or turn them into spaces",
+                           choices=("keep", "space"))
+    drop_text: str = option("instrumental", "drop rows whose whole text is one of these "
+                                            "placeholders (comma-separated, any case; '' keeps all)")
+    language: Optional[str] = option(None, "keep only rows a stop-word detector judges to be in "
+                                           "this language (en); rows under 8 words are kept")
+    min_class_count: int = option(2, "drop classes with fewer training rows than this")
+    max_tokens: int = option(400, "truncate each text to this many tokens (0: never)")
+    truncate: str = option("head", "what truncation keeps: the head, or head and tail halves",
+                           choices=("head", "head_tail"))
+    class_weight: str = option("balanced", "weight the loss by inverse class frequency, or not",
+                               choices=("balanced", "none"))
+    sampler: str = option("natural", "batches drawn as the data falls, or balanced by class",
+                          choices=("natural", "balanced"))
+    patience: int = option(3, "stop when validation macro-F1 has not improved for N epochs "
+                              "(0: never)")
+    init_from: Optional[str] = option(None, "start the encoder from this language-model run "
+                                            "(same token level; its tokenizer is reused)")
+    freeze_epochs: float = option(1.0, "with --init-from: train only the head and new weights "
+                                       "for this many epochs first")
+    group_by: Optional[str] = option(None, "also report the metrics per value of this column "
+                                           "(years are grouped by decade)")
+
+
 @dataclass
 class MusicConfig:
     """Output settings for ``recur generate`` on a MIDI run."""

@@ -17,7 +17,8 @@ class Corpus:
     description: str
     licence: str
     load: Callable[[], object]
-    kind: str = "text"             # "text": load() -> str; "midi": load() -> list of midi.Piece
+    kind: str = "text"             # "text": load() -> str; "midi": load() -> list of midi.Piece;
+                                   # "labelled": load() -> list of {"text", label columns...}
 
 
 def _kjv_path() -> Path:
@@ -44,6 +45,24 @@ def _load_kjv() -> str:
     return "".join(f"{v['citation']} {v['text']}\n" for v in kjv_verses())
 
 
+# The traditional division of the books into genres; the first book of each run of books.
+GENRE_STARTS = {"Genesis": "law", "Joshua": "history", "Job": "wisdom", "Isaiah": "prophets",
+                "Matthew": "gospels", "Acts": "acts", "Romans": "epistles",
+                "Revelation": "apocalyptic"}
+
+
+def _load_kjv_genres() -> list[dict]:
+    """Each verse labelled with the genre of its book (highly imbalanced: 8,000+ verses of
+    history, 404 of apocalyptic), plus its book and testament for --group-by."""
+    rows, genre = [], None
+    for verse in kjv_verses():
+        genre = GENRE_STARTS.get(verse["book"], genre)
+        testament = "new" if genre in ("gospels", "acts", "epistles", "apocalyptic") else "old"
+        rows.append({"text": verse["text"], "genre": genre, "book": verse["book"],
+                     "testament": testament})
+    return rows
+
+
 def _load_bach():
     from .chorales import load_bach
 
@@ -64,6 +83,9 @@ CORPORA = {
                "public domain (Crown copyright in the UK)", _load_kjv),
         Corpus("python", f"Python {sys.version_info.major}.{sys.version_info.minor} standard library "
                "source, top-level modules", "Python Software Foundation License", _load_python),
+        Corpus("kjv-genres", "King James Bible verses labelled by the genre of their book (law, "
+               "history, wisdom, prophets, gospels, acts, epistles, apocalyptic); a classifier demo",
+               "public domain (Crown copyright in the UK)", _load_kjv_genres, "labelled"),
         Corpus("bach", "Bach chorales bundled with music21 (about 400 four-part scores; MIDI "
                "events)", "public domain scores (music21 corpus, BSD licence)", _load_bach, "midi"),
     ]
@@ -77,4 +99,7 @@ def get_corpus(name: str) -> Corpus:
 
 
 def load_corpus(name: str) -> str:
-    return get_corpus(name).load()
+    corpus = get_corpus(name)
+    if corpus.kind != "text":
+        raise RecurError(f"the corpus {name!r} is {corpus.kind}, not a text for a language model")
+    return corpus.load()

@@ -57,6 +57,12 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def build_model(config: ModelConfig) -> RecurrentLM:
+    check_model_config(config)
+    return RecurrentLM(config)
+
+
+def check_model_config(config: ModelConfig) -> None:
+    """One-line errors for a cell, size or dropout no model can be built with."""
     if config.cell not in CELLS:
         raise RecurError(f"unknown --cell {config.cell!r}; choose from {', '.join(CELLS)}")
     if config.vocab_size <= 0:
@@ -66,4 +72,3 @@ def build_model(config: ModelConfig) -> RecurrentLM:
             raise RecurError(f"--{name.replace('_', '-')} must be positive")
     if not 0.0 <= config.dropout < 1.0:
         raise RecurError("--dropout must be in [0, 1)")
-    return RecurrentLM(config)

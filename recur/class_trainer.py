@@ -1,0 +1,185 @@
+"""The training loop of classifiers: ``ClassifierTrainer`` (``class_fit.py`` sets a run up).
+
+Epochs of length-bucketed batches (class_batches.py), AdamW with gradient clipping and the same
+warm-up + cosine schedule as language models, laid out over the plan (``--epochs``, ``--time`` or
+``--steps``). Validation macro-F1 after every epoch picks ``best/`` and drives early stopping
+(``--patience``). ``last/`` carries the optimizer, the RNG state and the position in the epoch, so
+a resumed run continues exactly; Ctrl-C saves it. With ``--init-from`` the copied encoder weights
+stay frozen for the first ``--freeze-epochs``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint
+from .class_batches import bucket_batches, class_weights, epoch_order, length_batches, pad
+from .classifier import build_classifier
+from .schedule import learning_rate, make_plan
+from .trainer import build_optimizer
+
+
+STATE_FIELDS = ("step", "epoch", "position", "elapsed", "tokens", "best", "best_epoch",
+                "stale_epochs", "stopped_early")
+
+
+@dataclass
+class LabelledSet:
+    """Encoded examples: id arrays, class ids, the cleaned texts (for the baselines) and the
+    values of --group-by."""
+
+    ids: list
+    labels: np.ndarray
+    texts: list
+    groups: list
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([max(len(i), 1) for i in self.ids])
+
+
+def predict_probabilities(model, ids: list, device, batch_size: int = 64) -> np.ndarray:
+    """(N, C) class probabilities, in the order of ``ids``; batches sorted by length."""
+    lengths = np.array([max(len(i), 1) for i in ids])
+    result = np.zeros((len(ids), model.head.out_features), dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for batch in length_batches(lengths, batch_size):
+            padded, batch_lengths = pad([ids[i] for i in batch])
+            logits = model(padded.to(device), batch_lengths)
+            result[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    model.train(was_training)
+    return result
+
+
+class ClassifierTrainer:
+    """One classifier run: model, optimizer, epoch position and the best macro-F1 so far."""
+
+    def __init__(self, configs: dict, train_set: LabelledSet, val_set: LabelledSet, tokenizer,
+                 run_dir: Path, device, log):
+        self.configs, self.train_set, self.val_set = configs, train_set, val_set
+        self.data, self.train = configs["data"], configs["train"]
+        self.classifier = configs["classifier"]
+        self.tokenizer, self.run_dir, self.device, self.log = tokenizer, run_dir, device, log
+        torch.manual_seed(self.train.seed)
+        self.model = build_classifier(configs["model"], self.classifier).to(device)
+        self.optimizer = build_optimizer(self.model, self.train)
+        weights = class_weights(train_set.labels, len(self.classifier.classes),
+                                self.classifier.class_weight)
+        self.weights = None if weights is None else weights.to(device)
+        self.plan = make_plan(self.train, len(self.batches(0)))
+        self.frozen, self.freeze_steps = [], 0
+        self.step, self.epoch, self.position, self.elapsed = 0, 0, 0, 0.0
+        self.tokens, self.current_lr = 0, self.train.lr
+        self.best, self.best_epoch, self.stale_epochs, self.stopped_early = -1.0, -1, 0, False
+
+    def batches(self, epoch: int) -> list:
+        order = epoch_order(self.train_set.labels, self.classifier.sampler, self.train.seed, epoch)
+        return bucket_batches(order, self.train_set.lengths, self.data.batch_size,
+                              self.train.seed, epoch)
+
+    def freeze(self, names: list) -> None:
+        """Keep these (copied) parameters fixed for the first ``freeze_epochs``."""
+        self.frozen = names
+        self.freeze_steps = round(self.classifier.freeze_epochs * len(self.batches(0)))
+
+    def run(self) -> None:
+        try:
+            while not self.finished():
+                batches = self.batches(self.epoch)
+                while self.position < len(batches) and not self.plan.done(self.step, self.elapsed):
+                    tick = time.perf_counter()
+                    loss = self.train_step(batches[self.position])
+                    self.elapsed += time.perf_counter() - tick
+                    self.position += 1
+                    self.log.progress(self.plan.progress(self.step, self.elapsed), self.step,
+                                      loss, self.tokens / max(self.elapsed, 1e-9),
+                                      self.current_lr)
+                self.end_epoch(complete=self.position >= len(batches))
+        except KeyboardInterrupt:
+            self.log.close()
+            self.log.say(f"interrupted at step {self.step}: saving {self.run_dir / 'last'}")
+            self.save_last()
+            raise
+        self.log.close()
+
+    def finished(self) -> bool:
+        return self.stopped_early or self.plan.done(self.step, self.elapsed)
+
+    def train_step(self, indices: np.ndarray) -> float:
+        frozen = self.step < self.freeze_steps
+        for name, parameter in self.model.named_parameters():
+            if name in self.frozen:
+                parameter.requires_grad_(not frozen)
+        lr = learning_rate(self.train, self.step, self.plan.progress(self.step, self.elapsed))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        ids, lengths = pad([self.train_set.ids[i] for i in indices])
+        self.tokens += int(lengths.sum())
+        labels = torch.from_numpy(self.train_set.labels[indices]).long().to(self.device)
+        logits = self.model(ids.to(self.device), lengths)
+        loss = F.cross_entropy(logits.float(), labels, weight=self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.train.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.train.grad_clip)
+        self.optimizer.step()
+        self.step, self.current_lr = self.step + 1, lr
+        return loss.item()
+
+    def end_epoch(self, complete: bool) -> None:
+        """Validate, keep the best, save ``last/``, decide on early stopping."""
+        from .class_reports import scores
+
+        classes = self.classifier.classes
+        probabilities = predict_probabilities(self.model, self.val_set.ids, self.device)
+        predicted = [classes[i] for i in probabilities.argmax(axis=1)]
+        report = scores([classes[i] for i in self.val_set.labels], predicted, classes)
+        improved = report["macro_f1"] > self.best
+        if improved:
+            self.best, self.best_epoch, self.stale_epochs = report["macro_f1"], self.epoch, 0
+            checkpoint.save(self.run_dir / "best", self.model, self.tokenizer,
+                            self.config_dict())
+        else:
+            self.stale_epochs += 1
+        self.log.write({"kind": "eval", "step": self.step, "epoch": self.epoch,
+                        "time": round(self.elapsed, 3), "val_accuracy": report["accuracy"],
+                        "val_macro_f1": report["macro_f1"], "best": improved})
+        self.log.say(f"epoch {self.epoch + 1} (step {self.step}, {self.elapsed:.0f} s): "
+                     f"validation accuracy {report['accuracy']:.4f}, macro-F1 "
+                     f"{report['macro_f1']:.4f}{' *best*' if improved else ''}")
+        if complete:
+            self.epoch, self.position = self.epoch + 1, 0
+        patience = self.classifier.patience
+        if patience and self.stale_epochs >= patience:
+            self.stopped_early = True
+            self.log.say(f"stopping early: no better macro-F1 for {patience} epochs "
+                         f"(--patience); the best was epoch {self.best_epoch + 1}")
+        self.save_last()
+
+    def config_dict(self) -> dict:
+        from .config import to_dict
+
+        return {"task": "classify", **{name: to_dict(config)
+                                       for name, config in self.configs.items()}}
+
+    def save_last(self) -> None:
+        groups, tensors = checkpoint.optimizer_to_state(self.optimizer)
+        tensors["torch_rng"] = torch.get_rng_state()
+        state = {name: getattr(self, name) for name in STATE_FIELDS}
+        state["optimizer"] = groups
+        checkpoint.save(self.run_dir / "last", self.model, self.tokenizer, self.config_dict(),
+                        {"json": state, "tensors": tensors})
+
+    def restore(self, state: dict) -> None:
+        values, tensors = state["json"], state["tensors"]
+        for name in STATE_FIELDS:
+            setattr(self, name, values[name])
+        checkpoint.optimizer_from_state(self.optimizer, values["optimizer"], tensors)
+        torch.set_rng_state(tensors["torch_rng"])
