@@ -157,8 +157,8 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
         load_model(trainer.model, str(run_dir / "last" / "model.safetensors"), device=str(device))
         trainer.restore(checkpoint.load_trainer_state(run_dir / "last"))
     _describe(trainer, log.say)
-    trainer.run()
-    final_report(run_dir, prepared, classifier, device, log.say)
+    if trainer.run():
+        final_report(run_dir, prepared, classifier, device, log.say)
     return run_dir
 
 

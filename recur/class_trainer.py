@@ -89,11 +89,14 @@ class ClassifierTrainer:
         self.frozen = names
         self.freeze_steps = round(self.classifier.freeze_epochs * len(self.batches(0)))
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """Train until the plan ends or early stopping (True), or --stop-after (False)."""
         try:
             while not self.finished():
                 batches = self.batches(self.epoch)
                 while self.position < len(batches) and not self.plan.done(self.step, self.elapsed):
+                    if self.paused():
+                        return False
                     tick = time.perf_counter()
                     loss = self.train_step(batches[self.position])
                     self.elapsed += time.perf_counter() - tick
@@ -108,6 +111,17 @@ class ClassifierTrainer:
             self.save_last()
             raise
         self.log.close()
+        return True
+
+    def paused(self) -> bool:
+        """``--stop-after N``: leave the run at step N, as Ctrl-C would."""
+        if self.train.stop_after is None or self.step < self.train.stop_after:
+            return False
+        self.log.close()
+        self.log.say(f"stopping at step {self.step} (--stop-after); continue with: recur train "
+                     f"--resume {self.run_dir}")
+        self.save_last()
+        return True
 
     def finished(self) -> bool:
         return self.stopped_early or self.plan.done(self.step, self.elapsed)

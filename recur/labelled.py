@@ -92,11 +92,12 @@ def _add_table(examples: Examples, path: Path, data, classifier, need_labels: bo
         raise RecurError(f"{path}: a classifier reads .csv or .jsonl files, or a folder with "
                          "one sub-folder per class")
     columns, rows, _ = read_table(path, data.encoding)
-    names = text_columns(path, columns, data, classifier)
     label = classifier.label_column
     if need_labels and not label:
         raise RecurError("say which column holds the class with --label-column")
-    check_columns(path, columns, names + [label if need_labels else None, classifier.group_by])
+    check_columns(path, columns, [label if need_labels else None, classifier.group_by])
+    names = text_columns(path, columns, data, classifier)
+    check_columns(path, columns, names)
     separator = data.separator.replace("\\n", "\n").replace("\\t", "\t")
     for number, row in enumerate(rows, 2):            # row 1 is the header
         value = None
