@@ -19,9 +19,10 @@ FIXED_ON_RESUME = ("model", "data", "classifier")
 # Fantasy set and the Bach chorales after 10 minutes); options the user gives still win. Text
 # defaults (a GRU 2x256) overfit the small MIDI sets and repeated notes more often (8 of 10).
 MUSIC_DEFAULTS = {"cell": "lstm", "hidden_size": 384, "embedding_size": 384, "lr": 4e-3}
-# Classifiers start from what met the classification bars: lower-cased words (seen twice or more),
+# Classifiers start from what met the classification bars: words seen twice or more (case kept:
+# it is worth 0.978 -> 0.993 accuracy on click-bait headlines),
 # one bidirectional LSTM layer with max pooling, dropout, 10 epochs with early stopping.
-CLASSIFIER_DEFAULTS = {"level": "word", "lowercase": True, "min_count": 2, "cell": "lstm",
+CLASSIFIER_DEFAULTS = {"level": "word", "min_count": 2, "cell": "lstm",
                        "num_layers": 1, "hidden_size": 256, "embedding_size": 128,
                        "dropout": 0.3, "lr": 3e-3, "warmup_steps": 20, "epochs": 10.0}
 
