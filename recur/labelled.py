@@ -44,7 +44,8 @@ def read_examples(data, classifier, need_labels: bool = True) -> Examples:
         return _corpus_examples(data.corpus, classifier)
     examples = Examples()
     for path in data.paths:
-        if Path(path).is_dir() and not any(Path(path).glob("*" + s) for s in TABLE_SUFFIXES):
+        folder = Path(path)
+        if folder.is_dir() and not any(next(folder.glob("*" + s), None) for s in TABLE_SUFFIXES):
             _add_folder(examples, Path(path), data)
         else:
             for file in collect_files([path], data.glob):
@@ -55,7 +56,8 @@ def read_examples(data, classifier, need_labels: bool = True) -> Examples:
 
 
 def _add_folder(examples: Examples, folder: Path, data) -> None:
-    """One sub-folder per class; every file inside is one example of that class."""
+    """One sub-folder per class (its name is the label, whatever --label-column says); every
+    file inside is one example of that class."""
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise RecurError(f"{folder}: a classifier folder needs one sub-folder per class")

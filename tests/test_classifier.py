@@ -196,3 +196,17 @@ def test_missing_labels_are_counted(tmp_path):
     assert examples.labels == ["a", "b"] and examples.missing_labels == 2
     with pytest.raises(RecurError, match="say which column holds the text"):
         read_examples(DataConfig(paths=[str(data)]), ClassifierConfig(label_column="label"))
+
+
+def test_a_folder_of_class_folders(tmp_path):
+    from recur.config import DataConfig
+    from recur.labelled import read_examples
+
+    for label, word in (("pos", "good"), ("neg", "bad")):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "data" / label / f"{i}.txt").write_text(f"{word} {i}\n")
+    examples = read_examples(DataConfig(paths=[str(tmp_path / "data")]),
+                             ClassifierConfig(label_column="label"))
+    assert sorted(zip(examples.labels, examples.texts))[0] == ("neg", "bad 0\n")
+    assert examples.labels.count("pos") == 3
