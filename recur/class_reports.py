@@ -102,7 +102,7 @@ def format_report(report: dict, title: str) -> str:
     cell = max(5, *(len(str(n)) for row in report["confusion"]["matrix"] for n in row),
                *(min(len(c), 10) for c in classes)) + 1
     short = [c[:cell - 1] for c in classes]
-    lines.append(f"  confusion (rows: true, columns: predicted)")
+    lines.append("  confusion (rows: true, columns: predicted)")
     lines.append(f"  {'':<{width}}" + "".join(f"{c:>{cell}}" for c in short))
     for name, row in zip(classes, report["confusion"]["matrix"]):
         lines.append(f"  {name:<{width}}" + "".join(f"{n:>{cell}}" for n in row))
