@@ -24,6 +24,7 @@ from .tokenizer import CharTokenizer
 
 BLOCK_BYTES = 1 << 24
 BMP = 1 << 16
+CR, LF = 13, 10
 
 
 class TokenFile:
@@ -56,18 +57,25 @@ class TokenFile:
                 TokenFile(self.path, self.dtype.str, self.start + at, self.stop))
 
 
-def iter_blocks(paths, glob: str, encoding: str) -> Iterator[str]:
-    """The text of every input file, in blocks, as ``read_texts`` would join it."""
+def iter_blocks(paths, glob: str, encoding: str) -> Iterator[np.ndarray]:
+    """The code points of every input file, in blocks, as ``read_texts`` would join them."""
     for path in collect_files(paths, glob):
         yield from _file_blocks(path, encoding)
 
 
-def _file_blocks(path: Path, encoding: str) -> Iterator[str]:
+# Encodings in which a byte below 0x80 is that ASCII character and nothing else.
+ASCII_COMPATIBLE = {"utf8", "ascii", "latin1", "iso88591", "cp1252", "usascii"}
+
+
+def _file_blocks(path: Path, encoding: str) -> Iterator[np.ndarray]:
+    """Code points of one file in blocks: uint8 arrays straight from the bytes while a block is
+    pure ASCII (no decoding, no 4-byte expansion), uint32 arrays of decoded text otherwise."""
     try:
         decoder = codecs.getincrementaldecoder(encoding)("strict")
     except LookupError:
         raise RecurError(f"unknown --encoding {encoding!r}") from None
-    offset, pending, visible, last = 0, "", False, ""
+    ascii_fast = encoding.lower().replace("-", "").replace("_", "") in ASCII_COMPATIBLE
+    offset, pending, visible, last = 0, np.empty(0, np.uint8), False, 0
     with open(path, "rb") as handle:
         while True:
             data = handle.read(BLOCK_BYTES)
@@ -76,59 +84,77 @@ def _file_blocks(path: Path, encoding: str) -> Iterator[str]:
                 if nul >= 0 and not encoding.lower().replace("-", "").startswith("utf16"):
                     raise RecurError(f"{path}: looks like a binary file (NUL byte at offset {nul}); "
                                      "give text files, or narrow a folder with --glob")
-            try:
-                text = pending + decoder.decode(data, final=not data)
-            except UnicodeDecodeError as error:
-                at = offset + error.start - len(decoder.getstate()[0])
-                raise RecurError(f"{path}: byte {max(at, offset)} is not valid {encoding}; "
-                                 "pass --encoding (for example latin-1)") from None
+            if ascii_fast and data.isascii() and not decoder.getstate()[0]:
+                points = np.frombuffer(data, dtype=np.uint8)
+            else:
+                try:
+                    points = _codepoints(decoder.decode(data, final=not data))
+                except UnicodeDecodeError as error:
+                    at = offset + error.start - len(decoder.getstate()[0])
+                    raise RecurError(f"{path}: byte {max(at, offset)} is not valid {encoding}; "
+                                     "pass --encoding (for example latin-1)") from None
             offset += len(data)
+            points = np.concatenate([pending, points]) if len(pending) else points
             # Hold back a trailing "\r": its "\n" may open the next block.
-            pending, text = ("\r", text[:-1]) if data and text.endswith("\r") else ("", text)
-            text = text.replace("\r\n", "\n")
-            visible = visible or bool(text.strip())
-            if text:
-                last = text[-1]
-                yield text
+            if data and len(points) and points[-1] == CR:
+                points, pending = points[:-1], points[-1:]
+            else:
+                pending = np.empty(0, np.uint8)
+            points = _unix_line_ends(points)
+            visible = visible or bool((points > 32).any())
+            if len(points):
+                last = int(points[-1])
+                yield points
             if not data:
                 break
     if not visible:
         raise RecurError(f"{path}: the file is empty")
-    if last != "\n":
-        yield "\n"
+    if last != LF:
+        yield np.array([LF], dtype=np.uint8)
 
 
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def _train_characters(blocks: Iterator[str], limit: int) -> list[str]:
+def _unix_line_ends(points: np.ndarray) -> np.ndarray:
+    """"\r\n" -> "\n" (a lone "\r" stays)."""
+    if not (points == CR).any():
+        return points
+    keep = np.ones(len(points), dtype=bool)
+    keep[:-1] = ~((points[:-1] == CR) & (points[1:] == LF))
+    return points[keep]
+
+
+def _train_characters(blocks: Iterator[np.ndarray], limit: int) -> list[str]:
     """Distinct characters among the first ``limit`` characters of the stream."""
     present, astral, seen = np.zeros(BMP, dtype=bool), set(), 0
-    for text in blocks:
+    for points in blocks:
         if seen >= limit:
             break
-        points = _codepoints(text[: limit - seen])
+        points = points[: limit - seen]
         seen += len(points)
+        if points.dtype == np.uint8:
+            present[:256] |= np.bincount(points, minlength=256) > 0
+            continue
         small = points[points < BMP] if points.max(initial=0) >= BMP else points
         present[small] = True
         astral.update(points[points >= BMP].tolist())
     return [chr(c) for c in np.flatnonzero(present).tolist() + sorted(astral)]
 
 
-def _write_ids(blocks: Iterator[str], tokenizer: CharTokenizer, path: Path, dtype) -> int:
+def _write_ids(blocks: Iterator[np.ndarray], tokenizer: CharTokenizer, path: Path, dtype) -> int:
     table = np.full(BMP, tokenizer.unk_id, dtype=dtype)
     for symbol, index in tokenizer.index.items():
         if len(symbol) == 1 and ord(symbol) < BMP:
             table[ord(symbol)] = index
     count = 0
     with open(path, "wb") as handle:
-        for text in blocks:
-            points = _codepoints(text)
-            if points.max(initial=0) >= BMP:
-                ids = tokenizer.encode_array(text).astype(dtype)
-            else:
-                ids = table[points]
+        for points in blocks:
+            ids = table[points] if points.dtype == np.uint8 else table[np.minimum(points, BMP - 1)]
+            astral = np.flatnonzero(points >= BMP) if points.dtype != np.uint8 else ()
+            for at in astral:                      # characters beyond the BMP: rare, by lookup
+                ids[at] = tokenizer.index.get(chr(points[at]), tokenizer.unk_id)
             handle.write(ids.tobytes())
             count += len(ids)
     return count
@@ -153,7 +179,7 @@ def build_cache(paths, glob: str, encoding: str, val_fraction: float,
             tokenizer = CharTokenizer(meta["symbols"])
             return (tokenizer, *TokenFile(ids_path, meta["dtype"]).split(meta["split"]))
     directory.mkdir(parents=True, exist_ok=True)
-    total = sum(len(block) for block in iter_blocks(paths, glob, encoding))       # pass 1
+    total = sum(len(points) for points in iter_blocks(paths, glob, encoding))     # pass 1
     split = int(total * (1.0 - val_fraction))
     tokenizer = CharTokenizer(_train_characters(iter_blocks(paths, glob, encoding), split))
     dtype = np.uint8 if tokenizer.vocab_size <= 256 else (
