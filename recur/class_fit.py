@@ -9,6 +9,7 @@ beside the two baselines: ``report.json``, ``confusion.png`` and the text on scr
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +128,8 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
 
     data, model, train, classifier = (configs[k] for k in ("data", "model", "train",
                                                           "classifier"))
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RecurError("classifiers train in one process; run recur train without torchrun")
     threads, note = auto_threads(train)
     device = choose_device(train, None, threads)
     run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
