@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from recur.config import ModelConfig
+
 from . import speed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +93,21 @@ def measure(quick: bool, threads: int) -> dict:
                 results["training"].append(row)
                 print(f"train {cell} 2x{hidden_size} B={batch_size}: "
                       f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
+    results["training_processes"] = []
+    if threads > 1:        # the same cores as single-thread torchrun ranks (DDP over gloo)
+        from . import ddp_speed
+
+        for cell in ("lstm", "gru"):
+            rate = ddp_speed.measure(cell, 512, 128, processes=threads)
+            config = ModelConfig(cell=cell, hidden_size=512, embedding_size=128,
+                                       num_layers=2, vocab_size=65)
+            gflops = 3 * speed.forward_flops_per_token(config) * rate / 1e9
+            row = {"cell": cell, "hidden_size": 512, "batch_size": 128, "processes": threads,
+                   "tokens_per_second": rate, "gflops": gflops,
+                   "mfu": gflops / results["matmul_gflops"]}
+            results["training_processes"].append(row)
+            print(f"train {cell} 2x512 B=128 as {threads} single-thread processes: "
+                  f"{rate:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
     results["sampling"] = []
     for streams in (1, 64):
         rate = speed.sampling_throughput("lstm", 512, streams)
@@ -117,6 +134,11 @@ def table(results: dict) -> str:
              "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |", "|---|---|---|---|"]
     for row in results["training"]:
         lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
+                     f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |")
+    for row in results.get("training_processes", []):
+        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
+                     f"as {row['processes']} single-thread processes (`torchrun "
+                     f"--nproc_per_node={row['processes']} ... --threads 1`) "
                      f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |")
     lines += ["", "| sampling (generation loop) | tokens/s |", "|---|---|"]
     for row in results["sampling"]:
