@@ -3,10 +3,13 @@
 ``RecurrentLM.forward(ids (B, T), state) -> (logits (B, T, V), state)``. The state is a plain tuple
 of tensors, each (num_layers, B, hidden_size): (h, c) for an LSTM, (h,) for a GRU or plain RNN.
 The caller carries it: training detaches it between chunks, sampling feeds one step at a time.
+With ``targets`` (B, T) the first output is the mean cross-entropy instead of logits, so an
+adaptive softmax never forms the (B, T, V) logits in training (as nanoGPT's ``forward`` does).
 """
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import CELLS, ModelConfig
@@ -17,8 +20,22 @@ State = tuple  # tuple[torch.Tensor, ...]
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
+def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
+    """``"2000,10000"`` -> [2000, 10000]: increasing token ids strictly inside the vocabulary."""
+    try:
+        cutoffs = [int(part) for part in str(text or "").split(",") if part.strip()]
+    except ValueError:
+        raise RecurError(f"--adaptive-softmax {text!r}: give token ids such as 2000,10000")
+    if cutoffs and (cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0
+                    or cutoffs[-1] >= vocab_size - 1):
+        raise RecurError(f"--adaptive-softmax {text}: the cutoffs must increase and lie between 1 "
+                         f"and {vocab_size - 2} (the vocabulary has {vocab_size} tokens)")
+    return cutoffs
+
+
 class RecurrentLM(nn.Module):
-    """Embedding -> stacked LSTM/GRU/RNN -> linear decoder over the vocabulary."""
+    """Embedding -> stacked LSTM/GRU/RNN -> decoder over the vocabulary: a linear layer (tied to
+    the embedding when the sizes allow), or an adaptive softmax (``adaptive_softmax`` cutoffs)."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -28,15 +45,23 @@ class RecurrentLM(nn.Module):
             config.embedding_size, config.hidden_size, num_layers=config.num_layers,
             dropout=config.dropout if config.num_layers > 1 else 0.0, batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
-        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        cutoffs = parse_cutoffs(config.adaptive_softmax, config.vocab_size)
+        self.adaptive = bool(cutoffs)
+        if self.adaptive:
+            self.decoder = nn.AdaptiveLogSoftmaxWithLoss(config.hidden_size, config.vocab_size,
+                                                         cutoffs, div_value=4.0)
+        else:
+            self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
         if self.tied:
             self.decoder.weight = self.embedding.weight
 
     @property
     def tied(self) -> bool:
-        return self.config.tie_weights and self.config.embedding_size == self.config.hidden_size
+        return (self.config.tie_weights and not self.adaptive
+                and self.config.embedding_size == self.config.hidden_size)
 
-    def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+    def forward(self, ids: torch.Tensor, state: State | None = None,
+                targets: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
         x = self.dropout(self.embedding(ids))                  # (B, T, E)
         if self.config.cell == "lstm":
             out, (h, c) = self.rnn(x, state)                   # (B, T, H)
@@ -44,7 +69,25 @@ class RecurrentLM(nn.Module):
         else:
             out, h = self.rnn(x, None if state is None else state[0])
             state = (h,)
-        return self.decoder(self.dropout(out)), state          # (B, T, V)
+        out = self.dropout(out)
+        if targets is not None:
+            return self.loss(out, targets), state              # scalar
+        return self.logits(out), state                         # (B, T, V)
+
+    def logits(self, out: torch.Tensor) -> torch.Tensor:
+        """Decoder outputs (..., H) -> logits (..., V); the adaptive softmax gives log-probabilities,
+        which are logits of the same distribution."""
+        if not self.adaptive:
+            return self.decoder(out)
+        flat = self.decoder.log_prob(out.reshape(-1, out.shape[-1]).float())
+        return flat.reshape(*out.shape[:-1], -1)
+
+    def loss(self, out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy (nats) of ``targets`` (B, T) given decoder inputs (B, T, H)."""
+        flat, targets = out.reshape(-1, out.shape[-1]), targets.reshape(-1)
+        if self.adaptive:
+            return self.decoder(flat.float(), targets).loss
+        return F.cross_entropy(self.decoder(flat).float(), targets)
 
     def initial_state(self, batch_size: int, device=None) -> State:
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)

@@ -40,8 +40,12 @@ class Stepper:
                                          for i in range(1, self.num_layers)]
                 self.biases = [self.hidden_biases[0]] + [
                     self.input_biases[i] + self.hidden_biases[i] for i in range(1, self.num_layers)]
-            self.decoder_weight = model.decoder.weight.t().contiguous()       # (H, V)
-            self.decoder_bias = model.decoder.bias.clone()
+            self.adaptive = getattr(model, "adaptive", False)
+            if self.adaptive:
+                self.decoder = model.decoder                      # adaptive softmax: log_prob
+            else:
+                self.decoder_weight = model.decoder.weight.t().contiguous()   # (H, V)
+                self.decoder_bias = model.decoder.bias.clone()
 
     @staticmethod
     def to_layers(state) -> list:
@@ -61,6 +65,8 @@ class Stepper:
         for index, state in enumerate(layers):
             x, state = step(index, tokens if index == 0 else x, state)
             new_layers.append(state)
+        if self.adaptive:
+            return self.decoder.log_prob(x), new_layers
         return torch.addmm(self.decoder_bias, x, self.decoder_weight), new_layers
 
     def _lstm(self, index, x, state):
