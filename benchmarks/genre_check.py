@@ -35,10 +35,10 @@ def classifier(texts: list[str], labels: list[str]):
     return make_pipeline(features, LogisticRegression(max_iter=2000)).fit(texts, labels)
 
 
-def judge(run, model, genre, genres, songs, length, temperature, seed) -> dict:
+def judge(run, model, genre, genres, songs, length, temperature, seed, top_p=1.0) -> dict:
     """Generate ``songs`` songs of ``genre`` and count how the classifier labels them."""
     result = run.generate_full(num_samples=songs, condition=f"genre={genre}", length=length,
-                               temperature=temperature, seed=seed)
+                               temperature=temperature, top_p=top_p, seed=seed)
     predicted = model.predict(result.texts).tolist()
     return {"share_labelled_as_genre": predicted.count(genre) / len(predicted),
             "labels": {g: predicted.count(g) for g in genres},
@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     parser.add_argument("--length", type=int, default=3000, help="most characters per song")
     parser.add_argument("--temperature", type=float, nargs="+", default=[0.8],
                         help="one report per temperature")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling threshold")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     import recur
@@ -70,11 +71,12 @@ def main(argv=None) -> int:
     # The same share for real test songs: the classifier's recall per genre.
     recall = {g: round(sum(p == t == g for p, t in zip(predicted, test_labels))
                        / max(test_labels.count(g), 1), 3) for g in genres}
-    report = {"classifier_test_accuracy": round(accuracy, 4), "real_test_songs_share": recall}
+    report = {"classifier_test_accuracy": round(accuracy, 4), "real_test_songs_share": recall,
+              "top_p": args.top_p}
     for temperature in args.temperature:
         report[f"temperature {temperature}"] = {
             genre: judge(run, model, genre, genres, args.songs, args.length, temperature,
-                         args.seed + genres.index(genre)) for genre in genres}
+                         args.seed + genres.index(genre), args.top_p) for genre in genres}
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
     for temperature in args.temperature:
