@@ -135,6 +135,9 @@ class SampleConfig:
     unique: bool = option(False, "document models: no two outputs alike")
     no_repeat_ngram: int = option(0, "never repeat a token n-gram of this size within a sample")
     beam: int = option(0, "beam search with K beams for the most likely completion (0: sample)")
+    guidance: float = option(0.0, "conditional models: steer each token towards --condition and "
+                                  "away from the column's other values, scores log p(x|c) + "
+                                  "W * (log p(x|c) - log mean p(x|other c)) (0: off)")
 
 
 @dataclass
