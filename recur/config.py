@@ -35,10 +35,11 @@ class ModelConfig:
     embedding_size: int = option(128, "width of the token embedding")
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")
     tie_weights: bool = option(True, "share embedding and decoder weights when embedding_size == hidden_size")
-    adaptive_softmax: str = option("", "cut the output layer into frequency clusters at these token "
-                                       "ids, e.g. 2000,10000: an adaptive softmax (Grave et al. "
-                                       "2017), far faster for large word vocabularies, never tied; "
-                                       "empty: one full softmax")
+    adaptive_softmax: str = option("auto", "cut the output layer into frequency clusters at these "
+                                           "token ids, e.g. 2000,10000: an adaptive softmax (Grave "
+                                           "et al. 2017), far faster for large vocabularies, never "
+                                           "tied; none: one full softmax; auto: 2000,10000 when the "
+                                           "vocabulary has 20,000 tokens or more, else none")
     vocab_size: int = option(0, "number of token ids; set from the tokenizer", cli=False)
 
 

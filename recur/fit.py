@@ -251,7 +251,8 @@ def _summary(trainer: Trainer, resume) -> None:
     if corpus.summary:
         say(corpus.summary)
     say(f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
-        f"{config.embedding_size}{', tied' if trainer.model.tied else ''}, "
+        f"{config.embedding_size}{', tied' if trainer.model.tied else ''}"
+        f"{', adaptive softmax ' + str(trainer.model.decoder.cutoffs[:-1]) if trainer.model.adaptive else ''}, "
         f"{count_parameters(trainer.model):,} parameters on {trainer.device} "
         f"({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}); batch {trainer.data.batch_size}x"
         f"{trainer.data.seq_length}")

@@ -20,10 +20,21 @@ State = tuple  # tuple[torch.Tensor, ...]
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
+AUTO_CUTOFFS, AUTO_MIN_VOCAB = [2000, 10000], 20_000
+
+
 def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
-    """``"2000,10000"`` -> [2000, 10000]: increasing token ids strictly inside the vocabulary."""
+    """``"2000,10000"`` -> [2000, 10000]: increasing token ids strictly inside the vocabulary.
+    ``auto``: AUTO_CUTOFFS for vocabularies of AUTO_MIN_VOCAB tokens or more (a 2x200 model on
+    WikiText-2's 33,281 words trains about 4 times faster than with a full softmax at batch 20x35,
+    where the softmax takes most of the time); ``none`` or empty: a full softmax."""
+    text = str(text or "").strip().lower()
+    if text in ("", "none"):
+        return []
+    if text == "auto":
+        return list(AUTO_CUTOFFS) if vocab_size >= AUTO_MIN_VOCAB else []
     try:
-        cutoffs = [int(part) for part in str(text or "").split(",") if part.strip()]
+        cutoffs = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise RecurError(f"--adaptive-softmax {text!r}: give token ids such as 2000,10000")
     if cutoffs and (cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0

@@ -75,3 +75,11 @@ def test_word_model_trains_generates_evaluates_and_beams(tmp_path):
     texts = model.generate(num_samples=2, length=20, seed=0)
     assert len(texts) == 2 and all(texts)
     assert model.generate("the cat", beam=3, length=8)[0].startswith("the cat")
+
+
+def test_auto_picks_the_adaptive_softmax_for_large_vocabularies_only():
+    from recur.models import parse_cutoffs
+
+    assert parse_cutoffs("auto", 33281) == [2000, 10000]
+    assert parse_cutoffs("auto", 8000) == [] and parse_cutoffs("none", 33281) == []
+    assert build_model(ModelConfig(vocab_size=50, hidden_size=8, embedding_size=8)).tied   # auto
