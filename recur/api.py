@@ -6,7 +6,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import DataConfig, ModelConfig, MusicConfig, SampleConfig, TrainConfig, from_dict
+from .config import (SAVED_MODEL_FALLBACKS, DataConfig, ModelConfig, MusicConfig, SampleConfig,
+                     TrainConfig, from_dict)
 from .errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -39,6 +40,7 @@ def resume_configs(run_dir, options: dict) -> dict:
         raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
     saved = json.loads(path.read_text(encoding="utf-8"))
     saved["train"]["stop_after"] = None        # a pause point belongs to one invocation
+    saved["model"] = {**SAVED_MODEL_FALLBACKS, **saved["model"]}
     for name, value in options.items():
         section = _field_section(name)
         old = saved[section].get(name)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .config import ModelConfig, from_dict
+from .config import saved_model_config
 from .errors import RecurError
 from .models import build_model
 from .tokenizer import load_tokenizer
@@ -83,7 +83,7 @@ def load(path, device: str | torch.device = "cpu") -> Bundle:
             raise RecurError(f"{directory}: {name} is missing; the checkpoint is incomplete")
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     tokenizer = load_tokenizer(directory / "tokenizer.json")
-    model = build_model(from_dict(ModelConfig, config["model"]))
+    model = build_model(saved_model_config(config["model"]))
     load_model(model, str(directory / "model.safetensors"), device=str(device))
     return Bundle(model.to(device), tokenizer, config, directory)
 

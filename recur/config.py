@@ -167,6 +167,16 @@ def to_dict(config) -> dict:
     return dataclasses.asdict(config)
 
 
+# Model options added after runs were saved with them missing: the value that reproduces those runs
+# (a saved model config without "adaptive_softmax" had a full softmax, whatever its vocabulary).
+SAVED_MODEL_FALLBACKS = {"adaptive_softmax": "none"}
+
+
+def saved_model_config(values: dict) -> "ModelConfig":
+    """The ModelConfig of a saved run (config.json's "model"), older runs included."""
+    return from_dict(ModelConfig, {**SAVED_MODEL_FALLBACKS, **values})
+
+
 def from_dict(cls, values: dict):
     """Build ``cls`` from a dict, ignoring keys a newer or older version may add."""
     names = {f.name for f in dataclasses.fields(cls)}

@@ -83,3 +83,20 @@ def test_auto_picks_the_adaptive_softmax_for_large_vocabularies_only():
     assert parse_cutoffs("auto", 33281) == [2000, 10000]
     assert parse_cutoffs("auto", 8000) == [] and parse_cutoffs("none", 33281) == []
     assert build_model(ModelConfig(vocab_size=50, hidden_size=8, embedding_size=8)).tied   # auto
+
+
+def test_runs_saved_before_the_option_load_with_a_full_softmax(tmp_path):
+    import json
+
+    from recur.tokenizer import WordTokenizer
+
+    words = [f"w{i}" for i in range(20_010)]
+    tokenizer = WordTokenizer().fit([" ".join(words)])
+    config = ModelConfig(vocab_size=tokenizer.vocab_size, hidden_size=4, embedding_size=4,
+                         adaptive_softmax="none")
+    saved = to_dict(config)
+    del saved["adaptive_softmax"]                      # as an older recur wrote config.json
+    checkpoint.save(tmp_path / "best", build_model(config), tokenizer, {"model": saved})
+    assert json.loads((tmp_path / "best" / "config.json").read_text())["model"].get(
+        "adaptive_softmax") is None
+    assert not checkpoint.load(tmp_path).model.adaptive
