@@ -40,7 +40,12 @@ class ModelConfig:
                                            "et al. 2017), far faster for large vocabularies, never "
                                            "tied; none: one full softmax; auto: 2000,10000 when the "
                                            "vocabulary has 20,000 tokens or more, else none")
+    condition_embedding: bool = option(False, "conditional models: also add a learned vector for "
+                                              "the document's condition values to the input at "
+                                              "every step (not only as start tokens)")
     vocab_size: int = option(0, "number of token ids; set from the tokenizer", cli=False)
+    condition_ids: list = option([], "token ids of each condition column's values; set from the "
+                                     "tokenizer", cli=False)
 
 
 @dataclass

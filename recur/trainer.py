@@ -119,7 +119,8 @@ class Trainer:
             self.hidden = tuple(h.detach() for h in self.hidden)   # truncate BPTT here
         with self.autocast():
             loss, self.hidden = self.network(x, self.hidden, targets=y)   # mean over (B, T)
-        self.hidden = tuple(h.float() for h in self.hidden)         # carried in fp32
+        self.hidden = tuple(h.float() if h.is_floating_point() else h      # carried in fp32;
+                            for h in self.hidden)                           # condition rows stay
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.train.grad_clip > 0:
