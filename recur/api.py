@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import (SAVED_MODEL_FALLBACKS, DataConfig, ModelConfig, MusicConfig, SampleConfig,
+from .config import (CONDITIONAL_DEFAULTS, SAVED_MODEL_FALLBACKS, DataConfig, ModelConfig, MusicConfig, SampleConfig,
                      TrainConfig, from_dict)
 from .errors import RecurError
 
@@ -68,12 +68,23 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
     else:
         base = json.loads(Path(config).read_text()) if config else None
         configs = build_configs(options, base)
-        if _is_music(configs["data"]):
+        defaults = _kind_defaults(configs["data"])
+        if defaults:
             chosen = set(options) | {k for section in (base or {}).values() for k in section}
-            music = {k: v for k, v in MUSIC_DEFAULTS.items() if k not in chosen}
-            configs = build_configs({**music, **options}, base)
+            kind = {k: v for k, v in defaults.items() if k not in chosen}
+            configs = build_configs({**kind, **options}, base)
     run_dir = fit(configs["data"], configs["model"], configs["train"], resume=resume, quiet=quiet)
     return load(run_dir)
+
+
+def _kind_defaults(data) -> dict:
+    """Starting values for a kind of run, under the options given: music, or conditional
+    documents of characters or words (see config.CONDITIONAL_DEFAULTS)."""
+    if _is_music(data):
+        return MUSIC_DEFAULTS
+    if data.condition_column and data.level in ("char", "word"):
+        return CONDITIONAL_DEFAULTS
+    return {}
 
 
 def _is_music(data) -> bool:

@@ -110,15 +110,15 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
                              "rows, or text with --documents lines/blocks)")
     every_line = bool(data.get("condition_every_line")) and bool(counts)
     if sample.beam:
-        if every_line or sample.guidance:
-            raise RecurError("--beam does not support --guidance or runs trained with "
-                             "--condition-every-line")
+        if sample.guidance:
+            raise RecurError("--beam does not support --guidance (it steers sampling)")
         chosen = parse_condition(sample.condition, counts)
         starts = start_rows(tokenizer, counts, chosen, 1,
                             torch.Generator().manual_seed(sample.seed or 0))[0] \
             if documents else None
         return beam_search(model, tokenizer, sample.prime, sample.beam, sample.length,
-                           sample.num_samples, documents, starts, device)
+                           sample.num_samples, documents, starts, device,
+                           line_end_id(tokenizer) if every_line else None)
     if documents:
         result = generate_documents(model, tokenizer, counts, sample, device, every_line)
         result.novelty = novelty_report(result.texts, bundle.path)

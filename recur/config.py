@@ -159,6 +159,12 @@ class MusicConfig:
     wav: bool = option(False, "also render a .wav with fluidsynth and a General MIDI soundfont")
 
 
+# Conditional document models of characters or words (--condition-column) start from these values
+# for every option not given: a song of a thousand characters framed with one genre token
+# drifts off its genre, so the condition is repeated after every line end.
+CONDITIONAL_DEFAULTS = {"condition_every_line": True}
+
+
 def parse_duration(text: str) -> float:
     """'90', '90s', '3m', '1.5h' -> seconds."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))

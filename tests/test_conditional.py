@@ -151,8 +151,10 @@ def test_condition_every_line_keeps_long_documents_on_their_condition(tmp_path):
     produced = " ".join(result.texts).split()
     assert sum(word in WORDS["metal"] for word in produced) / len(produced) > 0.9
     assert any("\n" in text for text in result.texts)
-    with pytest.raises(RecurError, match="--beam does not support"):
-        model.generate(beam=2)
+    beamed = " ".join(model.generate(beam=3, condition="genre=metal", length=40)).split()
+    assert beamed and all(word in WORDS["metal"] for word in beamed)
+    with pytest.raises(RecurError, match="--beam does not support --guidance"):
+        model.generate(beam=2, guidance=1.0, condition="genre=metal")
     assert model.evaluate(path=path)["perplexity"] < 10
 
 
@@ -182,3 +184,13 @@ def test_guidance_scores_are_the_log_odds_rule():
     expected = logp[:2] + 0.5 * (logp[:2] - contrast)
     torch.testing.assert_close(Guidance(0.5, 3).combine(logits), expected)
     assert Guidance().combine(logits) is logits
+
+
+def test_conditional_char_and_word_models_repeat_the_condition_by_default(conditional, tmp_path):
+    assert conditional.bundle.config["data"]["condition_every_line"] is True
+    options = {**TINY_OPTIONS, "eval_every": "5"}
+    model = recur.train(conditional.path.parent.parent / "songs.csv", level="word",
+                        text_column="lyrics", condition_column="genre", steps=5,
+                        condition_every_line=False, out=str(tmp_path / "off"), quiet=True,
+                        **options)
+    assert model.bundle.config["data"]["condition_every_line"] is False
