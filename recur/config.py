@@ -161,8 +161,9 @@ class MusicConfig:
 
 # Conditional document models of characters or words (--condition-column) start from these values
 # for every option not given: a song of a thousand characters framed with one genre token
-# drifts off its genre, so the condition is repeated after every line end.
-CONDITIONAL_DEFAULTS = {"condition_every_line": True}
+# drifts off its genre, so the condition is repeated after every line end and its embedding is
+# added to every step's input.
+CONDITIONAL_DEFAULTS = {"condition_every_line": True, "condition_embedding": True}
 
 
 def parse_duration(text: str) -> float:

@@ -188,6 +188,7 @@ def test_guidance_scores_are_the_log_odds_rule():
 
 def test_conditional_char_and_word_models_repeat_the_condition_by_default(conditional, tmp_path):
     assert conditional.bundle.config["data"]["condition_every_line"] is True
+    assert conditional.bundle.model.conditioned           # condition_embedding, also a default
     options = {**TINY_OPTIONS, "eval_every": "5"}
     model = recur.train(conditional.path.parent.parent / "songs.csv", level="word",
                         text_column="lyrics", condition_column="genre", steps=5,
