@@ -32,7 +32,7 @@ if [ -n "$WIKITEXT" ]; then
 # The 33,281-word vocabulary gets the adaptive softmax by default (--adaptive-softmax auto).
 python -m recur train $D/wikitext-2/train.txt --level word --no-split-punctuation \
     --val-fraction 0 --time 10m --hidden-size 200 --embedding-size 200 --num-layers 2 \
-    --batch-size 64 --seq-length 35 --dropout 0.2 --samples 0 --threads $THREADS \
+    --batch-size 32 --seq-length 35 --dropout 0 --lr 3e-3 --samples 0 --threads $THREADS \
     --out $OUT/wikitext2
 python -m recur evaluate $OUT/wikitext2 $D/wikitext-2/valid.txt --json
 fi
