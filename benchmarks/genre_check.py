@@ -35,16 +35,25 @@ def classifier(texts: list[str], labels: list[str]):
     return make_pipeline(features, LogisticRegression(max_iter=2000)).fit(texts, labels)
 
 
-def judge(run, model, genre, genres, songs, length, temperature, seed) -> dict:
+def judge(run, model, genre, genres, songs, length, temperature, seed, top_p=1.0,
+          guidance=0.0) -> dict:
     """Generate ``songs`` songs of ``genre`` and count how the classifier labels them."""
     result = run.generate_full(num_samples=songs, condition=f"genre={genre}", length=length,
-                               temperature=temperature, seed=seed)
+                               temperature=temperature, top_p=top_p, seed=seed,
+                               guidance=guidance)
     predicted = model.predict(result.texts).tolist()
     return {"share_labelled_as_genre": predicted.count(genre) / len(predicted),
             "labels": {g: predicted.count(g) for g in genres},
             "novel_share": result.novelty["novel_share"],
             "mean_characters": round(sum(map(len, result.texts)) / len(result.texts)),
             "example": result.texts[0][:300]}
+
+
+def summary(report: dict, setting: str) -> str:
+    shares = {genre: result["share_labelled_as_genre"] for genre, result in report[setting].items()}
+    lengths = [result["mean_characters"] for result in report[setting].values()]
+    return (f"{setting}: " + ", ".join(f"{g} {s:.0%}" for g, s in shares.items())
+            + f"; lowest {min(shares.values()):.0%} (bar: 70%); mean characters {lengths}")
 
 
 def main(argv=None) -> int:
@@ -56,6 +65,9 @@ def main(argv=None) -> int:
     parser.add_argument("--length", type=int, default=3000, help="most characters per song")
     parser.add_argument("--temperature", type=float, nargs="+", default=[0.8],
                         help="one report per temperature")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling threshold")
+    parser.add_argument("--guidance", type=float, nargs="+", default=[0.0],
+                        help="one report per guidance weight (recur generate --guidance)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     import recur
@@ -70,17 +82,21 @@ def main(argv=None) -> int:
     # The same share for real test songs: the classifier's recall per genre.
     recall = {g: round(sum(p == t == g for p, t in zip(predicted, test_labels))
                        / max(test_labels.count(g), 1), 3) for g in genres}
-    report = {"classifier_test_accuracy": round(accuracy, 4), "real_test_songs_share": recall}
-    for temperature in args.temperature:
-        report[f"temperature {temperature}"] = {
-            genre: judge(run, model, genre, genres, args.songs, args.length, temperature,
-                         args.seed + genres.index(genre)) for genre in genres}
+    report = {"classifier_test_accuracy": round(accuracy, 4), "real_test_songs_share": recall,
+              "top_p": args.top_p}
+    settings = [f"temperature {t}, guidance {g}" for g in args.guidance for t in args.temperature]
+    for guidance in args.guidance:
+        for temperature in args.temperature:
+            report[f"temperature {temperature}, guidance {guidance}"] = {
+                genre: judge(run, model, genre, genres, args.songs, args.length, temperature,
+                             args.seed + genres.index(genre), args.top_p, guidance)
+                for genre in genres}
+            print(summary(report, f"temperature {temperature}, guidance {guidance}"),
+                  file=sys.stderr, flush=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
-    for temperature in args.temperature:
-        shares = [g["share_labelled_as_genre"] for g in report[f"temperature {temperature}"].values()]
-        print(f"temperature {temperature}: lowest per-genre share {min(shares):.0%} (bar: 70%)",
-              file=sys.stderr)
+    for setting in settings:
+        print(summary(report, setting), file=sys.stderr)
     return 0
 
 

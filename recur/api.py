@@ -8,7 +8,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import (ClassifierConfig, DataConfig, ModelConfig, MusicConfig, SampleConfig,
+from .config import (CONDITIONAL_DEFAULTS, SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig,
+                     ModelConfig, MusicConfig, SampleConfig,
                      TrainConfig, from_dict)
 from .errors import RecurError
 
@@ -54,6 +55,7 @@ def resume_configs(run_dir, options: dict) -> dict:
     saved = json.loads(path.read_text(encoding="utf-8"))
     saved["train"]["stop_after"] = None        # a pause point belongs to one invocation
     sections = CLASSIFIER_SECTIONS if saved.get("task") == "classify" else SECTIONS
+    saved["model"] = {**SAVED_MODEL_FALLBACKS, **saved["model"]}
     for name, value in options.items():
         section = _field_section(name, sections)
         old = saved[section].get(name)
@@ -92,10 +94,11 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
     else:
         base = json.loads(Path(config).read_text()) if config else None
         configs = build_configs(options, base)
-        if _is_music(configs["data"]):
+        defaults = _kind_defaults(configs["data"])
+        if defaults:
             chosen = set(options) | {k for section in (base or {}).values() for k in section}
-            music = {k: v for k, v in MUSIC_DEFAULTS.items() if k not in chosen}
-            configs = build_configs({**music, **options}, base)
+            kind = {k: v for k, v in defaults.items() if k not in chosen}
+            configs = build_configs({**kind, **options}, base)
     run_dir = fit(configs["data"], configs["model"], configs["train"], resume=resume, quiet=quiet)
     return load(run_dir)
 
@@ -118,6 +121,16 @@ def _fit_classifier(configs: dict, resume, quiet: bool):
     from .class_fit import fit_classifier
 
     return fit_classifier(configs, resume=resume, quiet=quiet)
+
+
+def _kind_defaults(data) -> dict:
+    """Starting values for a kind of run, under the options given: music, or conditional
+    documents of characters or words (see config.CONDITIONAL_DEFAULTS)."""
+    if _is_music(data):
+        return MUSIC_DEFAULTS
+    if data.condition_column and data.level in ("char", "word"):
+        return CONDITIONAL_DEFAULTS
+    return {}
 
 
 def _is_music(data) -> bool:

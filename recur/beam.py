@@ -11,20 +11,24 @@ from __future__ import annotations
 import torch
 
 from .errors import RecurError
-from .generate import Generation, banned_ids, start_rows
+from .generate import Generation, _mark_lines, _refresh, banned_ids, start_rows
 from .stepper import Stepper
 
 
 @torch.no_grad()
 def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 100,
                 num_samples: int = 1, end_at_eos: bool = False, starts: list | None = None,
-                device="cpu") -> Generation:
-    """The ``num_samples`` best completions (most likely first) found with ``beam`` beams."""
+                device="cpu", refresh: int | None = None) -> Generation:
+    """The ``num_samples`` best completions (most likely first) found with ``beam`` beams;
+    ``refresh`` (a line-end id) feeds the condition tokens after each line end, as in training."""
     if beam < 1 or num_samples > beam:
         raise RecurError("--beam must be >= 1 and at least -n")
     was_training = model.training
     model.eval()
     rows, hidden = start_rows(tokenizer, prime, 1, starts)
+    marks = starts[0][1:] if refresh is not None and starts and len(starts[0]) > 1 else None
+    if marks:
+        rows = [_mark_lines(rows[0], hidden, refresh)]
     logits, state = model(torch.tensor(rows, device=device), None)
     banned = banned_ids(tokenizer, end_at_eos, device)
     stepper = Stepper(model)
@@ -55,7 +59,11 @@ def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 
                   else layer.index_select(0, index) for layer in layers]
         live = [hypothesis for _, hypothesis in kept]
         scores = torch.tensor([score for score, _ in kept], device=device)
-        last, layers = stepper(torch.tensor(tokens, device=device), layers)
+        fed = torch.tensor(tokens, device=device)
+        last, layers = stepper(fed, layers)
+        if marks:
+            repeated = torch.tensor([marks] * len(tokens), device=device)      # (K, C)
+            last, layers = _refresh(stepper, fed == refresh, repeated, last, layers)
         logp = _log_probs(last, banned)
     model.train(was_training)
     ranked = sorted(finished, key=lambda item: -item[0]) if end_at_eos else []

@@ -14,11 +14,11 @@ from pathlib import Path
 import torch
 
 from .beam import beam_search
-from .conditioning import parse_condition, start_rows
+from .conditioning import contrast_rows, parse_condition, start_rows
 from .data import line_end_id
 from .documents import fingerprint, normalize
 from .errors import RecurError
-from .generate import Generation, generate
+from .generate import Generation, Guidance, generate
 from .tokenizer import count_words
 
 MAX_ROUNDS = 25
@@ -51,10 +51,15 @@ def generate_documents(model, tokenizer, counts: dict, sample, device="cpu",
         if len(texts) == wanted:
             break
         starts, values = start_rows(tokenizer, counts, chosen, batch, conditions_rng)
+        guidance = None
+        if sample.guidance:
+            contrasts = contrast_rows(starts, tokenizer, counts, chosen)
+            guidance = Guidance(sample.guidance, 1 + len(contrasts) // batch)
+            starts = starts + contrasts
         result = generate(model, tokenizer, sample.prime, sample.length, batch, sample.temperature,
                           sample.top_k, sample.top_p, seed + attempt, None, device,
                           end_at_eos=True, starts=starts, no_repeat_ngram=sample.no_repeat_ngram,
-                          max_words=sample.max_words, refresh=refresh)
+                          max_words=sample.max_words, refresh=refresh, guidance=guidance)
         for text, finished, condition in zip(result.texts, result.finished, values):
             tries += 1
             key = normalize(text)
@@ -97,20 +102,23 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
         used = [flag for flag, value in (("--min-words", sample.min_words),
                                          ("--max-words", sample.max_words),
                                          ("--unique", sample.unique or None),
-                                         ("--condition", sample.condition)) if value is not None]
+                                         ("--condition", sample.condition),
+                                         ("--guidance", sample.guidance or None))
+                if value is not None]
         if used:
             raise RecurError(f"{', '.join(used)} need a document model (train on CSV/JSONL "
                              "rows, or text with --documents lines/blocks)")
     every_line = bool(data.get("condition_every_line")) and bool(counts)
     if sample.beam:
-        if every_line:
-            raise RecurError("--beam does not support runs trained with --condition-every-line")
+        if sample.guidance:
+            raise RecurError("--beam does not support --guidance (it steers sampling)")
         chosen = parse_condition(sample.condition, counts)
         starts = start_rows(tokenizer, counts, chosen, 1,
                             torch.Generator().manual_seed(sample.seed or 0))[0] \
             if documents else None
         return beam_search(model, tokenizer, sample.prime, sample.beam, sample.length,
-                           sample.num_samples, documents, starts, device)
+                           sample.num_samples, documents, starts, device,
+                           line_end_id(tokenizer) if every_line else None)
     if documents:
         result = generate_documents(model, tokenizer, counts, sample, device, every_line)
         result.novelty = novelty_report(result.texts, bundle.path)

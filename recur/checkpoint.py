@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .config import ModelConfig, from_dict
+from .config import saved_model_config
 from .errors import RecurError
 from .models import build_model
 from .tokenizer import load_tokenizer
@@ -85,12 +85,12 @@ def load(path, device: str | torch.device = "cpu") -> Bundle:
     tokenizer = load_tokenizer(directory / "tokenizer.json")
     if config.get("task") == "classify":
         from .classifier import build_classifier
-        from .config import ClassifierConfig
+        from .config import ClassifierConfig, from_dict
 
-        model = build_classifier(from_dict(ModelConfig, config["model"]),
+        model = build_classifier(saved_model_config(config["model"]),
                                  from_dict(ClassifierConfig, config["classifier"]))
     else:
-        model = build_model(from_dict(ModelConfig, config["model"]))
+        model = build_model(saved_model_config(config["model"]))
     load_model(model, str(directory / "model.safetensors"), device=str(device))
     return Bundle(model.to(device), tokenizer, config, directory)
 

@@ -109,7 +109,7 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
 def init_from(run: str, data, model) -> tuple:
     """The language model to start from; its tokenizer and shape replace ours."""
     bundle = checkpoint.load(run)
-    if bundle.config.get("task") == "classify" or not hasattr(bundle.model, "decoder"):
+    if bundle.config.get("task") == "classify":
         raise RecurError(f"--init-from {run}: not a language-model run")
     level = bundle.config["data"]["level"]
     if level != data.level:

@@ -2,7 +2,8 @@
 
 A conditional model was trained on documents framed ``<bos> <genre=country> ... <eos>``; a sample
 starts the same way. Columns the user leaves out are drawn from the training counts, so the model
-always sees a start it was trained on.
+always sees a start it was trained on. ``contrast_rows`` gives the same starts under every other
+value of the chosen columns, for guided sampling (``--guidance``).
 """
 from __future__ import annotations
 
@@ -55,3 +56,26 @@ def start_rows(tokenizer, counts: dict, chosen: dict, num_samples: int,
                                           for c, v in values.items()])
         used.append(values)
     return rows, used
+
+
+MAX_CONTRASTS = 16
+
+
+def contrast_rows(rows: list[list[int]], tokenizer, counts: dict, chosen: dict) -> list[list[int]]:
+    """For guidance: ``rows`` again under each other value of every chosen column, one block of
+    len(rows) rows per (column, other value), in that order."""
+    if not chosen:
+        raise RecurError("--guidance needs --condition COLUMN=VALUE (it steers towards that value "
+                         "and away from the column's other values)")
+    columns = list(counts)
+    blocks = []
+    for column, value in chosen.items():
+        position = 1 + columns.index(column)             # row = [<bos>, one token per column]
+        for other in counts[column]:
+            if other != value:
+                token = tokenizer.condition_id(condition_token(column, other))
+                blocks.append([row[:position] + [token] + row[position + 1:] for row in rows])
+    if not blocks or len(blocks) > MAX_CONTRASTS:
+        raise RecurError(f"--guidance compares with every other value of the chosen columns: "
+                         f"{len(blocks)} here; it needs 1 to {MAX_CONTRASTS}")
+    return [row for block in blocks for row in block]

@@ -35,7 +35,17 @@ class ModelConfig:
     embedding_size: int = option(128, "width of the token embedding")
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")
     tie_weights: bool = option(True, "share embedding and decoder weights when embedding_size == hidden_size")
+    adaptive_softmax: str = option("auto", "cut the output layer into frequency clusters at these "
+                                           "token ids, e.g. 2000,10000: an adaptive softmax (Grave "
+                                           "et al. 2017), far faster for large vocabularies, never "
+                                           "tied; none: one full softmax; auto: 2000,10000 when the "
+                                           "vocabulary has 20,000 tokens or more, else none")
+    condition_embedding: bool = option(False, "conditional models: also add a learned vector for "
+                                              "the document's condition values to the input at "
+                                              "every step (not only as start tokens)")
     vocab_size: int = option(0, "number of token ids; set from the tokenizer", cli=False)
+    condition_ids: list = option([], "token ids of each condition column's values; set from the "
+                                     "tokenizer", cli=False)
 
 
 @dataclass
@@ -131,6 +141,9 @@ class SampleConfig:
     unique: bool = option(False, "document models: no two outputs alike")
     no_repeat_ngram: int = option(0, "never repeat a token n-gram of this size within a sample")
     beam: int = option(0, "beam search with K beams for the most likely completion (0: sample)")
+    guidance: float = option(0.0, "conditional models: steer each token towards --condition and "
+                                  "away from the column's other values, scores log p(x|c) + "
+                                  "W * (log p(x|c) - log mean p(x|other c)) (0: off)")
 
 
 POOLINGS = ("max", "mean", "last", "attention")
@@ -184,6 +197,13 @@ class MusicConfig:
     wav: bool = option(False, "also render a .wav with fluidsynth and a General MIDI soundfont")
 
 
+# Conditional document models of characters or words (--condition-column) start from these values
+# for every option not given: a song of a thousand characters framed with one genre token
+# drifts off its genre, so the condition is repeated after every line end and its embedding is
+# added to every step's input.
+CONDITIONAL_DEFAULTS = {"condition_every_line": True, "condition_embedding": True}
+
+
 def parse_duration(text: str) -> float:
     """'90', '90s', '3m', '1.5h' -> seconds."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
@@ -195,6 +215,16 @@ def parse_duration(text: str) -> float:
 
 def to_dict(config) -> dict:
     return dataclasses.asdict(config)
+
+
+# Model options added after runs were saved with them missing: the value that reproduces those runs
+# (a saved model config without "adaptive_softmax" had a full softmax, whatever its vocabulary).
+SAVED_MODEL_FALLBACKS = {"adaptive_softmax": "none"}
+
+
+def saved_model_config(values: dict) -> "ModelConfig":
+    """The ModelConfig of a saved run (config.json's "model"), older runs included."""
+    return from_dict(ModelConfig, {**SAVED_MODEL_FALLBACKS, **values})
 
 
 def from_dict(cls, values: dict):

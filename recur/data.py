@@ -93,12 +93,13 @@ def frame_documents(tokenizer, texts: list, conditions: list, columns: list,
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
 
 
-def line_end_id(tokenizer) -> int:
-    """The id of the line-end token (char and word levels; BPE merges line ends into others)."""
+def line_end_id(tokenizer) -> int | None:
+    """The id of the line-end token (char and word levels; BPE merges line ends into others);
+    None when the training text had no line ends (there is nothing to repeat the condition at)."""
     index = getattr(tokenizer, "index", None)
-    if index is None or "\n" not in index:
+    if index is None:
         raise RecurError("--condition-every-line needs char or word level text with line ends")
-    return index["\n"]
+    return index.get("\n")
 
 
 def split_documents(count: int, val_fraction: float, seed: int = 0) -> tuple[list, list]:

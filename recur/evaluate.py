@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .errors import RecurError
 
@@ -28,9 +27,8 @@ def stream_loss(model, ids: np.ndarray, device="cpu", chunk: int = EVAL_CHUNK) -
     for start in range(0, len(ids) - 1, chunk):
         piece = torch.from_numpy(np.asarray(ids[start: start + chunk + 1], dtype=np.int64))
         piece = piece.to(device)[None]                           # (1, T + 1)
-        logits, state = model(piece[:, :-1], state)              # (1, T, V)
-        loss = F.cross_entropy(logits[0].float(), piece[0, 1:], reduction="sum")
-        total += loss.item()
+        loss, state = model(piece[:, :-1], state, targets=piece[:, 1:])   # mean over T
+        total += loss.item() * (piece.shape[1] - 1)
         count += piece.shape[1] - 1
     model.train(was_training)
     return total, count

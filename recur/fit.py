@@ -175,6 +175,8 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
     if data.val_fraction > 0 and len(corpus.val_ids) < 2:
         raise RecurError("the validation slice is too small: add text or raise --val-fraction")
     model.vocab_size = corpus.tokenizer.vocab_size
+    if model.condition_embedding and not resume:
+        model.condition_ids = _condition_ids(corpus.tokenizer, data.conditions)
     log = Logbook(run_dir, quiet or not group.is_main, enabled=group.is_main)
     trainer = Trainer({"data": data, "model": model, "train": train}, corpus, run_dir, device, log,
                       group)
@@ -200,6 +202,16 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
         torch.distributed.barrier()        # the others wait until rank 0 has written
     teardown(group)
     return run_dir
+
+
+def _condition_ids(tokenizer, conditions: dict) -> list:
+    """Per condition column, the token ids of its values (for --condition-embedding)."""
+    from .tokenizer import condition_token
+
+    if not conditions:
+        raise RecurError("--condition-embedding needs a conditional model (--condition-column)")
+    return [[tokenizer.condition_id(condition_token(column, value)) for value in values]
+            for column, values in conditions.items()]
 
 
 def _prepare_in_turn(group: Group, data: DataConfig, tokenizer, run_dir: Path) -> Corpus:
@@ -251,7 +263,9 @@ def _summary(trainer: Trainer, resume) -> None:
     if corpus.summary:
         say(corpus.summary)
     say(f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
-        f"{config.embedding_size}{', tied' if trainer.model.tied else ''}, "
+        f"{config.embedding_size}{', tied' if trainer.model.tied else ''}"
+        f"{', adaptive softmax ' + str(trainer.model.decoder.cutoffs[:-1]) if trainer.model.adaptive else ''}"
+        f"{', condition embedding' if trainer.model.conditioned else ''}, "
         f"{count_parameters(trainer.model):,} parameters on {trainer.device} "
         f"({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}); batch {trainer.data.batch_size}x"
         f"{trainer.data.seq_length}")

@@ -6,6 +6,7 @@ one-step path). All samples are generated together as one batch.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -83,32 +84,57 @@ def banned_ids(tokenizer, end_at_eos: bool, device) -> torch.Tensor:
     return torch.tensor(sorted(banned), device=device)
 
 
+@dataclass
+class Guidance:
+    """Guided sampling (as classifier-free guidance, Sanchez et al. 2023, with the other condition
+    values as the negative prompt). The batch holds ``groups`` copies of the N samples: the
+    first under the wanted condition, the others under contrasting ones, all fed the same
+    tokens. Sampling uses ``log p(x|c) + weight * (log p(x|c) - log mean p(x|c'))``: the second
+    term is the model's own log-odds that the text so far plus ``x`` belongs to ``c``."""
+
+    weight: float = 0.0
+    groups: int = 1
+
+    def combine(self, logits: torch.Tensor) -> torch.Tensor:
+        """(groups * N, V) -> (N, V) scores to sample from."""
+        if self.groups == 1:
+            return logits
+        logp = logits.float().log_softmax(-1).unflatten(0, (self.groups, -1))   # (G, N, V)
+        main = logp[0]
+        contrast = logp[1:].logsumexp(0) - math.log(self.groups - 1)
+        return main + self.weight * (main - contrast)
+
+
 @torch.no_grad()
 def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: int = 1,
              temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
              seed: int | None = None, stop: str | None = None, device="cpu",
              end_at_eos: bool = False, starts: list | None = None, no_repeat_ngram: int = 0,
-             max_words: int | None = None, refresh: int | None = None) -> Generation:
+             max_words: int | None = None, refresh: int | None = None,
+             guidance: Guidance | None = None) -> Generation:
     """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``).
 
     Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models), and
     a sample ends there. ``starts`` gives each sample's hidden start ids (a document's ``<bos>``
-    and condition tokens). Samples past ``max_words`` words are abandoned (not finished).
-    ``refresh`` (a line-end id) feeds a sample's condition tokens again after each line end, as
-    a run trained with ``--condition-every-line`` saw them."""
+    and condition tokens); with ``guidance`` it holds ``guidance.groups * num_samples`` rows.
+    Samples past ``max_words`` words are abandoned (not finished). ``refresh`` (a line-end id)
+    feeds a row's condition tokens again after each line end, as a run trained with
+    ``--condition-every-line`` saw them."""
     if length < 0 or num_samples < 1 or no_repeat_ngram < 0:
         raise RecurError("--length must be >= 0, -n >= 1 and --no-repeat-ngram >= 0")
     seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
     generator = torch.Generator(device=device).manual_seed(seed)
+    guidance = guidance or Guidance()
     was_training = model.training
     model.eval()
-    rows, hidden = start_rows(tokenizer, prime, num_samples, starts)
+    rows, hidden = start_rows(tokenizer, prime, num_samples * guidance.groups, starts)
     if refresh is not None and starts and len(starts[0]) > 1:
         rows = [_mark_lines(row, hidden, refresh) for row in rows]
     logits, state = model(torch.tensor(rows, device=device), None)         # whole prime at once
     banned = banned_ids(tokenizer, end_at_eos, device)
-    last = logits[:, -1].index_fill(-1, banned, float("-inf"))              # (N, V)
-    guard = NgramGuard(no_repeat_ngram, [r[hidden:] for r in rows]) if no_repeat_ngram else None
+    last = logits[:, -1]                                                    # (G*N, V)
+    guard = NgramGuard(no_repeat_ngram, [r[hidden:] for r in rows[:num_samples]]) \
+        if no_repeat_ngram else None
     steps, done, dropped = [], [False] * num_samples, [False] * num_samples
     ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
     stepper = Stepper(model)
@@ -116,9 +142,10 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     marks = torch.tensor([r[1:] for r in starts], device=device) \
         if refresh is not None and starts and len(starts[0]) > 1 else None
     for step in range(length):
+        scores = guidance.combine(last).index_fill(-1, banned, float("-inf"))   # (N, V)
         if guard:
-            last = guard.mask(last)
-        token = sample_next(last, temperature, top_k, top_p, generator)      # (N,)
+            scores = guard.mask(scores)
+        token = sample_next(scores, temperature, top_k, top_p, generator)    # (N,)
         if end_at_eos:
             token = token.masked_fill(ended, tokenizer.eos_id)
             ended |= token == tokenizer.eos_id
@@ -128,12 +155,12 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
         if (step + 1) % STOP_CHECK_EVERY == 0 and _finished_early(
                 tokenizer, steps, stop, done, ended, max_words, dropped):
             break
-        last, layers = stepper(token, layers)                                # (N, V)
+        fed = token.repeat(guidance.groups)                                  # (G*N,)
+        last, layers = stepper(fed, layers)                                  # (G*N, V)
         if marks is not None:
-            last, layers = _refresh(stepper, token == refresh, marks, last, layers)
-        last = last.index_fill(-1, banned, float("-inf"))
+            last, layers = _refresh(stepper, fed == refresh, marks, last, layers)
     model.train(was_training)
-    return _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped)
+    return _decode(tokenizer, rows[:num_samples], hidden, steps, seed, stop, end_at_eos, dropped)
 
 
 def _mark_lines(row: list, hidden: int, line_end: int) -> list:

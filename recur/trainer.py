@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from . import checkpoint
 from .config import DataConfig, ModelConfig, TrainConfig, to_dict
@@ -119,9 +118,9 @@ class Trainer:
         if self.hidden is not None:
             self.hidden = tuple(h.detach() for h in self.hidden)   # truncate BPTT here
         with self.autocast():
-            logits, self.hidden = self.network(x, self.hidden)     # (B, T, V)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
-        self.hidden = tuple(h.float() for h in self.hidden)         # carried in fp32
+            loss, self.hidden = self.network(x, self.hidden, targets=y)   # mean over (B, T)
+        self.hidden = tuple(h.float() if h.is_floating_point() else h      # carried in fp32;
+                            for h in self.hidden)                           # condition rows stay
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.train.grad_clip > 0:

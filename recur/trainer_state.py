@@ -82,5 +82,5 @@ def restore(trainer, state: dict) -> None:
     torch.set_rng_state(tensors[prefix + "rng.cpu"])
     if prefix + "rng.cuda" in tensors and trainer.device.type == "cuda":
         torch.cuda.set_rng_state(tensors[prefix + "rng.cuda"], trainer.device)
-    hidden = [tensors[f"{prefix}hidden.{i}"] for i in range(2) if f"{prefix}hidden.{i}" in tensors]
+    hidden = [tensors[f"{prefix}hidden.{i}"] for i in range(3) if f"{prefix}hidden.{i}" in tensors]
     trainer.hidden = tuple(h.to(trainer.device) for h in hidden) or None

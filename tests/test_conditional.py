@@ -151,6 +151,47 @@ def test_condition_every_line_keeps_long_documents_on_their_condition(tmp_path):
     produced = " ".join(result.texts).split()
     assert sum(word in WORDS["metal"] for word in produced) / len(produced) > 0.9
     assert any("\n" in text for text in result.texts)
-    with pytest.raises(RecurError, match="--beam does not support"):
-        model.generate(beam=2)
+    beamed = " ".join(model.generate(beam=3, condition="genre=metal", length=40)).split()
+    assert beamed and all(word in WORDS["metal"] for word in beamed)
+    with pytest.raises(RecurError, match="--beam does not support --guidance"):
+        model.generate(beam=2, guidance=1.0, condition="genre=metal")
     assert model.evaluate(path=path)["perplexity"] < 10
+
+
+def test_guidance_steers_harder_towards_the_condition(conditional):
+    plain = conditional.generate_full(num_samples=8, condition="genre=pop", seed=3,
+                                      temperature=1.5)
+    guided = conditional.generate_full(num_samples=8, condition="genre=pop", seed=3,
+                                       temperature=1.5, guidance=3.0)
+
+    def share(texts):
+        words = " ".join(texts).split()
+        return sum(word in WORDS["pop"] for word in words) / len(words)
+
+    assert share(guided.texts) >= share(plain.texts) and share(guided.texts) > 0.95
+    with pytest.raises(RecurError, match="--guidance needs --condition"):
+        conditional.generate(guidance=1.0)
+
+
+def test_guidance_scores_are_the_log_odds_rule():
+    import torch
+
+    from recur.generate import Guidance
+
+    logits = torch.randn(3 * 2, 5)                      # 3 groups of 2 samples
+    logp = logits.log_softmax(-1)
+    contrast = (logp[2:4].exp() + logp[4:6].exp()).div(2).log()
+    expected = logp[:2] + 0.5 * (logp[:2] - contrast)
+    torch.testing.assert_close(Guidance(0.5, 3).combine(logits), expected)
+    assert Guidance().combine(logits) is logits
+
+
+def test_conditional_char_and_word_models_repeat_the_condition_by_default(conditional, tmp_path):
+    assert conditional.bundle.config["data"]["condition_every_line"] is True
+    assert conditional.bundle.model.conditioned           # condition_embedding, also a default
+    options = {**TINY_OPTIONS, "eval_every": "5"}
+    model = recur.train(conditional.path.parent.parent / "songs.csv", level="word",
+                        text_column="lyrics", condition_column="genre", steps=5,
+                        condition_every_line=False, out=str(tmp_path / "off"), quiet=True,
+                        **options)
+    assert model.bundle.config["data"]["condition_every_line"] is False
