@@ -118,5 +118,5 @@ def optimizer_from_state(optimizer: torch.optim.Optimizer, groups: dict, tensors
     for name, value in tensors.items():
         if name.startswith("optimizer."):
             _, index, key = name.split(".", 2)
-            entries.setdefault(int(index), {})[key] = value
+            entries.setdefault(int(index), {})[key] = value.clone()   # fresh, aligned memory (see trainer_state.restore)
     optimizer.load_state_dict({"state": entries, "param_groups": groups["param_groups"]})
