@@ -197,7 +197,8 @@ class Model:
         sample = dataclasses.asdict(from_dict(SampleConfig, sample))
         # Music samples whole pieces of events: the document options (conditions, word bounds,
         # beam search) do not apply.
-        music_sample = ("prime", "length", "num_samples", "temperature", "top_k", "top_p", "seed")
+        music_sample = ("prime", "length", "num_samples", "temperature", "top_k", "top_p", "seed",
+                        "precision")
         return generate_midi(self.bundle, {k: sample[k] for k in music_sample}, music,
                              self.device)
 

@@ -18,7 +18,7 @@ from .stepper import Stepper
 @torch.no_grad()
 def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 100,
                 num_samples: int = 1, end_at_eos: bool = False, starts: list | None = None,
-                device="cpu", refresh: int | None = None) -> Generation:
+                device="cpu", refresh: int | None = None, precision: str = "fp32") -> Generation:
     """The ``num_samples`` best completions (most likely first) found with ``beam`` beams;
     ``refresh`` (a line-end id) feeds the condition tokens after each line end, as in training."""
     if beam < 1 or num_samples > beam:
@@ -31,7 +31,7 @@ def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 
         rows = [_mark_lines(rows[0], hidden, refresh)]
     logits, state = model(torch.tensor(rows, device=device), None)
     banned = banned_ids(tokenizer, end_at_eos, device)
-    stepper = Stepper(model)
+    stepper = Stepper(model, precision)
     layers = stepper.to_layers(state)
     logp = _log_probs(logits[:, -1], banned)                                # (K, V)
     live, scores, finished = [[]], torch.zeros(1, device=device), []

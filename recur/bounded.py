@@ -59,7 +59,8 @@ def generate_documents(model, tokenizer, counts: dict, sample, device="cpu",
         result = generate(model, tokenizer, sample.prime, sample.length, batch, sample.temperature,
                           sample.top_k, sample.top_p, seed + attempt, None, device,
                           end_at_eos=True, starts=starts, no_repeat_ngram=sample.no_repeat_ngram,
-                          max_words=sample.max_words, refresh=refresh, guidance=guidance)
+                          max_words=sample.max_words, refresh=refresh, guidance=guidance,
+                          precision=sample.precision)
         for text, finished, condition in zip(result.texts, result.finished, values):
             tries += 1
             key = normalize(text)
@@ -118,11 +119,11 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
             if documents else None
         return beam_search(model, tokenizer, sample.prime, sample.beam, sample.length,
                            sample.num_samples, documents, starts, device,
-                           line_end_id(tokenizer) if every_line else None)
+                           line_end_id(tokenizer) if every_line else None, sample.precision)
     if documents:
         result = generate_documents(model, tokenizer, counts, sample, device, every_line)
         result.novelty = novelty_report(result.texts, bundle.path)
         return result
     return generate(model, tokenizer, sample.prime, sample.length, sample.num_samples,
                     sample.temperature, sample.top_k, sample.top_p, sample.seed, sample.stop,
-                    device, no_repeat_ngram=sample.no_repeat_ngram)
+                    device, no_repeat_ngram=sample.no_repeat_ngram, precision=sample.precision)

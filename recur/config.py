@@ -144,6 +144,9 @@ class SampleConfig:
     guidance: float = option(0.0, "conditional models: steer each token towards --condition and "
                                   "away from the column's other values, scores log p(x|c) + "
                                   "W * (log p(x|c) - log mean p(x|other c)) (0: off)")
+    precision: str = option("fp32", "weights of the one-token steps: fp32 (exact), bf16 or int8 "
+                                    "(CPU; fewer bytes per token, slightly different numbers)",
+                            choices=("fp32", "bf16", "int8"))
 
 
 POOLINGS = ("max", "mean", "last", "attention")

@@ -111,7 +111,7 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
              seed: int | None = None, stop: str | None = None, device="cpu",
              end_at_eos: bool = False, starts: list | None = None, no_repeat_ngram: int = 0,
              max_words: int | None = None, refresh: int | None = None,
-             guidance: Guidance | None = None) -> Generation:
+             guidance: Guidance | None = None, precision: str = "fp32") -> Generation:
     """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``).
 
     Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models), and
@@ -119,7 +119,7 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     and condition tokens); with ``guidance`` it holds ``guidance.groups * num_samples`` rows.
     Samples past ``max_words`` words are abandoned (not finished). ``refresh`` (a line-end id)
     feeds a row's condition tokens again after each line end, as a run trained with
-    ``--condition-every-line`` saw them."""
+    ``--condition-every-line`` saw them. ``precision`` is the one-step path's (see stepper.py)."""
     if length < 0 or num_samples < 1 or no_repeat_ngram < 0:
         raise RecurError("--length must be >= 0, -n >= 1 and --no-repeat-ngram >= 0")
     seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
@@ -137,7 +137,7 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
         if no_repeat_ngram else None
     steps, done, dropped = [], [False] * num_samples, [False] * num_samples
     ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
-    stepper = Stepper(model)
+    stepper = Stepper(model, precision)
     layers = stepper.to_layers(state)
     marks = torch.tensor([r[1:] for r in starts], device=device) \
         if refresh is not None and starts and len(starts[0]) > 1 else None

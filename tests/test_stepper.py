@@ -24,3 +24,28 @@ def test_one_step_path_matches_the_full_model(cell, layers):
     torch.testing.assert_close(torch.stack(steps, 1), expected, atol=1e-5, rtol=1e-5)
     for got, want in zip(stepper.from_layers(state), expected_state):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("precision,tolerance", [("bf16", 0.05), ("int8", 0.1)])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_reduced_precision_steps_stay_close_to_the_model(cell, precision, tolerance):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell=cell, vocab_size=29, hidden_size=64, embedding_size=16,
+                                    num_layers=2)).eval()
+    ids = torch.randint(0, 29, (4, 12))
+    with torch.no_grad():
+        expected = model(ids)[0].log_softmax(-1)
+        stepper = Stepper(model, precision)
+        state, steps = stepper.to_layers(model.initial_state(4)), []
+        for t in range(ids.shape[1]):
+            logits, state = stepper(ids[:, t], state)
+            steps.append(logits.log_softmax(-1))
+    error = (torch.stack(steps, 1) - expected).abs().max().item()
+    assert 0 < error < tolerance      # really a different path, and still the same model
+
+
+def test_unknown_precision_is_an_error():
+    from recur.errors import RecurError
+    model = build_model(ModelConfig(vocab_size=5, hidden_size=8, embedding_size=4))
+    with pytest.raises(RecurError, match="fp32, bf16, int8"):
+        Stepper(model, "fp8")
