@@ -109,11 +109,13 @@ def measure(quick: bool, threads: int) -> dict:
             print(f"train {cell} 2x512 B=128 as {threads} single-thread processes: "
                   f"{rate:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
     results["sampling"] = []
-    for streams in (1, 64):
-        rate = speed.sampling_throughput("lstm", 512, streams)
-        results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
-                                    "tokens_per_second": rate})
-        print(f"sample lstm 2x512, {streams} streams: {rate:,.0f} tok/s", file=sys.stderr)
+    for precision in ("fp32", "bf16", "int8"):
+        for streams in (1, 64):
+            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
+            results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
+                                        "precision": precision, "tokens_per_second": rate})
+            print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
+                  file=sys.stderr)
     results["big_file"] = big_file_run(threads)
     print(f"1 GB file: peak RSS {results['big_file']['peak_rss_mb']:.0f} MB, token cache "
           f"{results['big_file']['cache_mb_per_second']:.0f} MB/s", file=sys.stderr)
@@ -130,7 +132,7 @@ def table(results: dict) -> str:
     threads = results["machine"]["threads"]
     lines = [f"Measured by `make bench` ({threads} thread{'s' if threads != 1 else ''}, torch "
              f"{results['machine']['torch']}); fp32 matmul ceiling **{peak:.0f} GFLOP/s** "
-             "(2048³, best of 15).", "",
+             "(square products of 512, 1024 and 2048, best of 15 each).", "",
              "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |", "|---|---|---|---|"]
     for row in results["training"]:
         lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
@@ -140,10 +142,12 @@ def table(results: dict) -> str:
                      f"as {row['processes']} single-thread processes (`torchrun "
                      f"--nproc_per_node={row['processes']} ... --threads 1`) "
                      f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |")
-    lines += ["", "| sampling (generation loop) | tokens/s |", "|---|---|"]
+    lines += ["", "| sampling (generation loop, `recur generate --precision P`) | tokens/s |",
+              "|---|---|"]
     for row in results["sampling"]:
         lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, {row['streams']} "
-                     f"stream{'s' if row['streams'] > 1 else ''} | {row['tokens_per_second']:,.0f} |")
+                     f"stream{'s' if row['streams'] > 1 else ''}, {row.get('precision', 'fp32')} "
+                     f"| {row['tokens_per_second']:,.0f} |")
     big = results.get("big_file")
     if big:
         lines += ["", f"Training on a {big['megabytes']:,.0f} MB text file (30 steps): peak resident "

@@ -29,13 +29,17 @@ def median_time(function, repeats: int = 5, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def matmul_gflops(size: int = 2048, repeats: int = 15) -> float:
-    """The fp32 matmul ceiling: the best of ``repeats`` 2048^3 products (a ceiling, so the best,
-    not the median: a shared machine only ever makes it slower)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.mm(a, b)
-    best = min(median_time(lambda: torch.mm(a, b), 1, warmup=0) for _ in range(repeats))
-    return 2 * size**3 / best / 1e9
+def matmul_gflops(sizes: tuple = (512, 1024, 2048), repeats: int = 15) -> float:
+    """The fp32 matmul ceiling: the best rate of ``repeats`` square products of each size (a
+    ceiling, so the best, not the median: a shared machine only ever makes it slower; several
+    sizes, because which one runs fastest differs between CPUs and cache sizes)."""
+    rates = []
+    for size in sizes:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        torch.mm(a, b)
+        best = min(median_time(lambda: torch.mm(a, b), 1, warmup=0) for _ in range(repeats))
+        rates.append(2 * size**3 / best / 1e9)
+    return max(rates)
 
 
 def forward_flops_per_token(config: ModelConfig) -> float:
@@ -78,12 +82,13 @@ def training_throughput(cell: str, hidden_size: int, batch_size: int, seq_length
 
 
 def sampling_throughput(cell: str, hidden_size: int, streams: int, steps: int = 400,
-                        vocab_size: int = 65, repeats: int = 3) -> float:
-    """Tokens per second of the generation loop (one step + sample_next) for ``streams``."""
+                        vocab_size: int = 65, repeats: int = 3, precision: str = "fp32") -> float:
+    """Tokens per second of the generation loop (one step + sample_next) for ``streams``, with
+    the one-step path's weights in ``precision``."""
     config = ModelConfig(cell=cell, hidden_size=hidden_size, embedding_size=128, num_layers=2,
                          vocab_size=vocab_size)
     model = build_model(config).eval()
-    stepper = Stepper(model)
+    stepper = Stepper(model, precision)
     generator = torch.Generator().manual_seed(0)
 
     def run():
