@@ -41,6 +41,16 @@ def test_seeded_sampling_is_reproducible_and_batched(tiny_model):
     assert len(set(first)) == 4 and all(t.startswith("ab") and len(t) == 42 for t in first)
 
 
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precision_sampling_is_seeded_too(tiny_model, precision):
+    model, tokenizer = tiny_model
+    first = generate(model, tokenizer, "ab", length=40, num_samples=3, seed=7,
+                     precision=precision).texts
+    again = generate(model, tokenizer, "ab", length=40, num_samples=3, seed=7,
+                     precision=precision).texts
+    assert first == again and all(t.startswith("ab") and len(t) == 42 for t in first)
+
+
 def test_carried_state_matches_refeeding_the_prefix(tiny_model):
     model, tokenizer = tiny_model
     text = generate(model, tokenizer, "abc", length=12, temperature=0).texts[0]
