@@ -8,9 +8,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import (CONDITIONAL_DEFAULTS, SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig,
-                     ModelConfig, MusicConfig, SampleConfig,
-                     TrainConfig, from_dict)
+from .config import (CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS, LONG_BUDGET_SECONDS,
+                     SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig, ModelConfig, MusicConfig,
+                     SampleConfig, TrainConfig, from_dict, parse_duration)
 from .errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -94,7 +94,7 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
     else:
         base = json.loads(Path(config).read_text()) if config else None
         configs = build_configs(options, base)
-        defaults = _kind_defaults(configs["data"])
+        defaults = _kind_defaults(configs["data"], configs["train"])
         if defaults:
             chosen = set(options) | {k for section in (base or {}).values() for k in section}
             kind = {k: v for k, v in defaults.items() if k not in chosen}
@@ -123,14 +123,25 @@ def _fit_classifier(configs: dict, resume, quiet: bool):
     return fit_classifier(configs, resume=resume, quiet=quiet)
 
 
-def _kind_defaults(data) -> dict:
-    """Starting values for a kind of run, under the options given: music, or conditional
-    documents of characters or words (see config.CONDITIONAL_DEFAULTS)."""
+def _kind_defaults(data, train) -> dict:
+    """Starting values for a kind of run, under the options given: music, conditional
+    documents of characters or words (see config.CONDITIONAL_DEFAULTS), or a character model
+    with a long time budget (config.LONG_BUDGET_DEFAULTS)."""
     if _is_music(data):
         return MUSIC_DEFAULTS
     if data.condition_column and data.level in ("char", "word"):
         return CONDITIONAL_DEFAULTS
+    if data.level == "char" and train.time and train.steps is None and train.epochs is None \
+            and _seconds(train.time) >= LONG_BUDGET_SECONDS:
+        return LONG_BUDGET_DEFAULTS
     return {}
+
+
+def _seconds(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return 0.0            # make_plan reports the bad duration
 
 
 def _is_music(data) -> bool:

@@ -131,3 +131,15 @@ def test_threads_take_the_free_cores_unless_given(monkeypatch):
     threads, note = fit_module.auto_threads(TrainConfig())
     assert threads == 1 and "--threads 2 overrides" in note
     assert fit_module.auto_threads(TrainConfig(threads=2)) == (2, None)
+
+
+def test_long_time_budgets_start_wider_unless_the_width_is_given(corpus_file, tmp_path):
+    small = dict(embedding_size=8, num_layers=1, batch_size=2, seq_length=8, samples=0,
+                 threads=1, stop_after=1, eval_every="1000")
+    def width(run, **options):
+        recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **small, **options)
+        return json.loads((tmp_path / run / "last" / "config.json").read_text())["model"]["hidden_size"]
+    assert width("long", time="10m") == 384
+    assert width("short", time="3m") == 256
+    assert width("given", time="10m", hidden_size=48) == 48
+    assert width("steps", time="10m", steps=5) == 256
