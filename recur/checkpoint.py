@@ -101,8 +101,11 @@ def load_trainer_state(path, device="cpu") -> dict:
     directory = Path(path)
     if not (directory / "trainer_state.json").is_file():
         raise RecurError(f"{directory}: no trainer state to resume from")
+    tensors = load_file(str(directory / "trainer_state.safetensors"), device=str(device))
+    # Copies in fresh memory: tensors read from a file can sit at any byte offset, and BLAS
+    # kernels round differently on unaligned inputs, which broke bit-exact resume.
     return {"json": json.loads((directory / "trainer_state.json").read_text()),
-            "tensors": load_file(str(directory / "trainer_state.safetensors"), device=str(device))}
+            "tensors": {name: tensor.clone() for name, tensor in tensors.items()}}
 
 
 def optimizer_to_state(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -118,5 +121,5 @@ def optimizer_from_state(optimizer: torch.optim.Optimizer, groups: dict, tensors
     for name, value in tensors.items():
         if name.startswith("optimizer."):
             _, index, key = name.split(".", 2)
-            entries.setdefault(int(index), {})[key] = value.clone()   # fresh, aligned memory (see trainer_state.restore)
+            entries.setdefault(int(index), {})[key] = value
     optimizer.load_state_dict({"state": entries, "param_groups": groups["param_groups"]})

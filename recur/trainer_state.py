@@ -83,6 +83,4 @@ def restore(trainer, state: dict) -> None:
     if prefix + "rng.cuda" in tensors and trainer.device.type == "cuda":
         torch.cuda.set_rng_state(tensors[prefix + "rng.cuda"], trainer.device)
     hidden = [tensors[f"{prefix}hidden.{i}"] for i in range(3) if f"{prefix}hidden.{i}" in tensors]
-    # clone: tensors read from a file can sit at any byte offset, and BLAS kernels round
-    # differently on unaligned memory; a fresh allocation keeps the resumed run bit-exact.
-    trainer.hidden = tuple(h.to(trainer.device).clone() for h in hidden) or None
+    trainer.hidden = tuple(h.to(trainer.device) for h in hidden) or None
