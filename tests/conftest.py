@@ -27,6 +27,30 @@ def corpus_file(tmp_path):
     return path
 
 
+def step_through(stepper, model, ids: torch.Tensor) -> tuple[torch.Tensor, list]:
+    """Feed ``ids`` (B, T) to a Stepper one step at a time from the model's initial state:
+    the logits (B, T, V) and the final layers."""
+    with torch.no_grad():
+        layers, steps = stepper.to_layers(model.initial_state(ids.shape[0])), []
+        for t in range(ids.shape[1]):
+            logits, layers = stepper(ids[:, t], layers)
+            steps.append(logits)
+    return torch.stack(steps, 1), layers
+
+
+def assert_stepper_matches(model, ids: torch.Tensor) -> None:
+    """The fp32 one-step path gives the full model's logits and final state for ``ids``."""
+    from recur.stepper import Stepper
+
+    with torch.no_grad():
+        expected, expected_state = model(ids)
+    stepper = Stepper(model)
+    stepped, layers = step_through(stepper, model, ids)
+    torch.testing.assert_close(stepped, expected, atol=1e-5, rtol=1e-5)
+    for got, want in zip(stepper.from_layers(layers), expected_state):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
 TINY_OPTIONS = dict(hidden_size=32, embedding_size=16, num_layers=2, batch_size=4,
                     seq_length=16, samples=0, threads=1, eval_every="5", log_every=1,
                     warmup_steps=2, lr=1e-2)

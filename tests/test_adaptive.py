@@ -8,10 +8,9 @@ from recur import checkpoint
 from recur.config import ModelConfig, to_dict
 from recur.errors import RecurError
 from recur.models import build_model
-from recur.stepper import Stepper
 from recur.tokenizer import CharTokenizer
 
-from .conftest import TINY_OPTIONS, tiny_text
+from .conftest import TINY_OPTIONS, assert_stepper_matches, tiny_text
 
 
 def adaptive(cell="lstm", vocab=40, cutoffs="8,20"):
@@ -35,14 +34,7 @@ def test_logits_are_log_probabilities_and_the_loss_path_agrees():
 def test_one_step_path_matches_the_full_model(cell):
     model = adaptive(cell)
     ids = torch.randint(0, 40, (2, 6))
-    with torch.no_grad():
-        expected, _ = model(ids)
-        stepper = Stepper(model)
-        layers, steps = stepper.to_layers(model.initial_state(2)), []
-        for t in range(ids.shape[1]):
-            logits, layers = stepper(ids[:, t], layers)
-            steps.append(logits)
-    torch.testing.assert_close(torch.stack(steps, 1), expected, atol=1e-5, rtol=1e-5)
+    assert_stepper_matches(model, ids)
 
 
 def test_save_then_load_gives_identical_logits(tmp_path):

@@ -1,6 +1,4 @@
 """--condition-embedding: the condition rows ride in the state, the sampler and the checkpoint."""
-import csv
-import random
 
 import pytest
 import torch
@@ -9,11 +7,10 @@ import recur
 from recur import checkpoint
 from recur.config import ModelConfig, to_dict
 from recur.models import build_model
-from recur.stepper import Stepper
 from recur.tokenizer import CharTokenizer
 
-from .conftest import TINY_OPTIONS
-from .test_conditional import WORDS
+from .conftest import TINY_OPTIONS, assert_stepper_matches
+from .test_conditional import WORDS, write_songs
 
 GENRES = ["<genre=a>", "<genre=b>"]
 
@@ -56,16 +53,7 @@ def test_conditioning_changes_the_output():
 def test_one_step_path_matches_the_full_model(cell):
     model, tokenizer, _ = conditioned(cell)
     ids = torch.tensor([framed(tokenizer, GENRES[0], "held"), framed(tokenizer, GENRES[1], "word")])
-    with torch.no_grad():
-        expected, expected_state = model(ids)
-        stepper = Stepper(model)
-        layers, steps = stepper.to_layers(model.initial_state(2)), []
-        for t in range(ids.shape[1]):
-            logits, layers = stepper(ids[:, t], layers)
-            steps.append(logits)
-    torch.testing.assert_close(torch.stack(steps, 1), expected, atol=1e-5, rtol=1e-5)
-    for got, want in zip(stepper.from_layers(layers), expected_state):
-        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert_stepper_matches(model, ids)
 
 
 def test_save_then_load_gives_identical_logits(tmp_path):
@@ -78,14 +66,8 @@ def test_save_then_load_gives_identical_logits(tmp_path):
 
 
 def test_trains_resumes_and_generates_on_condition(tmp_path):
-    rng = random.Random(3)
-    path = tmp_path / "songs.csv"
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["genre", "lyrics"])
-        for _ in range(200):
-            genre = rng.choice(list(WORDS))
-            writer.writerow([genre, " ".join(rng.choice(WORDS[genre]) for _ in range(4))])
+    path = write_songs(tmp_path / "songs.csv", rows=200, seed=3, blank_row=False,
+                       song=lambda rng, words: " ".join(rng.choice(words) for _ in range(4)))
     options = {**TINY_OPTIONS, "eval_every": "100", "log_every": 50}
     recur.train(path, level="word", text_column="lyrics", condition_column="genre",
                 condition_embedding=True, steps=160, stop_after=80, out=str(tmp_path / "run"),

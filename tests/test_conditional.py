@@ -13,16 +13,22 @@ from .conftest import TINY_OPTIONS
 WORDS = {"pop": "love baby dance night heart".split(), "metal": "fire death steel blood iron".split()}
 
 
-def write_songs(path, rows=240, seed=0):
+def one_line_song(rng, words: list) -> str:
+    return " ".join(rng.choice(words) for _ in range(rng.randint(3, 8)))
+
+
+def write_songs(path, rows=240, seed=0, song=one_line_song, blank_row=True):
+    """A genre,lyrics CSV: ``rows`` songs of a random genre, ``song(rng, genre's words)`` each,
+    and (``blank_row``) one pop row with empty lyrics at the end."""
     rng = random.Random(seed)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["genre", "lyrics"])
         for _ in range(rows):
             genre = rng.choice(list(WORDS))
-            writer.writerow([genre, " ".join(rng.choice(WORDS[genre])
-                                             for _ in range(rng.randint(3, 8)))])
-        writer.writerow(["pop", ""])
+            writer.writerow([genre, song(rng, WORDS[genre])])
+        if blank_row:
+            writer.writerow(["pop", ""])
     return path
 
 
@@ -134,15 +140,12 @@ def test_lines_document_model_resumes_and_generates_complete_lines(tmp_path):
 
 
 def test_condition_every_line_keeps_long_documents_on_their_condition(tmp_path):
-    rng = random.Random(2)
-    path = tmp_path / "songs.csv"
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["genre", "lyrics"])
-        for _ in range(150):
-            genre = rng.choice(list(WORDS))
-            writer.writerow([genre, "\n".join(" ".join(rng.choice(WORDS[genre]) for _ in range(3))
-                                              for _ in range(rng.randint(2, 5)))])
+    def lines_song(rng, words):
+        return "\n".join(" ".join(rng.choice(words) for _ in range(3))
+                         for _ in range(rng.randint(2, 5)))
+
+    path = write_songs(tmp_path / "songs.csv", rows=150, seed=2, song=lines_song,
+                       blank_row=False)
     options = {**TINY_OPTIONS, "eval_every": "200", "log_every": 50}
     model = recur.train(path, level="word", text_column="lyrics", condition_column="genre",
                         condition_every_line=True, steps=200, out=str(tmp_path / "run"),

@@ -5,6 +5,8 @@ from recur.config import ModelConfig
 from recur.models import build_model
 from recur.stepper import Stepper
 
+from .conftest import assert_stepper_matches, step_through
+
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("layers", [1, 3])
@@ -13,17 +15,7 @@ def test_one_step_path_matches_the_full_model(cell, layers):
     model = build_model(ModelConfig(cell=cell, vocab_size=13, hidden_size=12, embedding_size=7,
                                     num_layers=layers)).eval()
     ids = torch.randint(0, 13, (3, 9))
-    with torch.no_grad():
-        expected, expected_state = model(ids)
-        stepper = Stepper(model)
-        state = stepper.to_layers(model.initial_state(3))
-        steps = []
-        for t in range(ids.shape[1]):
-            logits, state = stepper(ids[:, t], state)
-            steps.append(logits)
-    torch.testing.assert_close(torch.stack(steps, 1), expected, atol=1e-5, rtol=1e-5)
-    for got, want in zip(stepper.from_layers(state), expected_state):
-        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert_stepper_matches(model, ids)
 
 
 @pytest.mark.parametrize("precision,tolerance", [("bf16", 0.05), ("int8", 0.1)])
@@ -35,12 +27,8 @@ def test_reduced_precision_steps_stay_close_to_the_model(cell, precision, tolera
     ids = torch.randint(0, 29, (4, 12))
     with torch.no_grad():
         expected = model(ids)[0].log_softmax(-1)
-        stepper = Stepper(model, precision)
-        state, steps = stepper.to_layers(model.initial_state(4)), []
-        for t in range(ids.shape[1]):
-            logits, state = stepper(ids[:, t], state)
-            steps.append(logits.log_softmax(-1))
-    error = (torch.stack(steps, 1) - expected).abs().max().item()
+    stepped, _ = step_through(Stepper(model, precision), model, ids)
+    error = (stepped.log_softmax(-1) - expected).abs().max().item()
     assert 0 < error < tolerance      # really a different path, and still the same model
 
 
