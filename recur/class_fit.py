@@ -192,7 +192,8 @@ def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> 
     train_labels = [classes[i] for i in prepared.train.labels]
     baselines = {"majority": majority_baseline(train_labels, true, classes),
                  "tfidf_logreg": tfidf_baseline(prepared.train.texts, train_labels,
-                                                prepared.val.texts, true, classes)}
+                                                prepared.val.texts, true, classes,
+                                                classifier.class_weight)}
     say(format_report(report, "validation split, best checkpoint"))
     say(format_baselines(report, baselines))
     if classifier.group_by:

@@ -79,7 +79,8 @@ class Classifier:
             cleaned = [self.preprocessor.clean(t) for t in texts]
             report["baselines"] = {
                 "majority": majority_baseline(train[1], true, self.classes),
-                "tfidf_logreg": tfidf_baseline(*train, cleaned, true, self.classes)}
+                "tfidf_logreg": tfidf_baseline(*train, cleaned, true, self.classes,
+                                               self.classifier.class_weight)}
         return report
 
     def training_rows(self):
