@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from recur.config import ModelConfig
+from recur.generate import sampling_threads
 
 from . import speed
 
@@ -111,9 +112,13 @@ def measure(quick: bool, threads: int) -> dict:
     results["sampling"] = []
     for precision in ("fp32", "bf16", "int8"):
         for streams in (1, 64):
+            # the threads `recur generate` takes for this many streams (one for a few)
+            torch.set_num_threads(sampling_threads(streams, threads))
             rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
+            torch.set_num_threads(threads)
             results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
-                                        "precision": precision, "tokens_per_second": rate})
+                                        "precision": precision, "tokens_per_second": rate,
+                                        "threads": sampling_threads(streams, threads)})
             print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
                   file=sys.stderr)
     results["big_file"] = big_file_run(threads)
@@ -146,7 +151,8 @@ def table(results: dict) -> str:
               "|---|---|"]
     for row in results["sampling"]:
         lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, {row['streams']} "
-                     f"stream{'s' if row['streams'] > 1 else ''}, {row.get('precision', 'fp32')} "
+                     f"stream{'s' if row['streams'] > 1 else ''}, {row.get('precision', 'fp32')}"
+                     f"{', %d thread' % row['threads'] if row.get('threads') == 1 else ''} "
                      f"| {row['tokens_per_second']:,.0f} |")
     big = results.get("big_file")
     if big:

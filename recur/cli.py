@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(generate, SampleConfig, "sampling")
     add_config_flags(generate, MusicConfig, "music (runs trained on MIDI)")
     generate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    generate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    generate.add_argument("--threads", type=int, help="CPU threads (default: one for up to 4 "
+                          "streams, which is faster there; else all cores)")
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     evaluate = commands.add_parser("evaluate", help="loss, perplexity and bits/char on a text; "
@@ -120,7 +121,7 @@ def set_threads(threads: int | None) -> None:
 def run_generate(args) -> None:
     from . import api
 
-    set_threads(args.threads)
+    set_threads(args.threads or _generation_threads(args))
     model = api.load(args.run, device=args.device)
     if not hasattr(model, "generate"):
         raise RecurError(f"{args.run} is a classifier: use recur predict or recur evaluate")
@@ -155,6 +156,18 @@ def run_generate(args) -> None:
         novelty = result.novelty
         print(f"novelty: {novelty['novel']} of {novelty['outputs']} outputs are not among the "
               f"training documents ({novelty['novel_share']:.0%})", file=sys.stderr)
+
+
+def _generation_threads(args) -> int | None:
+    """Without --threads, a CPU run stepping few streams uses one thread (generate.py says why)."""
+    if args.device != "cpu" or getattr(args, "guidance", 0):
+        return None
+    import torch
+
+    from .generate import sampling_threads
+
+    streams = getattr(args, "num_samples", 1) * max(getattr(args, "beam", 0), 1)
+    return sampling_threads(streams, torch.get_num_threads())
 
 
 def run_evaluate(args) -> None:

@@ -25,6 +25,10 @@ from torch.nn import functional as F
 from .errors import RecurError
 
 PRECISIONS = ("fp32", "bf16", "int8")
+# A product whose weight has fewer elements than this stays fp32 whatever the precision: it sits
+# in the cache anyway, and converting its input costs more than the bytes saved (a 512 x 65
+# character decoder: 15 us per token as int8, 6 us as fp32 on the 2-core AMD EPYC).
+SMALL_PRODUCT = 65_536
 
 
 class Product:
@@ -32,6 +36,8 @@ class Product:
     (N, K) stored in ``precision``."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, precision: str):
+        if weight.numel() < SMALL_PRODUCT:
+            precision = "fp32"
         self.precision, self.bias = precision, bias
         if precision == "fp32":
             # (K, N) for addmm: in a whole one-stream step (weights cycling through the cache)
@@ -90,6 +96,7 @@ class Stepper:
         self.cell, self.precision = model.config.cell, precision
         self.num_layers = model.config.num_layers
         self.conditioned = getattr(model, "conditioned", False)
+        self._cell_step = {"lstm": self._lstm, "gru": self._gru, "rnn": self._rnn}[self.cell]
         with torch.no_grad():
             self._build(model, precision)
 
@@ -148,10 +155,16 @@ class Stepper:
                 + carried
         return (torch.stack(layers),) + carried
 
-    @torch.no_grad()
     def __call__(self, tokens: torch.Tensor, layers: list) -> tuple[torch.Tensor, list]:
-        step = {"lstm": self._lstm, "gru": self._gru, "rnn": self._rnn}[self.cell]
-        x, new_layers = self.input_table[tokens], []                          # (B, G*H)
+        if torch.is_grad_enabled():     # the sampling loops already run in inference mode
+            with torch.no_grad():
+                return self._step(tokens, layers)
+        return self._step(tokens, layers)
+
+    def _step(self, tokens: torch.Tensor, layers: list) -> tuple[torch.Tensor, list]:
+        step = self._cell_step
+        # F.embedding is a plain row gather: about 2 us against 10 us for table[tokens]
+        x, new_layers = F.embedding(tokens, self.input_table), []             # (B, G*H)
         if self.conditioned:
             marks = self.condition_lookup[:, tokens].t()                       # (B, C)
             rows = torch.where(marks >= 0, marks, layers[-1])

@@ -117,3 +117,19 @@ def test_samples_past_max_words_are_abandoned_not_finished(tiny_model):
                       starts=[[tokenizer.bos_id]] * 6, max_words=2)
     assert not all(result.finished)
     assert all(len(text.split()) <= 2 for text, done in zip(result.texts, result.finished) if done)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["generate", "RUN"], 1),                          # one stream: one thread
+    (["generate", "RUN", "-n", "4"], 1),
+    (["generate", "RUN", "-n", "64"], "all"),          # many streams: every core
+    (["generate", "RUN", "--beam", "8"], "all"),       # a beam steps K streams
+    (["generate", "RUN", "--guidance", "1"], None),    # guided: extra streams, left alone
+    (["generate", "RUN", "--device", "cuda"], None),
+])
+def test_generation_threads_follow_the_number_of_streams(argv, expected, monkeypatch):
+    from recur.cli import _generation_threads, build_parser
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    chosen = _generation_threads(build_parser().parse_args(argv))
+    assert chosen == (8 if expected == "all" else expected)

@@ -22,7 +22,8 @@ def test_one_step_path_matches_the_full_model(cell, layers):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_reduced_precision_steps_stay_close_to_the_model(cell, precision, tolerance):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(cell=cell, vocab_size=29, hidden_size=64, embedding_size=16,
+    # 256 wide: products under stepper.SMALL_PRODUCT weights stay fp32 at any precision
+    model = build_model(ModelConfig(cell=cell, vocab_size=29, hidden_size=256, embedding_size=16,
                                     num_layers=2)).eval()
     ids = torch.randint(0, 29, (4, 12))
     with torch.no_grad():
@@ -30,6 +31,14 @@ def test_reduced_precision_steps_stay_close_to_the_model(cell, precision, tolera
     stepped, _ = step_through(Stepper(model, precision), model, ids)
     error = (stepped.log_softmax(-1) - expected).abs().max().item()
     assert 0 < error < tolerance      # really a different path, and still the same model
+
+
+def test_small_products_stay_fp32_at_any_precision():
+    from recur.stepper import Product
+
+    small, large = torch.randn(65, 512), torch.randn(1024, 512)
+    assert Product(small, None, "int8").precision == "fp32"
+    assert Product(large, None, "int8").precision == "int8"
 
 
 def test_unknown_precision_is_an_error():
