@@ -82,7 +82,9 @@ class DataConfig:
     val_fraction: float = option(0.1, "fraction held out for validation: the end of a text, or "
                                          "a seeded random share of the documents")
     batch_size: int = option(32, "parallel token streams per batch (B)")
-    seq_length: int = option(128, "steps of truncated backpropagation through time per chunk (T)")
+    seq_length: int = option(64, "steps of truncated backpropagation through time per chunk (T); "
+                                 "the state is carried between chunks, so a shorter T mostly "
+                                 "means more updates per minute")
     midi: bool = option(False, "read MIDI files as music (automatic when the inputs are .mid/.midi)")
     quantize: int = option(4, "MIDI: grid steps per quarter note (4: sixteenth notes)")
     tracks: str = option("all", "MIDI: instruments to use, 'all' (merged) or numbers such as 0,2")
