@@ -105,6 +105,11 @@ class TrainConfig:
                                        "the learning-rate schedule ends with it")
     stop_after: Optional[int] = option(None, "leave the run at this step (as Ctrl-C would) without "
                                               "changing its plan; continue later with --resume")
+    size: str = option("given", "given: the model is --hidden-size wide; auto: with --time, the "
+                                "widest 2-layer model that the budget gives 3 training tokens "
+                                "per parameter at this machine's measured speed (sets "
+                                "--hidden-size, and --lr 4e-3 from 512 wide)",
+                       choices=("given", "auto"))
     lr: float = option(6e-3, "peak learning rate of AdamW")
     min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")
     warmup_steps: int = option(50, "linear warm-up steps before the decay")
@@ -213,7 +218,9 @@ CONDITIONAL_DEFAULTS = {"condition_every_line": True, "condition_embedding": Tru
 # --steps/--epochs) start wider: on tiny Shakespeare with 2 threads, 10 minutes gave validation
 # 1.4302 at 2x384 against 1.4511 at 2x256, while at 3 minutes 2x256 was better (1.497 vs 1.527).
 LONG_BUDGET_SECONDS = 600
-LONG_BUDGET_DEFAULTS = {"hidden_size": 384}
+# They keep 128-step chunks: with the 64-step default, the 10-minute run gave 1.4658 (3,108
+# steps, `make bench` 2026-12-01) against 1.4376 at 128 steps (1,296 steps, 2026-11-23).
+LONG_BUDGET_DEFAULTS = {"hidden_size": 384, "seq_length": 128}
 
 
 def parse_duration(text: str) -> float:

@@ -178,6 +178,11 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
     if model.condition_embedding and not resume:
         model.condition_ids = _condition_ids(corpus.tokenizer, data.conditions)
     log = Logbook(run_dir, quiet or not group.is_main, enabled=group.is_main)
+    if train.size == "auto" and not resume:
+        from .sizing import auto_size
+
+        for line in auto_size(model, data, train, device, group.active):
+            log.say(line)
     trainer = Trainer({"data": data, "model": model, "train": train}, corpus, run_dir, device, log,
                       group)
     if resume:

@@ -139,7 +139,42 @@ def test_long_time_budgets_start_wider_unless_the_width_is_given(corpus_file, tm
     def width(run, **options):
         recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **small, **options)
         return json.loads((tmp_path / run / "last" / "config.json").read_text())["model"]["hidden_size"]
+    small.pop("seq_length")
     assert width("long", time="10m") == 384
+    saved = json.loads((tmp_path / "long" / "last" / "config.json").read_text())
+    assert saved["data"]["seq_length"] == 128
     assert width("short", time="3m") == 256
     assert width("given", time="10m", hidden_size=48) == 48
     assert width("steps", time="10m", steps=5) == 256
+
+
+def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
+    from recur import sizing
+    from recur.config import DataConfig, ModelConfig, TrainConfig
+
+    # A machine where every model runs at 2M tokens/s: 60 s give 120M tokens.
+    def probe(config, data, device):
+        return 2e6, 10 * config.hidden_size ** 2
+    monkeypatch.setattr(sizing, "probe", probe)
+    model, train = ModelConfig(vocab_size=65), TrainConfig(lr=6e-3)
+    sizing.choose_width(model, DataConfig(), train, 60.0, torch.device("cpu"))
+    # 120M / (10 * w^2) >= 3 holds up to w = 2000: 1536 is the widest candidate under it
+    assert model.hidden_size == 1536 and train.lr == sizing.WIDE_LR
+    model, train = ModelConfig(vocab_size=65), TrainConfig(lr=6e-3)
+    sizing.choose_width(model, DataConfig(), train, 1.0, torch.device("cpu"))
+    assert model.hidden_size == 256 and train.lr == 6e-3      # 2M / 655,360 = 3.05
+
+
+def test_size_auto_measures_and_records_the_width(corpus_file, tmp_path):
+    small = dict(embedding_size=8, num_layers=1, batch_size=2, seq_length=8, samples=0,
+                 threads=1, stop_after=2, eval_every="1000")
+    recur.train(corpus_file, out=str(tmp_path / "run"), quiet=True, time="1s", size="auto",
+                **small)
+    config = json.loads((tmp_path / "run" / "last" / "config.json").read_text())
+    from recur.sizing import WIDTHS
+
+    assert config["model"]["hidden_size"] in WIDTHS
+    assert config["train"]["size"] == "auto"
+    with pytest.raises(RecurError, match="needs a --time budget"):
+        recur.train(corpus_file, out=str(tmp_path / "steps"), quiet=True, steps=3, size="auto",
+                    **small)
