@@ -158,8 +158,8 @@ def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
     monkeypatch.setattr(sizing, "probe", probe)
     model, train = ModelConfig(vocab_size=65), TrainConfig(lr=6e-3)
     sizing.choose_width(model, DataConfig(), train, 60.0, torch.device("cpu"))
-    # 120M / (10 * w^2) >= 3 holds up to w = 2000: 1536 is the widest candidate under it
-    assert model.hidden_size == 1536 and train.lr == sizing.WIDE_LR
+    # 120M / (10 * w^2) >= 2 holds up to w = 2449: 2048 is the widest candidate under it
+    assert model.hidden_size == 2048 and train.lr == sizing.WIDE_LR
     model, train = ModelConfig(vocab_size=65), TrainConfig(lr=6e-3)
     sizing.choose_width(model, DataConfig(), train, 1.0, torch.device("cpu"))
     assert model.hidden_size == 256 and train.lr == 6e-3      # 2M / 655,360 = 3.05
