@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from .config import (CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS, LONG_BUDGET_SECONDS,
+                     SHORT_CHUNK_DEFAULTS,
                      SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig, ModelConfig, MusicConfig,
                      SampleConfig, TrainConfig, from_dict, parse_duration)
 from .errors import RecurError
@@ -127,8 +128,9 @@ def _fit_classifier(configs: dict, resume, quiet: bool):
 
 def _kind_defaults(data, train) -> dict:
     """Starting values for a kind of run, under the options given: music, conditional
-    documents of characters or words (see config.CONDITIONAL_DEFAULTS), or a character model
-    with a long time budget (config.LONG_BUDGET_DEFAULTS)."""
+    documents of characters or words (see config.CONDITIONAL_DEFAULTS), a character model
+    with a long time budget (config.LONG_BUDGET_DEFAULTS), or any other character model
+    (config.SHORT_CHUNK_DEFAULTS)."""
     if _is_music(data):
         return MUSIC_DEFAULTS
     if data.condition_column and data.level in ("char", "word"):
@@ -136,6 +138,8 @@ def _kind_defaults(data, train) -> dict:
     if data.level == "char" and train.time and train.steps is None and train.epochs is None \
             and _seconds(train.time) >= LONG_BUDGET_SECONDS:
         return LONG_BUDGET_DEFAULTS
+    if data.level == "char":
+        return SHORT_CHUNK_DEFAULTS
     return {}
 
 

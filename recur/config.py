@@ -82,9 +82,8 @@ class DataConfig:
     val_fraction: float = option(0.1, "fraction held out for validation: the end of a text, or "
                                          "a seeded random share of the documents")
     batch_size: int = option(32, "parallel token streams per batch (B)")
-    seq_length: int = option(64, "steps of truncated backpropagation through time per chunk (T); "
-                                 "the state is carried between chunks, so a shorter T mostly "
-                                 "means more updates per minute")
+    seq_length: int = option(128, "steps of truncated backpropagation through time per chunk (T); "
+                                  "64 for plain character text under a 10-minute budget")
     midi: bool = option(False, "read MIDI files as music (automatic when the inputs are .mid/.midi)")
     quantize: int = option(4, "MIDI: grid steps per quarter note (4: sixteenth notes)")
     tracks: str = option("all", "MIDI: instruments to use, 'all' (merged) or numbers such as 0,2")
@@ -221,6 +220,12 @@ LONG_BUDGET_SECONDS = 600
 # They keep 128-step chunks: with the 64-step default, the 10-minute run gave 1.4658 (3,108
 # steps, `make bench` 2026-12-01) against 1.4376 at 128 steps (1,296 steps, 2026-11-23).
 LONG_BUDGET_DEFAULTS = {"hidden_size": 384, "seq_length": 128}
+# Other plain character runs take 64-step chunks: twice the updates per minute (tiny Shakespeare,
+# 2 threads: 80 s 1.5547 against 1.5861 at 128, 3 minutes 1.4795 against 1.4854). Conditional
+# lyrics lost with them (10 minutes: validation 1.3427 against 1.3227, and with --guidance 1 only
+# 53% of country songs read as country against 97%), so documents with conditions, words, BPE
+# and music keep 128.
+SHORT_CHUNK_DEFAULTS = {"seq_length": 64}
 
 
 def parse_duration(text: str) -> float:

@@ -144,6 +144,8 @@ def test_long_time_budgets_start_wider_unless_the_width_is_given(corpus_file, tm
     saved = json.loads((tmp_path / "long" / "last" / "config.json").read_text())
     assert saved["data"]["seq_length"] == 128
     assert width("short", time="3m") == 256
+    saved = json.loads((tmp_path / "short" / "last" / "config.json").read_text())
+    assert saved["data"]["seq_length"] == 64
     assert width("given", time="10m", hidden_size=48) == 48
     assert width("steps", time="10m", steps=5) == 256
 
