@@ -113,12 +113,13 @@ def measure(quick: bool, threads: int) -> dict:
     for precision in ("fp32", "bf16", "int8"):
         for streams in (1, 64):
             # the threads `recur generate` takes for this many streams (one for a few)
-            torch.set_num_threads(sampling_threads(streams, threads))
+            used = sampling_threads(streams, threads)
+            torch.set_num_threads(used)
             rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
             torch.set_num_threads(threads)
             results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
                                         "precision": precision, "tokens_per_second": rate,
-                                        "threads": sampling_threads(streams, threads)})
+                                        "threads": used})
             print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
                   file=sys.stderr)
     results["big_file"] = big_file_run(threads)

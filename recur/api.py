@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 
 from .config import (CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS, LONG_BUDGET_SECONDS,
-                     SHORT_CHUNK_DEFAULTS,
-                     SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig, ModelConfig, MusicConfig,
+                     SAVED_MODEL_FALLBACKS, SHORT_CHUNK_DEFAULTS, ClassifierConfig, DataConfig, ModelConfig, MusicConfig,
                      SampleConfig, TrainConfig, from_dict, parse_duration)
 from .errors import RecurError
 
@@ -20,9 +19,7 @@ FIXED_ON_RESUME = ("model", "data", "classifier")
 # Music runs start from the model that met the music bars (10 of 10 valid pieces on the Final
 # Fantasy set and the Bach chorales after 10 minutes); options the user gives still win. Text
 # defaults (a GRU 2x256) overfit the small MIDI sets and repeated notes more often (8 of 10).
-# Those runs used 128-step chunks, kept here when text models moved to 64.
-MUSIC_DEFAULTS = {"cell": "lstm", "hidden_size": 384, "embedding_size": 384, "lr": 4e-3,
-                  "seq_length": 128}
+MUSIC_DEFAULTS = {"cell": "lstm", "hidden_size": 384, "embedding_size": 384, "lr": 4e-3}
 # Classifiers start from what met the classification bars: words seen twice or more (case kept:
 # it is worth 0.978 -> 0.993 accuracy on click-bait headlines),
 # one bidirectional LSTM layer with max pooling, dropout, 10 epochs with early stopping.

@@ -51,8 +51,9 @@ def majority_baseline(train_labels: list, true: list, classes: list) -> dict:
 def tfidf_baseline(train_texts: list, train_labels: list, texts: list, true: list,
                    classes: list, class_weight: str = "balanced") -> dict:
     """TF-IDF of word 1-2-grams and character 2-5-grams + logistic regression, fitted on the
-    classifier's own training split with the classifier's ``--class-weight`` (on AG News from
-    2,000 skewed rows, balanced weights lift its test accuracy from 0.72 to 0.78)."""
+    classifier's own training split with the classifier's ``--class-weight`` (fitted on all
+    2,000 skewed AG News training rows, balanced weights lift its test accuracy from 0.7247 to
+    0.7999)."""
     _sklearn_metrics()
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

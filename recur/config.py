@@ -217,9 +217,9 @@ CONDITIONAL_DEFAULTS = {"condition_every_line": True, "condition_embedding": Tru
 # --steps/--epochs) start wider: on tiny Shakespeare with 2 threads, 10 minutes gave validation
 # 1.4302 at 2x384 against 1.4511 at 2x256, while at 3 minutes 2x256 was better (1.497 vs 1.527).
 LONG_BUDGET_SECONDS = 600
-# They keep 128-step chunks: with the 64-step default, the 10-minute run gave 1.4658 (3,108
-# steps, `make bench` 2026-12-01) against 1.4376 at 128 steps (1,296 steps, 2026-11-23).
-LONG_BUDGET_DEFAULTS = {"hidden_size": 384, "seq_length": 128}
+# They keep the default 128-step chunks: with 64 steps the 10-minute run gave 1.4658 (3,108
+# steps) against 1.4391 at 128 (1,565 steps), both 2026-12-01.
+LONG_BUDGET_DEFAULTS = {"hidden_size": 384}
 # Other plain character runs take 64-step chunks: twice the updates per minute (tiny Shakespeare,
 # 2 threads: 80 s 1.5547 against 1.5861 at 128, 3 minutes 1.4795 against 1.4854). Conditional
 # lyrics lost with them (10 minutes: validation 1.3427 against 1.3227, and with --guidance 1 only

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import torch
 
-from .config import DataConfig, ModelConfig, TrainConfig
+from .config import DataConfig, ModelConfig, TrainConfig, parse_duration
 from .errors import RecurError
 from .models import build_model, count_parameters
 
@@ -79,8 +79,6 @@ def choose_width(model: ModelConfig, data: DataConfig, train: TrainConfig, secon
 def auto_size(model: ModelConfig, data: DataConfig, train: TrainConfig, device,
               distributed: bool) -> list[str]:
     """``--size auto`` at the start of a new run: checks it can apply, then chooses."""
-    from .config import parse_duration
-
     if distributed:
         raise RecurError("--size auto measures one process; under torchrun give --hidden-size")
     if not train.time or train.steps is not None or train.epochs is not None:
