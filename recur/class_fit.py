@@ -133,11 +133,12 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
     threads, note = auto_threads(train)
     device = choose_device(train, None, threads)
     run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
-    if not resume and ((run_dir / "last").exists() or (run_dir / "best").exists()):
+    if not resume and any((run_dir / name).exists() for name in ("last", "best", "members")):
         raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
                          "or choose another --out")
-    source = init_from(classifier.init_from, data, model) if classifier.init_from and not \
-        resume else None
+    # A resumed ensemble may still have members to start from the language model.
+    source = init_from(classifier.init_from, data, model) if classifier.init_from and (
+        not resume or classifier.ensemble > 1) else None
     tokenizer = checkpoint.load(run_dir / "last").tokenizer if resume else \
         (source.tokenizer if source else None)
     prepared = prepare(data, classifier, train.seed, tokenizer)
@@ -146,6 +147,21 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
     log = Logbook(run_dir, quiet)
     for line in prepared.lines + ([note] if note else []):
         log.say(line)
+    if classifier.ensemble > 1:
+        from .class_ensemble import train_members
+
+        finished = train_members(configs, prepared, run_dir, device, log, source, _describe)
+    else:
+        finished = _train_one(configs, prepared, run_dir, device, log,
+                              None if resume else source, resume)
+    if finished:
+        final_report(run_dir, prepared, classifier, device, log.say)
+    return run_dir
+
+
+def _train_one(configs, prepared, run_dir: Path, device, log, source, resume) -> bool:
+    """One classifier: started from ``source``'s encoder, or resumed from ``last/``."""
+    classifier = configs["classifier"]
     trainer = ClassifierTrainer(configs, prepared.train, prepared.val, prepared.tokenizer,
                                 run_dir, device, log)
     if source is not None:
@@ -160,9 +176,7 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
         load_model(trainer.model, str(run_dir / "last" / "model.safetensors"), device=str(device))
         trainer.restore(checkpoint.load_trainer_state(run_dir / "last"))
     _describe(trainer, log.say)
-    if trainer.run():
-        final_report(run_dir, prepared, classifier, device, log.say)
-    return run_dir
+    return trainer.run()
 
 
 def _describe(trainer, say) -> None:

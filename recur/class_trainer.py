@@ -46,7 +46,7 @@ class LabelledSet:
 def predict_probabilities(model, ids: list, device, batch_size: int = 64) -> np.ndarray:
     """(N, C) class probabilities, in the order of ``ids``; batches sorted by length."""
     lengths = np.array([max(len(i), 1) for i in ids])
-    result = np.zeros((len(ids), model.head.out_features), dtype=np.float32)
+    result = np.zeros((len(ids), model.num_classes), dtype=np.float32)
     was_training = model.training
     model.eval()
     with torch.no_grad():

@@ -63,6 +63,10 @@ class RecurrentClassifier(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(width, len(classifier.classes))
 
+    @property
+    def num_classes(self) -> int:
+        return self.head.out_features
+
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.to(ids.device)
         x = self.dropout(self.embedding(ids))                          # (B, T, E)
@@ -98,13 +102,21 @@ class RecurrentClassifier(nn.Module):
         return torch.bmm(weights[:, None, :], out).squeeze(1)
 
 
-def build_classifier(config: ModelConfig, classifier: ClassifierConfig) -> RecurrentClassifier:
+def build_classifier(config: ModelConfig, classifier: ClassifierConfig) -> nn.Module:
+    """A ``RecurrentClassifier``, or with ``ensemble`` > 1 a ``ClassifierEnsemble`` of them."""
     check_model_config(config)
+    if classifier.ensemble < 1:
+        raise RecurError("--ensemble must be 1 or more")
     if classifier.pooling not in POOLINGS:
         raise RecurError(f"unknown --pooling {classifier.pooling!r}; choose from "
                          f"{', '.join(POOLINGS)}")
     if len(classifier.classes) < 2:
         raise RecurError("a classifier needs at least two classes")
+    if classifier.ensemble > 1:
+        from .class_ensemble import ClassifierEnsemble
+
+        return ClassifierEnsemble([RecurrentClassifier(config, classifier)
+                                   for _ in range(classifier.ensemble)])
     return RecurrentClassifier(config, classifier)
 
 

@@ -184,6 +184,8 @@ class ClassifierConfig:
                                choices=("balanced", "none"))
     sampler: str = option("natural", "batches drawn as the data falls, or balanced by class",
                           choices=("natural", "balanced"))
+    ensemble: int = option(1, "train N classifiers (seeds seed..seed+N-1, each 1/N of a --time "
+                               "budget) and predict with the mean of their probabilities")
     patience: int = option(3, "stop when validation macro-F1 has not improved for N epochs "
                               "(0: never)")
     init_from: Optional[str] = option(None, "start the encoder from this language-model run "

@@ -1,0 +1,53 @@
+"""Classifier ensembles (--ensemble N): members with their own seeds, the mean of their
+probabilities, and resume inside and across members."""
+import numpy as np
+import torch
+
+import recur
+from recur.class_ensemble import member_configs
+from recur.class_trainer import predict_probabilities
+
+from .test_classifier import TINY, topic_rows, write_csv
+
+
+def test_ensemble_predicts_the_mean_of_its_members(tmp_path):
+    data = write_csv(tmp_path / "train.csv", topic_rows(60))
+    model = recur.train(data, text_column="text", label_column="label", epochs=3, ensemble=3,
+                        time="30m", out=str(tmp_path / "run"), **TINY)
+    members = [recur.load(tmp_path / "run" / "members" / str(k)) for k in range(3)]
+    assert [m.bundle.config["train"]["seed"] for m in members] == [0, 1, 2]
+    assert [m.bundle.config["train"]["time"] for m in members] == ["600s"] * 3
+    weights = [m.bundle.model.head.weight for m in members]
+    assert not torch.equal(weights[0], weights[1])                 # different seeds
+    texts = ["soup oven salt", "goal team coach", "bread ball"]
+    ids = [model.preprocessor.cut(model.bundle.tokenizer.encode_array(t)) for t in texts]
+    expected = np.mean([predict_probabilities(m.bundle.model, ids, "cpu") for m in members], 0)
+    np.testing.assert_allclose(model.probabilities(texts), expected, rtol=1e-5, atol=1e-6)
+    assert model.predict(texts[:2]) == ["food", "sport"]
+    assert (tmp_path / "run" / "report.json").is_file()
+
+
+def test_ensemble_resumes_exactly(tmp_path):
+    data = write_csv(tmp_path / "train.csv", topic_rows(60))
+    options = dict(text_column="text", label_column="label", epochs=2, ensemble=2, **TINY)
+    recur.train(data, out=str(tmp_path / "a"), **options)
+    recur.train(data, out=str(tmp_path / "b"), stop_after=5, **options)      # inside member 0
+    members = tmp_path / "b" / "members"
+    assert (members / "0" / "last").is_dir() and not (members / "0" / "member.json").exists()
+    assert not (members / "1").exists() and not (tmp_path / "b" / "best").exists()
+    recur.train(resume=str(tmp_path / "b"), quiet=True)
+    straight = recur.load(tmp_path / "a").bundle.model.state_dict()
+    resumed = recur.load(tmp_path / "b").bundle.model.state_dict()
+    assert straight.keys() == resumed.keys() and any(k.startswith("members.1.") for k in straight)
+    for name, value in straight.items():
+        assert torch.equal(value, resumed[name]), name
+
+
+def test_member_configs_split_the_budget():
+    configs = recur.api.build_configs({**recur.api.CLASSIFIER_DEFAULTS, "label_column": "y",
+                                       "time": "10m", "ensemble": 4, "seed": 7},
+                                      sections=recur.api.CLASSIFIER_SECTIONS)
+    member = member_configs(configs, 2)
+    assert (member["train"].seed, member["train"].time, member["classifier"].ensemble) == \
+        (9, "150s", 1)
+    assert configs["classifier"].ensemble == 4 and configs["train"].seed == 7
