@@ -17,12 +17,20 @@ python -m recur evaluate $OUT/clickbait $D/clickbait_test.csv | head -1
 python -m recur train $D/lyrics3_train.csv --text-column lyrics --label-column genre \
     --time 10m --threads $THREADS --out $OUT/lyrics3
 python -m recur evaluate $OUT/lyrics3 $D/lyrics3_test.csv | head -1
+# The same budget shared by an ensemble of three.
+python -m recur train $D/lyrics3_train.csv --text-column lyrics --label-column genre \
+    --ensemble 3 --time 10m --threads $THREADS --out $OUT/lyrics3_ensemble
+python -m recur evaluate $OUT/lyrics3_ensemble $D/lyrics3_test.csv | head -1
 
 # AG News from 2,000 rows: accuracy >= 0.80 on the 7,600 test rows. From scratch, then with the
 # encoder of a word language model trained for 10 minutes on WikiText-2 (--init-from).
 python -m recur train $D/ag_news_train2000.csv --text-column title,description \
     --label-column topic --time 5m --threads $THREADS --out $OUT/ag_news
 python -m recur evaluate $OUT/ag_news $D/ag_news_test.csv | head -1
+python -m recur train $D/ag_news_train2000.csv --text-column title,description \
+    --label-column topic --lowercase --ensemble 5 --epochs 10 --time 10m --threads $THREADS \
+    --out $OUT/ag_news_ensemble
+python -m recur evaluate $OUT/ag_news_ensemble $D/ag_news_test.csv | head -1
 python -m recur train ${DATA:-../shared/data}/wikitext-2/train.txt --level word --lowercase \
     --max-vocab 10000 --cell lstm --num-layers 1 --hidden-size 256 --embedding-size 256 \
     --dropout 0.2 --batch-size 64 --seq-length 64 --lr 4e-3 --time 10m --samples 0 \

@@ -83,13 +83,7 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
         if "classifier" in configs:
             return load(_fit_classifier(configs, resume, quiet))
     elif _is_classifier(options, config):
-        base = json.loads(Path(config).read_text()) if config else None
-        chosen = set(options) | {k for section in (base or {}).values()
-                                 if isinstance(section, dict) for k in section}
-        if {"time", "steps"} & chosen:
-            chosen.add("epochs")                # a budget given: no default epoch count
-        defaults = {k: v for k, v in CLASSIFIER_DEFAULTS.items() if k not in chosen}
-        configs = build_configs({**defaults, **options}, base, CLASSIFIER_SECTIONS)
+        configs = classifier_configs(options, config)
         return load(_fit_classifier(configs, None, quiet))
     else:
         base = json.loads(Path(config).read_text()) if config else None
@@ -101,6 +95,21 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
             configs = build_configs({**kind, **options}, base)
     run_dir = fit(configs["data"], configs["model"], configs["train"], resume=resume, quiet=quiet)
     return load(run_dir)
+
+
+def classifier_configs(options: dict, config: str | None = None) -> dict:
+    """The configs of a new classifier run: CLASSIFIER_DEFAULTS under the options given and the
+    sections of the ``config`` file."""
+    base = json.loads(Path(config).read_text()) if config else None
+    chosen = set(options) | {k for section in (base or {}).values()
+                             if isinstance(section, dict) for k in section}
+    # --steps replaces the default epoch count; --time keeps it as a cap, so the schedule
+    # still decays when a small set needs less than the budget (--patience used to stop
+    # such runs at a high learning rate: AG News, ensemble of five, 0.7400 -> 0.7575).
+    if "steps" in chosen:
+        chosen.add("epochs")
+    defaults = {k: v for k, v in CLASSIFIER_DEFAULTS.items() if k not in chosen}
+    return build_configs({**defaults, **options}, base, CLASSIFIER_SECTIONS)
 
 
 def _is_classifier(options: dict, config: str | None) -> bool:

@@ -1,5 +1,5 @@
 """Classifier ensembles (--ensemble N): members with their own seeds, the mean of their
-probabilities, and resume inside and across members."""
+probabilities, exact resume; and the epoch cap a classifier keeps under a time budget."""
 import numpy as np
 import torch
 
@@ -44,10 +44,17 @@ def test_ensemble_resumes_exactly(tmp_path):
 
 
 def test_member_configs_split_the_budget():
-    configs = recur.api.build_configs({**recur.api.CLASSIFIER_DEFAULTS, "label_column": "y",
-                                       "time": "10m", "ensemble": 4, "seed": 7},
-                                      sections=recur.api.CLASSIFIER_SECTIONS)
+    configs = recur.api.classifier_configs({"label_column": "y", "time": "10m", "ensemble": 4,
+                                            "seed": 7})
     member = member_configs(configs, 2)
     assert (member["train"].seed, member["train"].time, member["classifier"].ensemble) == \
         (9, "150s", 1)
     assert configs["classifier"].ensemble == 4 and configs["train"].seed == 7
+
+
+def test_a_time_budget_keeps_the_default_epoch_cap():
+    timed = recur.api.classifier_configs({"label_column": "y", "time": "10m"})
+    assert (timed["train"].epochs, timed["train"].time) == (10.0, "10m")
+    assert recur.api.classifier_configs({"label_column": "y", "steps": 50})["train"].epochs is None
+    assert recur.api.classifier_configs({"label_column": "y", "time": "1m",
+                                         "epochs": 3})["train"].epochs == 3
