@@ -84,7 +84,9 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
             trainer.restore(checkpoint.load_trainer_state(member_dir / "last"))
         log.say(f"ensemble member {index + 1} of {count} (seed {settings['train'].seed}"
                 + (f", {settings['train'].time} of training" if settings["train"].time else "")
-                + (", resumed" if resumed else "") + ")")
+                + (", resumed" if resumed else "") + ")"
+                + (f"; encoder from {configs['classifier'].init_from}, frozen for "
+                   f"{trainer.freeze_steps} steps" if source is not None else ""))
         if describe is not None:
             describe(trainer, log.say)
             describe = None

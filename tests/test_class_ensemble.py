@@ -58,3 +58,19 @@ def test_a_time_budget_keeps_the_default_epoch_cap():
     assert recur.api.classifier_configs({"label_column": "y", "steps": 50})["train"].epochs is None
     assert recur.api.classifier_configs({"label_column": "y", "time": "1m",
                                          "epochs": 3})["train"].epochs == 3
+
+
+def test_every_member_starts_from_the_language_model(tmp_path):
+    text = tmp_path / "lm.txt"
+    text.write_text("ball goal team match bread soup cook taste\n" * 40)
+    lm = recur.train(text, level="word", steps=3, seq_length=8, samples=0, cell="lstm",
+                     num_layers=1, out=str(tmp_path / "lm"), **TINY)
+    data = write_csv(tmp_path / "train.csv", topic_rows(40))
+    model = recur.train(data, text_column="text", label_column="label", epochs=1, ensemble=2,
+                        init_from=str(tmp_path / "lm"), freeze_epochs=5,
+                        out=str(tmp_path / "run"), **TINY)
+    source = lm.bundle.model.state_dict()["embedding.weight"]
+    state = model.bundle.model.state_dict()
+    for k in range(2):                                   # still frozen in both members
+        assert torch.equal(state[f"members.{k}.embedding.weight"], source)
+    assert not torch.equal(state["members.0.head.weight"], state["members.1.head.weight"])
