@@ -73,6 +73,7 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
         settings = member_configs(configs, index)
         trainer = ClassifierTrainer(settings, prepared.train, prepared.val, prepared.tokenizer,
                                     member_dir, device, log)
+        trainer.tags = {"member": index}
         if source is not None:
             trainer.freeze(load_encoder(trainer.model, source.model))
         resumed = (member_dir / "last").is_dir()

@@ -78,6 +78,7 @@ class ClassifierTrainer:
         self.step, self.epoch, self.position, self.elapsed = 0, 0, 0, 0.0
         self.tokens, self.current_lr = 0, self.train.lr
         self.best, self.best_epoch, self.stale_epochs, self.stopped_early = -1.0, -1, 0, False
+        self.tags = {}           # added to every metrics.jsonl line (an ensemble's member index)
 
     def batches(self, epoch: int) -> list:
         order = epoch_order(self.train_set.labels, self.classifier.sampler, self.train.seed, epoch)
@@ -164,7 +165,7 @@ class ClassifierTrainer:
             self.stale_epochs += 1
         self.log.write({"kind": "eval", "step": self.step, "epoch": self.epoch,
                         "time": round(self.elapsed, 3), "val_accuracy": report["accuracy"],
-                        "val_macro_f1": report["macro_f1"], "best": improved})
+                        "val_macro_f1": report["macro_f1"], "best": improved, **self.tags})
         self.log.say(f"epoch {self.epoch + 1} (step {self.step}, {self.elapsed:.0f} s): "
                      f"validation accuracy {report['accuracy']:.4f}, macro-F1 "
                      f"{report['macro_f1']:.4f}{' *best*' if improved else ''}")

@@ -1,5 +1,7 @@
 """Classifier ensembles (--ensemble N): members with their own seeds, the mean of their
 probabilities, exact resume; and the epoch cap a classifier keeps under a time budget."""
+import json
+
 import numpy as np
 import torch
 
@@ -25,6 +27,9 @@ def test_ensemble_predicts_the_mean_of_its_members(tmp_path):
     np.testing.assert_allclose(model.probabilities(texts), expected, rtol=1e-5, atol=1e-6)
     assert model.predict(texts[:2]) == ["food", "sport"]
     assert (tmp_path / "run" / "report.json").is_file()
+    lines = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+    members = [line["member"] for line in lines if line["kind"] == "eval"]
+    assert members == [0, 0, 0, 1, 1, 1, 2, 2, 2]                    # three epochs each
 
 
 def test_ensemble_resumes_exactly(tmp_path):
