@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 
 from .config import (CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS, LONG_BUDGET_SECONDS,
-                     SAVED_MODEL_FALLBACKS, SHORT_CHUNK_DEFAULTS, ClassifierConfig, DataConfig, ModelConfig, MusicConfig,
-                     SampleConfig, TrainConfig, from_dict, parse_duration)
+                     SAVED_MODEL_FALLBACKS, SHORT_CHUNK_DEFAULTS, ClassifierConfig, DataConfig,
+                     ModelConfig, MusicConfig, SampleConfig, TrainConfig, from_dict,
+                     parse_duration)
 from .errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checkpoint
-from .config import to_dict
+from .config import parse_duration
 
 DONE = "member.json"     # written into a member's folder once it has finished training
 
@@ -46,8 +46,6 @@ class ClassifierEnsemble(nn.Module):
 
 def member_configs(configs: dict, index: int) -> dict:
     """The configs member ``index`` trains with: its own seed and share of a time budget."""
-    from .config import parse_duration
-
     member = copy.deepcopy(configs)
     count = member["classifier"].ensemble
     member["classifier"].ensemble = 1
@@ -65,7 +63,8 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
     from .classifier import load_encoder
 
     count = configs["classifier"].ensemble
-    save_ensemble(configs, prepared.tokenizer, run_dir, ["last"])
+    if not (run_dir / "last").is_dir():        # what --resume reads the run's configs from
+        save_ensemble(configs, prepared.tokenizer, run_dir, ["last"])
     for index in range(count):
         member_dir = run_dir / "members" / str(index)
         if (member_dir / DONE).is_file():
@@ -78,11 +77,7 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
             trainer.freeze(load_encoder(trainer.model, source.model))
         resumed = (member_dir / "last").is_dir()
         if resumed:
-            from safetensors.torch import load_model
-
-            load_model(trainer.model, str(member_dir / "last" / "model.safetensors"),
-                       device=str(device))
-            trainer.restore(checkpoint.load_trainer_state(member_dir / "last"))
+            trainer.resume()
         log.say(f"ensemble member {index + 1} of {count} (seed {settings['train'].seed}"
                 + (f", {settings['train'].time} of training" if settings["train"].time else "")
                 + (", resumed" if resumed else "") + ")"
@@ -104,6 +99,7 @@ def save_ensemble(configs: dict, tokenizer, run_dir: Path, names: list) -> None:
     initialisation) into ``run_dir/<name>`` for each name."""
     from safetensors.torch import load_model
 
+    from .class_trainer import classifier_config_dict
     from .classifier import build_classifier
 
     model = build_classifier(configs["model"], configs["classifier"])
@@ -111,7 +107,6 @@ def save_ensemble(configs: dict, tokenizer, run_dir: Path, names: list) -> None:
         weights = run_dir / "members" / str(index) / "best" / "model.safetensors"
         if weights.is_file():
             load_model(member, str(weights))
-    config = {"task": "classify", **{name: to_dict(section) for name, section in configs.items()}}
     for name in names:
-        checkpoint.save(run_dir / name, model, tokenizer, config)
+        checkpoint.save(run_dir / name, model, tokenizer, classifier_config_dict(configs))
 

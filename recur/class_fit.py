@@ -152,8 +152,7 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
 
         finished = train_members(configs, prepared, run_dir, device, log, source, _describe)
     else:
-        finished = _train_one(configs, prepared, run_dir, device, log,
-                              None if resume else source, resume)
+        finished = _train_one(configs, prepared, run_dir, device, log, source, resume)
     if finished:
         final_report(run_dir, prepared, classifier, device, log.say)
     return run_dir
@@ -171,10 +170,7 @@ def _train_one(configs, prepared, run_dir: Path, device, log, source, resume) ->
         log.say(f"encoder started from {classifier.init_from} ({len(trainer.frozen)} tensors; "
                 f"frozen for {trainer.freeze_steps} steps)")
     if resume:
-        from safetensors.torch import load_model
-
-        load_model(trainer.model, str(run_dir / "last" / "model.safetensors"), device=str(device))
-        trainer.restore(checkpoint.load_trainer_state(run_dir / "last"))
+        trainer.resume()
     _describe(trainer, log.say)
     return trainer.run()
 

@@ -58,6 +58,13 @@ def predict_probabilities(model, ids: list, device, batch_size: int = 64) -> np.
     return result
 
 
+def classifier_config_dict(configs: dict) -> dict:
+    """What a classifier run's ``config.json`` holds: the task and every config section."""
+    from .config import to_dict
+
+    return {"task": "classify", **{name: to_dict(config) for name, config in configs.items()}}
+
+
 class ClassifierTrainer:
     """One classifier run: model, optimizer, epoch position and the best macro-F1 so far."""
 
@@ -179,10 +186,7 @@ class ClassifierTrainer:
         self.save_last()
 
     def config_dict(self) -> dict:
-        from .config import to_dict
-
-        return {"task": "classify", **{name: to_dict(config)
-                                       for name, config in self.configs.items()}}
+        return classifier_config_dict(self.configs)
 
     def save_last(self) -> None:
         groups, tensors = checkpoint.optimizer_to_state(self.optimizer)
@@ -191,6 +195,14 @@ class ClassifierTrainer:
         state["optimizer"] = groups
         checkpoint.save(self.run_dir / "last", self.model, self.tokenizer, self.config_dict(),
                         {"json": state, "tensors": tensors})
+
+    def resume(self) -> None:
+        """Continue from ``run_dir/last``: its weights, optimizer, RNG and epoch position."""
+        from safetensors.torch import load_model
+
+        last = self.run_dir / "last"
+        load_model(self.model, str(last / "model.safetensors"), device=str(self.device))
+        self.restore(checkpoint.load_trainer_state(last))
 
     def restore(self, state: dict) -> None:
         values, tensors = state["json"], state["tensors"]

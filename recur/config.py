@@ -105,7 +105,7 @@ class TrainConfig:
     stop_after: Optional[int] = option(None, "leave the run at this step (as Ctrl-C would) without "
                                               "changing its plan; continue later with --resume")
     size: str = option("given", "given: the model is --hidden-size wide; auto: with --time, the "
-                                "widest 2-layer model that the budget gives 2 training tokens "
+                                "widest model (at --num-layers) the budget gives 2 training tokens "
                                 "per parameter at this machine's measured speed (sets "
                                 "--hidden-size, and --lr 4e-3 from 512 wide)",
                        choices=("given", "auto"))

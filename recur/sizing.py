@@ -2,17 +2,18 @@
 ``recur train --time T --size auto``.
 
 A short budget on a slow machine is compute-bound: a wide model learns more per token but sees
-too few of them, a narrow one stops improving early. The rule here is the widest 2-layer model
-whose budget still gives it ``TOKENS_PER_PARAMETER`` training tokens per parameter, where the
-tokens are the budget times the speed measured at start (a few real training steps of each
-candidate on this device, with this vocabulary, batch and chunk length). Calibrated on tiny
+too few of them, a narrow one stops improving early. The rule here is the widest model (at the
+configured depth, 2 layers by default) whose budget still gives it ``TOKENS_PER_PARAMETER``
+training tokens per parameter, where the tokens are the budget times the speed measured at
+start (a few real training steps of each candidate on this device, with this vocabulary, batch
+and chunk length). Calibrated on tiny
 Shakespeare, 2 threads of a 2-core AMD EPYC (README, "--size auto"): at 3 minutes 2x256 (about
 4.7 tokens per parameter) beat 2x384 (about 1.5), at 10 minutes 2x384 (about 4) beat 2x256 (13),
 and at 80 s 2x256 (2.1) and 2x192 (4.8) came out level. On a faster machine or a GPU the same
 budget picks a wider model.
 
-Width above 384 also lowers the learning rate to ``WIDE_LR`` (the rate earlier wide runs used);
-depth, embedding, batch and chunk length stay as configured.
+A width of ``WIDE_FROM`` (512) or more also lowers the learning rate to ``WIDE_LR`` (the rate
+earlier wide runs used); depth, embedding, batch and chunk length stay as configured.
 """
 from __future__ import annotations
 
@@ -63,8 +64,8 @@ def choose_width(model: ModelConfig, data: DataConfig, train: TrainConfig, secon
     for width in WIDTHS:
         rate, parameters = probe(replace(model, hidden_size=width), data, device)
         ratio = rate * seconds / parameters
-        lines.append(f"2x{width}: {rate:,.0f} tokens/s, {parameters:,} parameters, "
-                     f"{ratio:.1f} tokens per parameter in {seconds:.0f} s")
+        lines.append(f"{model.num_layers}x{width}: {rate:,.0f} tokens/s, {parameters:,} parameters,"
+                     f" {ratio:.1f} tokens per parameter in {seconds:.0f} s")
         if ratio < TOKENS_PER_PARAMETER:
             break
         chosen = width
