@@ -14,14 +14,9 @@ import torch
 POOL_BATCHES = 50
 
 
-def stratified_split(labels: list, fraction: float, seed: int,
-                     fold: int = 0) -> tuple[list, list, dict]:
+def stratified_split(labels: list, fraction: float, seed: int) -> tuple[list, list, dict]:
     """Indices of a seeded split keeping each class's share in both parts, and the classes too
-    small to appear in validation (fewer than 2 rows): they stay in training only.
-
-    ``fold`` k takes the k-th slice of each class's shuffled rows for validation instead of the
-    first, so folds 0 .. 1/fraction - 1 are (nearly) disjoint: where a class's size is not a
-    multiple of its slice, the last fold wraps around to the first rows."""
+    small to appear in validation (fewer than 2 rows): they stay in training only."""
     rng = np.random.default_rng(seed)
     by_class: dict = {}
     for index, label in enumerate(labels):
@@ -35,15 +30,9 @@ def stratified_split(labels: list, fraction: float, seed: int,
             too_small[label] = len(indices)
         elif fraction > 0:        # at least one row on each side
             count = min(max(int(round(len(indices) * fraction)), 1), len(indices) - 1)
-        indices = np.roll(indices, -(fold * count) % len(indices))
         val.extend(indices[:count].tolist())
         train.extend(indices[count:].tolist())
     return sorted(train), sorted(val), too_small
-
-
-def fold_count(fraction: float) -> int:
-    """How many disjoint validation folds a validation fraction gives (0.1 -> 10)."""
-    return max(2, int(round(1 / fraction))) if fraction > 0 else 1
 
 
 def epoch_order(labels: np.ndarray, sampler: str, seed: int, epoch: int) -> np.ndarray:

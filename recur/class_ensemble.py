@@ -1,18 +1,13 @@
-"""Ensembles of classifiers (``--ensemble N``): the model that averages its members, the loop
-that trains the members one after the other (``class_fit.py`` sets the run up), and the
-out-of-fold report.
+"""Ensembles of classifiers (``--ensemble N``): the model that averages its members, and the
+loop that trains the members one after the other (``class_fit.py`` sets the run up).
 
-Member k holds out fold k of the stratified folds (``class_batches.stratified_split``; fold 0 is
-a single run's split, and there are 1/--val-fraction folds) for its validation and early
-stopping, and trains on the rest, so between them the members train on every row; the one
-tokenizer is fitted on every row. Member k also starts from seed ``seed + k`` (initialisation,
-batch order, dropout) and gets 1/N of a ``--time`` budget. Each is a whole classifier run of its
-own under ``RUN/members/k/`` (``best/``, ``last/``, early stopping on its fold's macro-F1), so
-Ctrl-C and ``--resume`` work inside a member. The run's ``best/`` holds all members' best
-weights in one ``model.safetensors``; its prediction is the mean of the members' class
-probabilities. No row is held out from the ensemble as a whole, so the final report is out of
-fold: each held-out row predicted by the member(s) that did not train on it, beside the
-baselines fitted on that fold's training rows.
+Every member reads the same training and validation split with the same tokenizer; member k
+starts from seed ``seed + k`` (initialisation, batch order, dropout) and gets 1/N of a ``--time``
+budget. Each is a whole classifier run of its own under ``RUN/members/k/`` (``best/``, ``last/``,
+early stopping on validation macro-F1), so Ctrl-C and ``--resume`` work inside a member. The run's
+``best/`` holds all members' best weights in one ``model.safetensors``; its prediction is the mean
+of the members' class probabilities. On 2,000 AG News rows the members' test accuracy ranges
+over several points and the mean of five is above every one of them (README, Classify).
 """
 from __future__ import annotations
 
@@ -21,7 +16,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -76,7 +70,7 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
         if (member_dir / DONE).is_file():
             continue
         settings = member_configs(configs, index)
-        trainer = ClassifierTrainer(settings, *prepared.fold(index), prepared.tokenizer,
+        trainer = ClassifierTrainer(settings, prepared.train, prepared.val, prepared.tokenizer,
                                     member_dir, device, log)
         trainer.tags = {"member": index}
         if source is not None:
@@ -116,32 +110,3 @@ def save_ensemble(configs: dict, tokenizer, run_dir: Path, names: list) -> None:
     for name in names:
         checkpoint.save(run_dir / name, model, tokenizer, classifier_config_dict(configs))
 
-
-
-def out_of_fold(run_dir: Path, prepared, classifier, device) -> tuple:
-    """The rows the members held out, each predicted by the mean of the members that held it
-    out (one, unless there are more members than folds), beside the baselines fitted on each
-    fold's training rows: (LabelledSet, (R, C) probabilities, {baseline: predicted classes})."""
-    from .class_reports import baseline_predictions
-    from .class_trainer import predict_probabilities
-
-    rows, classes = prepared.rows, classifier.classes
-    total = np.zeros((len(rows.labels), len(classes)))
-    counts = np.zeros(len(rows.labels), dtype=np.int64)
-    baselines: dict = {}
-    for index in range(classifier.ensemble):
-        train, val = prepared.folds[index % len(prepared.folds)]
-        member = checkpoint.load(run_dir / "members" / str(index), device).model
-        total[val] += predict_probabilities(member, [rows.ids[i] for i in val], device)
-        counts[val] += 1
-        if index < len(prepared.folds):          # each fold's baselines once
-            predicted = baseline_predictions([rows.texts[i] for i in train],
-                                             [classes[i] for i in rows.labels[train]],
-                                             [rows.texts[i] for i in val],
-                                             classifier.class_weight)
-            for name, values in predicted.items():
-                for row, value in zip(val, values):
-                    baselines.setdefault(name, {}).setdefault(row, value)
-    held = np.flatnonzero(counts)
-    return (rows.subset(held.tolist()), total[held] / counts[held, None],
-            {name: [by_row[row] for row in held] for name, by_row in baselines.items()})

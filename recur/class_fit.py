@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from .class_batches import fold_count, stratified_split
+from .class_batches import stratified_split
 from .class_trainer import ClassifierTrainer, LabelledSet
 from .errors import RecurError
 from .labelled import read_examples
@@ -30,16 +30,6 @@ class Prepared:
     val: LabelledSet
     tokenizer: object
     lines: list            # the summary a user reads before training
-    rows: LabelledSet = None      # every row, for an ensemble's folds
-    folds: list = None            # fold k -> (training rows, validation rows); fold 0 is the split
-
-    def fold(self, index: int) -> tuple:
-        """(training set, validation set) of ensemble member ``index``: it holds out fold
-        ``index`` (modulo the number of folds)."""
-        if not self.folds:
-            return self.train, self.val
-        train, val = self.folds[index % len(self.folds)]
-        return self.rows.subset(train), self.rows.subset(val)
 
 
 def select_rows(data, classifier, lines: list) -> tuple:
@@ -72,9 +62,7 @@ def select_rows(data, classifier, lines: list) -> tuple:
 
 def training_split(data, classifier, seed: int, lines: list) -> tuple:
     """The rows of a run and its stratified split: (texts, labels, groups, preprocessor,
-    folds). ``folds[0]`` is the run's (training indices, validation indices); an ensemble of N
-    also gets folds 1 .. min(N, 1/--val-fraction) - 1, each holding out other rows. The same
-    data and config give the same folds."""
+    train indices, validation indices). The same data and config give the same split."""
     texts, labels, groups, preprocessor = select_rows(data, classifier, lines)
     train, val, too_small = stratified_split(labels, data.val_fraction, seed)
     if too_small:
@@ -82,17 +70,14 @@ def training_split(data, classifier, seed: int, lines: list) -> tuple:
                      + ", ".join(f"{c} ({n})" for c, n in too_small.items()))
     if not val:
         raise RecurError("the validation split is empty: raise --val-fraction")
-    count = min(classifier.ensemble, fold_count(data.val_fraction))
-    folds = [(train, val)] + [stratified_split(labels, data.val_fraction, seed, fold)[:2]
-                              for fold in range(1, count)]
-    return texts, labels, groups, preprocessor, folds
+    return texts, labels, groups, preprocessor, train, val
 
 
 def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     """Everything the trainer needs; ``classifier.classes`` is set (kept when resuming)."""
     lines = []
-    texts, labels, groups, preprocessor, folds = training_split(data, classifier, seed, lines)
-    (train, val), members = folds[0], len(folds) > 1
+    texts, labels, groups, preprocessor, train, val = training_split(data, classifier, seed,
+                                                                     lines)
     if not classifier.classes:
         classifier.classes = sorted(set(labels))
     unknown = sorted(set(labels) - set(classifier.classes))
@@ -101,14 +86,9 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     if tokenizer is None:
         from .tokenizer import build_tokenizer
 
-        # The members of an ensemble train on different folds, together on every row.
-        tokenizer = build_tokenizer(data.level, data).fit(
-            texts if members else (texts[i] for i in train))
+        tokenizer = build_tokenizer(data.level, data).fit(texts[i] for i in train)
     lines.append(f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
                  f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}")
-    if members:
-        lines.append(f"ensemble: member k holds out fold k (of {fold_count(data.val_fraction)}) "
-                     f"for its validation, so together the members train on every row")
     ids = [tokenizer.encode_array(text) for text in texts]
     lengths = np.array([len(i) for i in ids])
     cut = int((lengths > classifier.max_tokens).sum()) if classifier.max_tokens else 0
@@ -123,9 +103,7 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
                            np.array([index[labels[i]] for i in rows], dtype=np.int64),
                            [texts[i] for i in rows], [groups[i] for i in rows])
 
-    rows = labelled(range(len(texts))) if members else None
-    return Prepared(labelled(train), labelled(val), tokenizer, lines, rows,
-                    folds if members else None)
+    return Prepared(labelled(train), labelled(val), tokenizer, lines)
 
 
 def init_from(run: str, data, model) -> tuple:
@@ -210,40 +188,32 @@ def _describe(trainer, say) -> None:
 
 
 def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> dict:
-    """The best model on the validation split, beside the baselines; written to the run. An
-    ensemble is reported out of fold: each member on the rows it held out."""
-    from .class_reports import (baseline_predictions, format_baselines, format_report,
-                                plot_confusion, scores)
+    """The best model on the validation split, beside the baselines; written to the run."""
+    from .class_reports import (format_baselines, format_report, majority_baseline,
+                                plot_confusion, scores, tfidf_baseline)
     from .class_trainer import predict_probabilities
 
+    bundle = checkpoint.load(run_dir, device)
     classes = classifier.classes
-    if prepared.folds:
-        from .class_ensemble import out_of_fold
-
-        val, probabilities, predicted_by = out_of_fold(run_dir, prepared, classifier, device)
-        split, title = "out of fold", (f"validation, out of fold: each of {len(val.labels):,} "
-                                       "rows predicted by the members that held it out")
-    else:
-        val = prepared.val
-        probabilities = predict_probabilities(checkpoint.load(run_dir, device).model, val.ids,
-                                              device)
-        predicted_by = baseline_predictions(prepared.train.texts,
-                                            [classes[i] for i in prepared.train.labels],
-                                            val.texts, classifier.class_weight)
-        split, title = "validation", "validation split, best checkpoint"
-    true = [classes[i] for i in val.labels]
+    probabilities = predict_probabilities(bundle.model, prepared.val.ids, device)
+    true = [classes[i] for i in prepared.val.labels]
     predicted = [classes[i] for i in probabilities.argmax(axis=1)]
     report = scores(true, predicted, classes)
-    baselines = {name: scores(true, values, classes) for name, values in predicted_by.items()}
-    say(format_report(report, title))
+    train_labels = [classes[i] for i in prepared.train.labels]
+    baselines = {"majority": majority_baseline(train_labels, true, classes),
+                 "tfidf_logreg": tfidf_baseline(prepared.train.texts, train_labels,
+                                                prepared.val.texts, true, classes,
+                                                classifier.class_weight)}
+    say(format_report(report, "validation split, best checkpoint"))
     say(format_baselines(report, baselines))
     if classifier.group_by:
         from .class_reports import by_group, format_groups
 
-        report["groups"] = by_group(true, predicted, val.groups, classes)
+        report["groups"] = by_group(true, predicted, prepared.val.groups, classes)
         say(format_groups(report["groups"], classifier.group_by))
-    plot_confusion(report, run_dir / "confusion.png", split)
-    payload = {"split": split, **report, "baselines": baselines}
+    plot_confusion(report, run_dir / "confusion.png", "validation split")
+    payload = {"split": "validation", **report, "baselines": baselines}
     (run_dir / "report.json").write_text(json.dumps(payload, indent=2))
     say(f"wrote {run_dir / 'report.json'} and {run_dir / 'confusion.png'}")
     return payload
+

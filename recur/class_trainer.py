@@ -42,10 +42,6 @@ class LabelledSet:
     def lengths(self) -> np.ndarray:
         return np.array([max(len(i), 1) for i in self.ids])
 
-    def subset(self, rows: list) -> "LabelledSet":
-        return LabelledSet([self.ids[i] for i in rows], self.labels[rows],
-                           [self.texts[i] for i in rows], [self.groups[i] for i in rows])
-
 
 def predict_probabilities(model, ids: list, device, batch_size: int = 64) -> np.ndarray:
     """(N, C) class probabilities, in the order of ``ids``; batches sorted by length."""

@@ -48,7 +48,7 @@ class Classifier:
 
     def evaluate(self, path: str, group_by: str | None = None) -> dict:
         """The full report on a labelled file, beside the baselines on the same rows."""
-        from .class_reports import baselines, by_group, scores
+        from .class_reports import by_group, majority_baseline, scores, tfidf_baseline
 
         classifier = from_dict(ClassifierConfig, {**vars(self.classifier),
                                                   "group_by": group_by or None})
@@ -77,8 +77,10 @@ class Classifier:
         train = self.training_rows()
         if train is not None:
             cleaned = [self.preprocessor.clean(t) for t in texts]
-            report["baselines"] = baselines(*train, cleaned, true, self.classes,
-                                            self.classifier.class_weight)
+            report["baselines"] = {
+                "majority": majority_baseline(train[1], true, self.classes),
+                "tfidf_logreg": tfidf_baseline(*train, cleaned, true, self.classes,
+                                               self.classifier.class_weight)}
         return report
 
     def training_rows(self):
@@ -90,11 +92,8 @@ class Classifier:
         if not self.data.corpus and not all(Path(p).exists() for p in paths):
             return None
         classifier = from_dict(ClassifierConfig, {**vars(self.classifier), "group_by": None})
-        texts, labels, _, _, folds = training_split(self.data, classifier,
-                                                    self.bundle.config["train"]["seed"], [])
-        if len(folds) > 1:       # an ensemble's members trained on every row between them
-            return texts, labels
-        train = folds[0][0]
+        texts, labels, _, _, train, _ = training_split(self.data, classifier,
+                                                       self.bundle.config["train"]["seed"], [])
         return [texts[i] for i in train], [labels[i] for i in train]
 
     def predict_file(self, path: str, out: str) -> dict:
