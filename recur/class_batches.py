@@ -1,5 +1,5 @@
 """Batching for classifiers: stratified splits, length-bucketed batches, balanced sampling,
-class weights and padding.
+class weights, padding and word dropout.
 
 Bucketing: each epoch shuffles the examples (seeded by seed and epoch, so a resumed run draws the
 same batches), cuts them into pools of 50 batches, sorts each pool by length and cuts it into
@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .tokenizer.base import SPECIALS
+
 POOL_BATCHES = 50
+UNKNOWN_ID = SPECIALS.index("<unk>")
 
 
 def stratified_split(labels: list, fraction: float, seed: int) -> tuple[list, list, dict]:
@@ -85,3 +88,14 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> torch.Tens
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
     weights = len(labels) / (num_classes * np.maximum(counts, 1))
     return torch.tensor(weights, dtype=torch.float32)
+
+
+def drop_words(ids: torch.Tensor, fraction: float, seed: int, step: int) -> torch.Tensor:
+    """Word dropout: each token of a padded (B, T) batch becomes ``<unk>`` with probability
+    ``fraction``; padding and the other special tokens stay. Seeded by (seed, step), so a
+    resumed run drops the same words."""
+    if fraction <= 0:
+        return ids
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    hit = (torch.rand(ids.shape, generator=generator) < fraction) & (ids >= len(SPECIALS))
+    return ids.masked_fill(hit, UNKNOWN_ID)

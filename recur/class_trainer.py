@@ -3,7 +3,8 @@
 Epochs of length-bucketed batches (class_batches.py), AdamW with gradient clipping and the same
 warm-up + cosine schedule as language models, laid out over the plan (``--epochs``, ``--time`` or
 ``--steps``). Validation macro-F1 after every epoch picks ``best/`` and drives early stopping
-(``--patience``). ``last/`` carries the optimizer, the RNG state and the position in the epoch, so
+(``--patience``). ``--word-dropout`` turns a seeded fraction of each batch's tokens into ``<unk>``.
+``last/`` carries the optimizer, the RNG state and the position in the epoch, so
 a resumed run continues exactly; Ctrl-C saves it. With ``--init-from`` the copied encoder weights
 stay frozen for the first ``--freeze-epochs``.
 """
@@ -18,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint
-from .class_batches import bucket_batches, class_weights, epoch_order, length_batches, pad
+from .class_batches import (bucket_batches, class_weights, drop_words, epoch_order, length_batches,
+                            pad)
 from .classifier import build_classifier
 from .schedule import learning_rate, make_plan
 from .trainer import build_optimizer
@@ -143,6 +145,7 @@ class ClassifierTrainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         ids, lengths = pad([self.train_set.ids[i] for i in indices])
+        ids = drop_words(ids, self.classifier.word_dropout, self.train.seed, self.step)
         self.tokens += int(lengths.sum())
         labels = torch.from_numpy(self.train_set.labels[indices]).long().to(self.device)
         logits = self.model(ids.to(self.device), lengths)

@@ -180,6 +180,8 @@ class ClassifierConfig:
     max_tokens: int = option(400, "truncate each text to this many tokens (0: never)")
     truncate: str = option("head", "what truncation keeps: the head, or head and tail halves",
                            choices=("head", "head_tail"))
+    word_dropout: float = option(0.0, "training only: turn this fraction of the tokens into "
+                                      "<unk>, so the model cannot lean on a few words")
     class_weight: str = option("balanced", "weight the loss by inverse class frequency, or not",
                                choices=("balanced", "none"))
     sampler: str = option("natural", "batches drawn as the data falls, or balanced by class",

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import recur
-from recur.class_batches import bucket_batches, epoch_order, stratified_split
+from recur.class_batches import bucket_batches, drop_words, epoch_order, stratified_split
 from recur.classifier import build_classifier
 from recur.config import ClassifierConfig, ModelConfig
 from recur.errors import RecurError
@@ -210,3 +210,16 @@ def test_a_folder_of_class_folders(tmp_path):
                              ClassifierConfig(label_column="label"))
     assert sorted(zip(examples.labels, examples.texts))[0] == ("neg", "bad 0\n")
     assert examples.labels.count("pos") == 3
+
+
+def test_word_dropout_hides_words_not_padding_and_is_seeded():
+    ids = torch.full((4, 200), 7)
+    ids[:, 150:] = 0                                                   # padding
+    ids[:, 0] = 2                                                      # <bos>, a special
+    dropped = drop_words(ids, 0.3, seed=1, step=5)
+    assert torch.equal(dropped[:, 150:], ids[:, 150:]) and torch.equal(dropped[:, 0], ids[:, 0])
+    share = (dropped[:, 1:150] == 1).float().mean().item()             # 1 is <unk>
+    assert 0.2 < share < 0.4
+    assert torch.equal(drop_words(ids, 0.3, seed=1, step=5), dropped)
+    assert not torch.equal(drop_words(ids, 0.3, seed=1, step=6), dropped)
+    assert drop_words(ids, 0.0, seed=1, step=5) is ids
