@@ -28,7 +28,8 @@ python -m recur train $D/ag_news_train2000.csv --text-column title,description \
     --label-column topic --time 5m --threads $THREADS --out $OUT/ag_news
 python -m recur evaluate $OUT/ag_news $D/ag_news_test.csv | head -1
 python -m recur train $D/ag_news_train2000.csv --text-column title,description \
-    --label-column topic --lowercase --ensemble 10 --epochs 10 --time 10m --threads $THREADS \
+    --label-column topic --lowercase --lr 6e-3 --word-dropout 0.3 --ensemble 10 --epochs 10 \
+    --time 10m --threads $THREADS \
     --out $OUT/ag_news_ensemble
 python -m recur evaluate $OUT/ag_news_ensemble $D/ag_news_test.csv | head -1
 python -m recur train ${DATA:-../shared/data}/wikitext-2/train.txt --level word --lowercase \
