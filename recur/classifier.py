@@ -107,6 +107,9 @@ def build_classifier(config: ModelConfig, classifier: ClassifierConfig) -> nn.Mo
     check_model_config(config)
     if classifier.ensemble < 1:
         raise RecurError("--ensemble must be 1 or more")
+    if not 0 <= classifier.word_dropout < 1:
+        raise RecurError(f"--word-dropout {classifier.word_dropout:g}: give a fraction from 0 up "
+                         "to (not including) 1, such as 0.3")
     if classifier.pooling not in POOLINGS:
         raise RecurError(f"unknown --pooling {classifier.pooling!r}; choose from "
                          f"{', '.join(POOLINGS)}")

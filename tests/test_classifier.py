@@ -223,3 +223,6 @@ def test_word_dropout_hides_words_not_padding_and_is_seeded():
     assert torch.equal(drop_words(ids, 0.3, seed=1, step=5), dropped)
     assert not torch.equal(drop_words(ids, 0.3, seed=1, step=6), dropped)
     assert drop_words(ids, 0.0, seed=1, step=5) is ids
+    config = ModelConfig(vocab_size=20, hidden_size=8, embedding_size=8, num_layers=1)
+    with pytest.raises(RecurError, match="--word-dropout"):
+        build_classifier(config, ClassifierConfig(classes=["a", "b"], word_dropout=1.0))
