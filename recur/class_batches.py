@@ -11,10 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .tokenizer.base import SPECIALS
-
 POOL_BATCHES = 50
-UNKNOWN_ID = SPECIALS.index("<unk>")
 
 
 def stratified_split(labels: list, fraction: float, seed: int) -> tuple[list, list, dict]:
@@ -90,12 +87,13 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> torch.Tens
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def drop_words(ids: torch.Tensor, fraction: float, seed: int, step: int) -> torch.Tensor:
-    """Word dropout: each token of a padded (B, T) batch becomes ``<unk>`` with probability
-    ``fraction``; padding and the other special tokens stay. Seeded by (seed, step), so a
-    resumed run drops the same words."""
+def drop_words(ids: torch.Tensor, fraction: float, unknown_id: int, first_word_id: int,
+               seed: int, step: int) -> torch.Tensor:
+    """Word dropout: each ordinary token (id ``first_word_id`` or above) of a padded (B, T) batch
+    becomes ``unknown_id`` with probability ``fraction``; padding and the special and condition
+    tokens stay. Seeded by (seed, step), so a resumed run drops the same words."""
     if fraction <= 0:
         return ids
     generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    hit = (torch.rand(ids.shape, generator=generator) < fraction) & (ids >= len(SPECIALS))
-    return ids.masked_fill(hit, UNKNOWN_ID)
+    hit = (torch.rand(ids.shape, generator=generator) < fraction) & (ids >= first_word_id)
+    return ids.masked_fill(hit, unknown_id)

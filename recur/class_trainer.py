@@ -23,6 +23,7 @@ from .class_batches import (bucket_batches, class_weights, drop_words, epoch_ord
                             pad)
 from .classifier import build_classifier
 from .schedule import learning_rate, make_plan
+from .tokenizer.base import SPECIALS
 from .trainer import build_optimizer
 
 
@@ -145,7 +146,9 @@ class ClassifierTrainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         ids, lengths = pad([self.train_set.ids[i] for i in indices])
-        ids = drop_words(ids, self.classifier.word_dropout, self.train.seed, self.step)
+        ids = drop_words(ids, self.classifier.word_dropout, self.tokenizer.unk_id,
+                         len(SPECIALS) + len(self.tokenizer.conditions), self.train.seed,
+                         self.step)
         self.tokens += int(lengths.sum())
         labels = torch.from_numpy(self.train_set.labels[indices]).long().to(self.device)
         logits = self.model(ids.to(self.device), lengths)

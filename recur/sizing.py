@@ -6,10 +6,10 @@ too few of them, a narrow one stops improving early. The rule here is the widest
 configured depth, 2 layers by default) whose budget still gives it ``TOKENS_PER_PARAMETER``
 training tokens per parameter, where the tokens are the budget times the speed measured at
 start (a few real training steps of each candidate on this device, with this vocabulary, batch
-and chunk length). Calibrated on tiny
-Shakespeare, 2 threads of a 2-core AMD EPYC (README, "--size auto"): at 3 minutes 2x256 (about
-4.7 tokens per parameter) beat 2x384 (about 1.5), at 10 minutes 2x384 (about 4) beat 2x256 (13),
-and at 80 s 2x256 (2.1) and 2x192 (4.8) came out level. On a faster machine or a GPU the same
+and chunk length). Calibrated on tiny Shakespeare, 2 threads of a 2-core AMD EPYC (README,
+"--size auto"): at 3 minutes 2x256 (about 4.7 tokens per parameter) beat 2x384 (about 1.5), at
+10 minutes 2x384 (about 4) beat 2x256 (13), and at 80 s 2x256 (2.1) and 2x192 (4.8) came out
+level. On a faster machine or a GPU the same
 budget picks a wider model.
 
 A width of ``WIDE_FROM`` (512) or more also lowers the learning rate to ``WIDE_LR`` (the rate

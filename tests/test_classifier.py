@@ -216,13 +216,13 @@ def test_word_dropout_hides_words_not_padding_and_is_seeded():
     ids = torch.full((4, 200), 7)
     ids[:, 150:] = 0                                                   # padding
     ids[:, 0] = 2                                                      # <bos>, a special
-    dropped = drop_words(ids, 0.3, seed=1, step=5)
+    dropped = drop_words(ids, 0.3, 1, 4, seed=1, step=5)               # <unk> 1, words from 4
     assert torch.equal(dropped[:, 150:], ids[:, 150:]) and torch.equal(dropped[:, 0], ids[:, 0])
-    share = (dropped[:, 1:150] == 1).float().mean().item()             # 1 is <unk>
+    share = (dropped[:, 1:150] == 1).float().mean().item()
     assert 0.2 < share < 0.4
-    assert torch.equal(drop_words(ids, 0.3, seed=1, step=5), dropped)
-    assert not torch.equal(drop_words(ids, 0.3, seed=1, step=6), dropped)
-    assert drop_words(ids, 0.0, seed=1, step=5) is ids
+    assert torch.equal(drop_words(ids, 0.3, 1, 4, seed=1, step=5), dropped)
+    assert not torch.equal(drop_words(ids, 0.3, 1, 4, seed=1, step=6), dropped)
+    assert drop_words(ids, 0.0, 1, 4, seed=1, step=5) is ids
     config = ModelConfig(vocab_size=20, hidden_size=8, embedding_size=8, num_layers=1)
     with pytest.raises(RecurError, match="--word-dropout"):
         build_classifier(config, ClassifierConfig(classes=["a", "b"], word_dropout=1.0))
