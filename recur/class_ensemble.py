@@ -71,7 +71,7 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
             continue
         settings = member_configs(configs, index)
         trainer = ClassifierTrainer(settings, prepared.train, prepared.val, prepared.tokenizer,
-                                    member_dir, device, log)
+                                    member_dir, device, log, prepared.vectors)
         trainer.tags = {"member": index}
         if source is not None:
             trainer.freeze(load_encoder(trainer.model, source.model))

@@ -30,6 +30,8 @@ class Prepared:
     val: LabelledSet
     tokenizer: object
     lines: list            # the summary a user reads before training
+    preprocessor: object = None
+    vectors: object = None  # (V, E) starting embedding rows (--embedding-init svd), or None
 
 
 def select_rows(data, classifier, lines: list) -> tuple:
@@ -103,7 +105,7 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
                            np.array([index[labels[i]] for i in rows], dtype=np.int64),
                            [texts[i] for i in rows], [groups[i] for i in rows])
 
-    return Prepared(labelled(train), labelled(val), tokenizer, lines)
+    return Prepared(labelled(train), labelled(val), tokenizer, lines, preprocessor)
 
 
 def init_from(run: str, data, model) -> tuple:
@@ -143,6 +145,10 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
         (source.tokenizer if source else None)
     prepared = prepare(data, classifier, train.seed, tokenizer)
     model.vocab_size = prepared.tokenizer.vocab_size
+    if source is None:
+        from .word_vectors import starting_vectors
+
+        prepared.vectors = starting_vectors(prepared, model, classifier, data, train.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     log = Logbook(run_dir, quiet)
     for line in prepared.lines + ([note] if note else []):
@@ -162,7 +168,7 @@ def _train_one(configs, prepared, run_dir: Path, device, log, source, resume) ->
     """One classifier: started from ``source``'s encoder, or resumed from ``last/``."""
     classifier = configs["classifier"]
     trainer = ClassifierTrainer(configs, prepared.train, prepared.val, prepared.tokenizer,
-                                run_dir, device, log)
+                                run_dir, device, log, prepared.vectors)
     if source is not None:
         from .classifier import load_encoder
 

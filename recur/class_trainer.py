@@ -3,7 +3,10 @@
 Epochs of length-bucketed batches (class_batches.py), AdamW with gradient clipping and the same
 warm-up + cosine schedule as language models, laid out over the plan (``--epochs``, ``--time`` or
 ``--steps``). Validation macro-F1 after every epoch picks ``best/`` and drives early stopping
-(``--patience``). ``--word-dropout`` turns a seeded fraction of each batch's tokens into ``<unk>``.
+(``--patience``); with ``--average-epochs N`` (3) the final ``best/`` is instead the mean of the
+weights at the end of the last N epochs: on a few hundred validation rows the best epoch is
+partly chance, and the mean of the schedule's tail beat it on lyrics and AG News (README,
+Classify). ``--word-dropout`` turns a seeded fraction of each batch's tokens into ``<unk>``.
 ``last/`` carries the optimizer, the RNG state and the position in the epoch, so
 a resumed run continues exactly; Ctrl-C saves it. With ``--init-from`` the copied encoder weights
 stay frozen for the first ``--freeze-epochs``.
@@ -72,13 +75,16 @@ class ClassifierTrainer:
     """One classifier run: model, optimizer, epoch position and the best macro-F1 so far."""
 
     def __init__(self, configs: dict, train_set: LabelledSet, val_set: LabelledSet, tokenizer,
-                 run_dir: Path, device, log):
+                 run_dir: Path, device, log, vectors=None):
         self.configs, self.train_set, self.val_set = configs, train_set, val_set
         self.data, self.train = configs["data"], configs["train"]
         self.classifier = configs["classifier"]
         self.tokenizer, self.run_dir, self.device, self.log = tokenizer, run_dir, device, log
         torch.manual_seed(self.train.seed)
-        self.model = build_classifier(configs["model"], self.classifier).to(device)
+        self.model = build_classifier(configs["model"], self.classifier)
+        if vectors is not None:
+            self.model.start_embedding(vectors)
+        self.model.to(device)
         self.optimizer = build_optimizer(self.model, self.train)
         weights = class_weights(train_set.labels, len(self.classifier.classes),
                                 self.classifier.class_weight)
@@ -89,6 +95,7 @@ class ClassifierTrainer:
         self.tokens, self.current_lr = 0, self.train.lr
         self.best, self.best_epoch, self.stale_epochs, self.stopped_early = -1.0, -1, 0, False
         self.tags = {}           # added to every metrics.jsonl line (an ensemble's member index)
+        self.snapshots = []      # weights at the end of the last --average-epochs epochs
 
     def batches(self, epoch: int) -> list:
         order = epoch_order(self.train_set.labels, self.classifier.sampler, self.train.seed, epoch)
@@ -122,7 +129,35 @@ class ClassifierTrainer:
             self.save_last()
             raise
         self.log.close()
+        self.save_average()
         return True
+
+    def keep_snapshot(self) -> None:
+        if self.classifier.average_epochs > 0:
+            self.snapshots.append({name: value.detach().to("cpu", copy=True)
+                                   for name, value in self.model.state_dict().items()})
+            self.snapshots = self.snapshots[-self.classifier.average_epochs:]
+
+    def save_average(self) -> None:
+        """``--average-epochs``: the mean of the kept snapshots becomes ``best/``."""
+        if not self.snapshots:
+            return
+        from .class_reports import scores
+
+        average = {name: sum(s[name].float() for s in self.snapshots).div(len(self.snapshots))
+                   .to(value.dtype) if value.is_floating_point() else value
+                   for name, value in self.snapshots[-1].items()}
+        model = build_classifier(self.configs["model"], self.classifier)
+        model.load_state_dict(average)
+        model.to(self.device)
+        classes = self.classifier.classes
+        predicted = predict_probabilities(model, self.val_set.ids, self.device).argmax(axis=1)
+        report = scores([classes[i] for i in self.val_set.labels],
+                        [classes[i] for i in predicted], classes)
+        checkpoint.save(self.run_dir / "best", model, self.tokenizer, self.config_dict())
+        self.log.say(f"best/: the mean of the weights after the last {len(self.snapshots)} "
+                     f"epochs (--average-epochs): validation accuracy {report['accuracy']:.4f}, "
+                     f"macro-F1 {report['macro_f1']:.4f}")
 
     def paused(self) -> bool:
         """``--stop-after N``: leave the run at step N, as Ctrl-C would."""
@@ -182,6 +217,7 @@ class ClassifierTrainer:
         self.log.say(f"epoch {self.epoch + 1} (step {self.step}, {self.elapsed:.0f} s): "
                      f"validation accuracy {report['accuracy']:.4f}, macro-F1 "
                      f"{report['macro_f1']:.4f}{' *best*' if improved else ''}")
+        self.keep_snapshot()
         if complete:
             self.epoch, self.position = self.epoch + 1, 0
         patience = self.classifier.patience
@@ -197,6 +233,8 @@ class ClassifierTrainer:
     def save_last(self) -> None:
         groups, tensors = checkpoint.optimizer_to_state(self.optimizer)
         tensors["torch_rng"] = torch.get_rng_state()
+        for index, snapshot in enumerate(self.snapshots):
+            tensors.update({f"snapshot.{index}.{name}": value for name, value in snapshot.items()})
         state = {name: getattr(self, name) for name in STATE_FIELDS}
         state["optimizer"] = groups
         checkpoint.save(self.run_dir / "last", self.model, self.tokenizer, self.config_dict(),
@@ -216,3 +254,8 @@ class ClassifierTrainer:
             setattr(self, name, values[name])
         checkpoint.optimizer_from_state(self.optimizer, values["optimizer"], tensors)
         torch.set_rng_state(tensors["torch_rng"])
+        self.snapshots = []
+        while any(name.startswith(f"snapshot.{len(self.snapshots)}.") for name in tensors):
+            prefix = f"snapshot.{len(self.snapshots)}."
+            self.snapshots.append({name[len(prefix):]: value for name, value in tensors.items()
+                                   if name.startswith(prefix)})

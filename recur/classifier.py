@@ -67,6 +67,15 @@ class RecurrentClassifier(nn.Module):
     def num_classes(self) -> int:
         return self.head.out_features
 
+    def start_embedding(self, vectors) -> None:
+        """Copy (V, E) starting vectors into the embedding; rows that are all 0 (tokens never
+        seen near another) and the padding row keep their initialisation."""
+        vectors = torch.as_tensor(vectors, dtype=self.embedding.weight.dtype)
+        rows = vectors.abs().sum(dim=1) > 0
+        rows[0] = False
+        with torch.no_grad():
+            self.embedding.weight[rows] = vectors[rows]
+
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.to(ids.device)
         x = self.dropout(self.embedding(ids))                          # (B, T, E)

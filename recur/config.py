@@ -180,6 +180,12 @@ class ClassifierConfig:
     max_tokens: int = option(400, "truncate each text to this many tokens (0: never)")
     truncate: str = option("head", "what truncation keeps: the head, or head and tail halves",
                            choices=("head", "head_tail"))
+    embedding_init: str = option("svd", "start the embedding from word vectors of the training "
+                                        "split (PPMI + SVD, seconds; word and BPE levels), or at "
+                                        "random", choices=("svd", "random"))
+    vectors_from: Optional[str] = option(None, "with --embedding-init svd: also count words in "
+                                               "these unlabelled text files or folders (one text "
+                                               "per line), such as more text of the same kind")
     word_dropout: float = option(0.0, "training only: turn this fraction of the tokens into "
                                       "<unk>, so the model cannot lean on a few words")
     class_weight: str = option("balanced", "weight the loss by inverse class frequency, or not",
@@ -188,6 +194,9 @@ class ClassifierConfig:
                           choices=("natural", "balanced"))
     ensemble: int = option(1, "train N classifiers (seeds seed..seed+N-1, each 1/N of a --time "
                                "budget) and predict with the mean of their probabilities")
+    average_epochs: int = option(3, "the final model (best/) averages the weights at the end of "
+                                     "the last N epochs (0: the epoch with the best validation "
+                                     "macro-F1)")
     patience: int = option(3, "stop when validation macro-F1 has not improved for N epochs "
                               "(0: never)")
     init_from: Optional[str] = option(None, "start the encoder from this language-model run "

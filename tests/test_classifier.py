@@ -106,7 +106,7 @@ def test_train_report_predict_and_evaluate(tmp_path, capsys):
     assert (tmp_path / "run" / "confusion.png").stat().st_size > 1000
     assert model.classes == ["food", "sport"]                 # "rare" (1 row) dropped
     assert model.predict(["soup oven salt", "goal team coach"]) == ["food", "sport"]
-    test = write_csv(tmp_path / "test.csv", topic_rows(20, seed=1) + [("food", "n/a", "")])
+    test = write_csv(tmp_path / "test.csv", topic_rows(20, seed=1) + [("food", "bread n/a", "")])
     result = model.evaluate(str(test), group_by="year")
     assert result["accuracy"] == 1.0 and result["examples"] == 21
     assert result["baselines"]["tfidf_logreg"]["examples"] == 21
@@ -125,9 +125,27 @@ def test_resume_continues_exactly(tmp_path):
     straight = recur.train(data, out=str(tmp_path / "a"), **options)
     recur.train(data, out=str(tmp_path / "b"), stop_after=11, **options)
     resumed = recur.train(resume=str(tmp_path / "b"), quiet=True)
-    for name, value in recur.load(tmp_path / "a" / "last").bundle.model.state_dict().items():
-        assert torch.equal(value, recur.load(tmp_path / "b" / "last").bundle.model.state_dict()[name])
+    for folder in ("last", "best"):            # best/: the mean of the last 3 epochs' weights
+        for name, value in recur.load(tmp_path / "a" / folder).bundle.model.state_dict().items():
+            assert torch.equal(value,
+                               recur.load(tmp_path / "b" / folder).bundle.model.state_dict()[name])
     assert resumed.classes == straight.classes
+
+
+def test_best_is_the_mean_of_the_last_epochs(tmp_path):
+    data = write_csv(tmp_path / "train.csv", topic_rows(60))          # 54 training rows: 7 steps
+    options = dict(text_column="text", label_column="label", epochs=3, **TINY)
+
+    def weights(run, folder):
+        return recur.load(tmp_path / run / folder).bundle.model.state_dict()["head.weight"]
+
+    recur.train(data, out=str(tmp_path / "one"), average_epochs=1, **options)
+    assert torch.equal(weights("one", "best"), weights("one", "last"))
+    recur.train(data, out=str(tmp_path / "two"), average_epochs=2, stop_after=14, **options)
+    second_epoch = weights("two", "last")
+    recur.train(resume=str(tmp_path / "two"), quiet=True)
+    assert torch.allclose(weights("two", "best"), (second_epoch + weights("two", "last")) / 2)
+    assert not torch.allclose(second_epoch, weights("two", "last"))
 
 
 def test_init_from_a_language_model(tmp_path):
