@@ -32,6 +32,13 @@ python -m recur train $D/ag_news_train2000.csv --text-column title,description \
     --time 10m --threads $THREADS \
     --out $OUT/ag_news_ensemble
 python -m recur evaluate $OUT/ag_news_ensemble $D/ag_news_test.csv | head -1
+# The same, with the starting word vectors also counted on unlabelled text (WikiText-2 and ABC
+# news headlines, read line by line): seconds of pretraining instead of a language model.
+python -m recur train $D/ag_news_train2000.csv --text-column title,description \
+    --label-column topic --lowercase --lr 6e-3 --word-dropout 0.3 --ensemble 10 --epochs 10 \
+    --time 10m --threads $THREADS --out $OUT/ag_news_vectors --vectors-from \
+    ${DATA:-../shared/data}/wikitext-2/train.txt,${DATA:-../shared/data}/headlines/abcnews/abcnews-date-text.csv
+python -m recur evaluate $OUT/ag_news_vectors $D/ag_news_test.csv | head -1
 python -m recur train ${DATA:-../shared/data}/wikitext-2/train.txt --level word --lowercase \
     --max-vocab 10000 --cell lstm --num-layers 1 --hidden-size 256 --embedding-size 256 \
     --dropout 0.2 --batch-size 64 --seq-length 64 --lr 4e-3 --time 10m --samples 0 \

@@ -119,6 +119,9 @@ def build_classifier(config: ModelConfig, classifier: ClassifierConfig) -> nn.Mo
     if not 0 <= classifier.word_dropout < 1:
         raise RecurError(f"--word-dropout {classifier.word_dropout:g}: give a fraction from 0 up "
                          "to (not including) 1, such as 0.3")
+    if classifier.average_epochs < 0:
+        raise RecurError(f"--average-epochs {classifier.average_epochs}: give 0 (the best "
+                         "epoch) or a number of epochs to average, such as 3")
     if classifier.pooling not in POOLINGS:
         raise RecurError(f"unknown --pooling {classifier.pooling!r}; choose from "
                          f"{', '.join(POOLINGS)}")

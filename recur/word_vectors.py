@@ -24,27 +24,43 @@ import time
 import numpy as np
 
 WINDOW, CONTEXT_POWER = 5, 0.75
+CHUNK_TOKENS = 1_000_000
 
 
-def cooccurrence(id_arrays: list, vocab_size: int, window: int = WINDOW):
+def cooccurrence(id_arrays: list, vocab_size: int, window: int = WINDOW,
+                 chunk_tokens: int = CHUNK_TOKENS):
     """Symmetric (V, V) sparse counts of token pairs at most ``window`` apart, weighted
-    1/distance; pairs never cross from one text to the next."""
+    1/distance; pairs never cross from one text to the next. Texts are counted in chunks of
+    about ``chunk_tokens`` tokens, so memory follows the distinct pairs, not the corpus."""
+    import scipy.sparse as sparse
+
+    total = sparse.csr_matrix((vocab_size, vocab_size))
+    chunk, size = [], 0
+    for ids in list(id_arrays) + [None]:
+        if ids is not None:
+            chunk.append(np.asarray(ids, dtype=np.int64))
+            size += len(ids)
+        if chunk and (ids is None or size >= chunk_tokens):
+            total = total + _count_pairs(chunk, vocab_size, window)
+            chunk, size = [], 0
+    return (total + total.T).tocoo()
+
+
+def _count_pairs(chunk: list, vocab_size: int, window: int):
     import scipy.sparse as sparse
 
     rows, columns, weights = [], [], []
     for distance in range(1, window + 1):
-        for ids in id_arrays:
+        for ids in chunk:
             if len(ids) > distance:
                 rows.append(ids[:-distance])
                 columns.append(ids[distance:])
                 weights.append(np.full(len(ids) - distance, 1.0 / distance))
     if not rows:
         return sparse.csr_matrix((vocab_size, vocab_size))
-    counts = sparse.coo_matrix((np.concatenate(weights),
-                                (np.concatenate(rows).astype(np.int64),
-                                 np.concatenate(columns).astype(np.int64))),
-                               shape=(vocab_size, vocab_size)).tocsr()
-    return (counts + counts.T).tocoo()
+    return sparse.coo_matrix((np.concatenate(weights),
+                              (np.concatenate(rows), np.concatenate(columns))),
+                             shape=(vocab_size, vocab_size)).tocsr()
 
 
 def positive_pmi(counts):

@@ -64,3 +64,12 @@ def test_classifier_starts_from_training_split_vectors(tmp_path, capsys):
     first, second = (recur.load(tmp_path / name / "last").bundle.model.embedding.weight
                      for name in ("svd", "random"))
     assert not torch.allclose(first, second, atol=0.1)
+
+
+def test_counting_in_chunks_changes_nothing():
+    from recur.word_vectors import cooccurrence
+
+    texts, _, vocab_size = texts_of_two_topics(count=30)
+    whole = cooccurrence(texts, vocab_size).toarray()
+    assert np.allclose(whole, cooccurrence(texts, vocab_size, chunk_tokens=25).toarray())
+    assert np.allclose(whole, whole.T) and whole.sum() > 0
