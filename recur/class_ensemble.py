@@ -5,7 +5,8 @@ Every member reads the same training and validation split with the same tokenize
 starts from seed ``seed + k`` (initialisation, batch order, dropout) and gets 1/N of a ``--time``
 budget. Each is a whole classifier run of its own under ``RUN/members/k/`` (``best/``, ``last/``,
 early stopping on validation macro-F1), so Ctrl-C and ``--resume`` work inside a member. The run's
-``best/`` holds all members' best weights in one ``model.safetensors``; its prediction is the mean
+``best/`` holds all members' ``best/`` weights (each the mean of its last epochs, or its best
+epoch with ``--average-epochs 0``) in one ``model.safetensors``; its prediction is the mean
 of the members' class probabilities. On 2,000 AG News rows the members' test accuracy ranges
 over several points and the mean of five is above every one of them (README, Classify).
 """
