@@ -145,7 +145,8 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
         (source.tokenizer if source else None)
     prepared = prepare(data, classifier, train.seed, tokenizer)
     model.vocab_size = prepared.tokenizer.vocab_size
-    if source is None:
+    # A resumed run reloads its weights; only an ensemble's members not started yet need these.
+    if source is None and (not resume or classifier.ensemble > 1):
         from .word_vectors import starting_vectors
 
         prepared.vectors = starting_vectors(prepared, model, classifier, data, train.seed)

@@ -142,22 +142,26 @@ class ClassifierTrainer:
         """``--average-epochs``: the mean of the kept snapshots becomes ``best/``."""
         if not self.snapshots:
             return
-        from .class_reports import scores
-
         average = {name: sum(s[name].float() for s in self.snapshots).div(len(self.snapshots))
                    .to(value.dtype) if value.is_floating_point() else value
                    for name, value in self.snapshots[-1].items()}
         model = build_classifier(self.configs["model"], self.classifier)
         model.load_state_dict(average)
         model.to(self.device)
-        classes = self.classifier.classes
-        predicted = predict_probabilities(model, self.val_set.ids, self.device).argmax(axis=1)
-        report = scores([classes[i] for i in self.val_set.labels],
-                        [classes[i] for i in predicted], classes)
+        report = self.validate(model)
         checkpoint.save(self.run_dir / "best", model, self.tokenizer, self.config_dict())
         self.log.say(f"best/: the mean of the weights after the last {len(self.snapshots)} "
                      f"epochs (--average-epochs): validation accuracy {report['accuracy']:.4f}, "
                      f"macro-F1 {report['macro_f1']:.4f}")
+
+    def validate(self, model) -> dict:
+        """Accuracy, macro-F1 and the rest of ``scores`` of ``model`` on the validation split."""
+        from .class_reports import scores
+
+        classes = self.classifier.classes
+        predicted = predict_probabilities(model, self.val_set.ids, self.device).argmax(axis=1)
+        return scores([classes[i] for i in self.val_set.labels],
+                      [classes[i] for i in predicted], classes)
 
     def paused(self) -> bool:
         """``--stop-after N``: leave the run at step N, as Ctrl-C would."""
@@ -198,12 +202,7 @@ class ClassifierTrainer:
 
     def end_epoch(self, complete: bool) -> None:
         """Validate, keep the best, save ``last/``, decide on early stopping."""
-        from .class_reports import scores
-
-        classes = self.classifier.classes
-        probabilities = predict_probabilities(self.model, self.val_set.ids, self.device)
-        predicted = [classes[i] for i in probabilities.argmax(axis=1)]
-        report = scores([classes[i] for i in self.val_set.labels], predicted, classes)
+        report = self.validate(self.model)
         improved = report["macro_f1"] > self.best
         if improved:
             self.best, self.best_epoch, self.stale_epochs = report["macro_f1"], self.epoch, 0
@@ -254,8 +253,9 @@ class ClassifierTrainer:
             setattr(self, name, values[name])
         checkpoint.optimizer_from_state(self.optimizer, values["optimizer"], tensors)
         torch.set_rng_state(tensors["torch_rng"])
-        self.snapshots = []
-        while any(name.startswith(f"snapshot.{len(self.snapshots)}.") for name in tensors):
-            prefix = f"snapshot.{len(self.snapshots)}."
-            self.snapshots.append({name[len(prefix):]: value for name, value in tensors.items()
-                                   if name.startswith(prefix)})
+        snapshots: dict[int, dict] = {}
+        for name, value in tensors.items():
+            if name.startswith("snapshot."):
+                _, index, key = name.split(".", 2)
+                snapshots.setdefault(int(index), {})[key] = value
+        self.snapshots = [snapshots[index] for index in sorted(snapshots)]
