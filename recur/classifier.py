@@ -61,7 +61,8 @@ class RecurrentClassifier(nn.Module):
         if self.pooling == "attention":
             self.attention = nn.Linear(width, 1)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(width, len(classifier.classes))
+        pooled = 3 * width if self.pooling == "concat" else width
+        self.head = nn.Linear(pooled, len(classifier.classes))
 
     @property
     def num_classes(self) -> int:
@@ -92,8 +93,16 @@ class RecurrentClassifier(nn.Module):
         return self.head(self.dropout(self.pool(x, mask, lengths)))     # (B, C)
 
     def pool(self, out: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, T, W) outputs and a (B, T) mask of real tokens -> (B, W)."""
-        if self.pooling == "last":
+        """(B, T, W) outputs and a (B, T) mask of real tokens -> (B, W), or (B, 3W) for
+        ``concat`` (ULMFiT's last, max and mean side by side)."""
+        if self.pooling == "concat":
+            return torch.cat([self.pool_by(kind, out, mask, lengths)
+                              for kind in ("last", "max", "mean")], dim=-1)
+        return self.pool_by(self.pooling, out, mask, lengths)
+
+    def pool_by(self, kind: str, out: torch.Tensor, mask: torch.Tensor,
+                lengths: torch.Tensor) -> torch.Tensor:
+        if kind == "last":
             # Forward direction at the last real token; backward direction at the first token,
             # where it has read the whole sequence.
             rows = torch.arange(out.shape[0], device=out.device)
@@ -102,9 +111,9 @@ class RecurrentClassifier(nn.Module):
                 return last
             half = self.config.hidden_size
             return torch.cat([last[:, :half], out[:, 0, half:]], dim=-1)
-        if self.pooling == "max":
+        if kind == "max":
             return out.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
-        if self.pooling == "mean":
+        if kind == "mean":
             return (out * mask[..., None]).sum(dim=1) / lengths[:, None].to(out.dtype)
         scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))   # (B, T)
         weights = torch.softmax(scores, dim=1)

@@ -156,7 +156,7 @@ class SampleConfig:
                             choices=("fp32", "bf16", "int8"))
 
 
-POOLINGS = ("max", "mean", "last", "attention")
+POOLINGS = ("max", "mean", "last", "attention", "concat")
 
 
 @dataclass
@@ -169,7 +169,9 @@ class ClassifierConfig:
                                                "makes `recur train` train a classifier")
     classes: list = option([], "class names in id order; set from the training data", cli=False)
     bidirectional: bool = option(True, "read the text in both directions")
-    pooling: str = option("max", "how the per-token outputs become one vector", choices=POOLINGS)
+    pooling: str = option("max", "how the per-token outputs become one vector "
+                                       "(concat: last, max and mean side by side)",
+                          choices=POOLINGS)
     newlines: str = option("space", "line ends: keep them as tokens, or turn them into spaces",
                            choices=("keep", "space"))
     drop_text: str = option("instrumental", "drop rows whose whole text is one of these "

@@ -43,7 +43,7 @@ def topic_rows(count=80, seed=0):
     return rows
 
 
-@pytest.mark.parametrize("pooling", ["max", "mean", "last", "attention"])
+@pytest.mark.parametrize("pooling", ["max", "mean", "last", "attention", "concat"])
 @pytest.mark.parametrize("bidirectional", [True, False])
 def test_padding_never_changes_the_result(pooling, bidirectional):
     torch.manual_seed(0)
