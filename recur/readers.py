@@ -6,7 +6,7 @@ becomes a one-line ``RecurError`` that names the file and, where it helps, the b
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .errors import RecurError
 
@@ -55,6 +55,32 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
         raise RecurError(f"{path}: byte {error.start} (0x{data[error.start]:02x}) is not valid "
                          f"{encoding}; pass --encoding (for example latin-1)") from None
     return text.replace("\r\n", "\n")
+
+
+def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[str]:
+    """The lines of one file, one at a time (a file larger than memory is fine), without their
+    line ends; the same one-line errors as ``read_text``, naming the line that fails."""
+    if encoding.lower().replace("-", "").startswith("utf16"):
+        yield from read_text(path, encoding).split("\n")   # b"\n" does not split UTF-16
+        return
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise RecurError(f"unknown --encoding {encoding!r}") from None
+    try:
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                if b"\x00" in raw:
+                    raise RecurError(f"{path}: looks like a binary file (NUL byte on line "
+                                     f"{number}); give text files, or narrow a folder with --glob")
+                try:
+                    yield raw.decode(encoding).rstrip("\r\n")
+                except UnicodeDecodeError as error:
+                    raise RecurError(f"{path}: line {number} is not valid {encoding} (byte 0x"
+                                     f"{raw[error.start]:02x}); pass --encoding (for example "
+                                     "latin-1)") from None
+    except OSError as error:
+        raise RecurError(f"{path}: cannot read the file ({error.strerror})") from None
 
 
 def read_texts(paths: Iterable[str], glob: str = "*", encoding: str = "utf-8") -> str:

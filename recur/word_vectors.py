@@ -19,7 +19,10 @@ word vectors from more text of the same kind are a cheap form of pretraining.
 """
 from __future__ import annotations
 
+import itertools
 import time
+
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -27,7 +30,7 @@ WINDOW, CONTEXT_POWER = 5, 0.75
 CHUNK_TOKENS = 1_000_000
 
 
-def cooccurrence(id_arrays: list, vocab_size: int, window: int = WINDOW,
+def cooccurrence(id_arrays: Iterable, vocab_size: int, window: int = WINDOW,
                  chunk_tokens: int = CHUNK_TOKENS):
     """Symmetric (V, V) sparse counts of token pairs at most ``window`` apart, weighted
     1/distance; pairs never cross from one text to the next. Texts are counted in chunks of
@@ -36,7 +39,7 @@ def cooccurrence(id_arrays: list, vocab_size: int, window: int = WINDOW,
 
     total = sparse.csr_matrix((vocab_size, vocab_size))
     chunk, size = [], 0
-    for ids in list(id_arrays) + [None]:
+    for ids in itertools.chain(id_arrays, [None]):
         if ids is not None:
             chunk.append(np.asarray(ids, dtype=np.int64))
             size += len(ids)
@@ -77,7 +80,7 @@ def positive_pmi(counts):
                              shape=counts.shape)
 
 
-def ppmi_svd(id_arrays: list, vocab_size: int, dimension: int, seed: int = 0,
+def ppmi_svd(id_arrays: Iterable, vocab_size: int, dimension: int, seed: int = 0,
              window: int = WINDOW) -> np.ndarray:
     """(V, dimension) float32 word vectors from the token id arrays of the training texts; rows
     of tokens that never occur near another are 0. Needs ``dimension`` < V."""
@@ -95,16 +98,28 @@ def ppmi_svd(id_arrays: list, vocab_size: int, dimension: int, seed: int = 0,
     return vectors.astype(np.float32)
 
 
-def unlabelled_texts(paths: str, prepared, encoding: str) -> list:
-    """Token id arrays of every non-empty line of the ``--vectors-from`` files and folders."""
-    from .readers import collect_files, read_text
+def unlabelled_texts(paths: str, prepared, encoding: str) -> Iterator:
+    """Token id arrays of every non-empty line of the ``--vectors-from`` files and folders,
+    read one line at a time (they are counted in chunks, so a corpus larger than memory is
+    fine)."""
+    from .readers import collect_files, read_lines
 
-    arrays = []
     for path in collect_files([name for name in paths.split(",") if name.strip()]):
-        for line in read_text(path, encoding).split("\n"):
+        for line in read_lines(path, encoding):
             if line.strip():
-                arrays.append(prepared.tokenizer.encode_array(prepared.preprocessor.clean(line)))
-    return arrays
+                yield prepared.tokenizer.encode_array(prepared.preprocessor.clean(line))
+
+
+class Tally:
+    """Passes id arrays through, counting the arrays and their tokens."""
+
+    def __init__(self, arrays: Iterable):
+        self.arrays, self.texts, self.tokens = arrays, 0, 0
+
+    def __iter__(self):
+        for ids in self.arrays:
+            self.texts, self.tokens = self.texts + 1, self.tokens + len(ids)
+            yield ids
 
 
 def starting_vectors(prepared, model, classifier, data, seed: int):
@@ -117,14 +132,15 @@ def starting_vectors(prepared, model, classifier, data, seed: int):
                               f"small for {model.embedding_size} word-vector dimensions)")
         return None
     tick = time.perf_counter()
-    arrays = list(prepared.train.ids)
-    if classifier.vectors_from:
-        arrays += unlabelled_texts(classifier.vectors_from, prepared, data.encoding)
-    vectors = ppmi_svd(arrays, model.vocab_size, model.embedding_size, seed)
+    extra = Tally(unlabelled_texts(classifier.vectors_from, prepared, data.encoding)
+                  if classifier.vectors_from else [])
+    tokens = sum(map(len, prepared.train.ids))
+    vectors = ppmi_svd(itertools.chain(prepared.train.ids, extra), model.vocab_size,
+                       model.embedding_size, seed)
     prepared.lines.append(
         f"embedding: started from PPMI + SVD word vectors of the training split"
-        + (f" and {len(arrays) - len(prepared.train.ids):,} lines of {classifier.vectors_from}"
+        + (f" and {extra.texts:,} lines of {classifier.vectors_from}"
            if classifier.vectors_from else "")
-        + f" ({sum(map(len, arrays)):,} tokens, window {WINDOW}, "
+        + f" ({tokens + extra.tokens:,} tokens, window {WINDOW}, "
           f"{time.perf_counter() - tick:.1f} s)")
     return vectors

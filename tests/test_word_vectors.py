@@ -73,3 +73,23 @@ def test_counting_in_chunks_changes_nothing():
     whole = cooccurrence(texts, vocab_size).toarray()
     assert np.allclose(whole, cooccurrence(texts, vocab_size, chunk_tokens=25).toarray())
     assert np.allclose(whole, whole.T) and whole.sum() > 0
+
+
+def test_vectors_from_counts_unlabelled_lines_and_names_a_bad_line(tmp_path, capsys):
+    import pytest
+
+    from recur.errors import RecurError
+
+    data = write_csv(tmp_path / "train.csv", topic_rows(60))
+    extra = tmp_path / "more.txt"
+    extra.write_text("bread soup rice\n\nfootball goal match\nsoup rice bread\n", encoding="utf-8")
+    options = dict(text_column="text", label_column="label", steps=2, **{**TINY, "quiet": False})
+    recur.train(data, out=str(tmp_path / "more"), vectors_from=str(extra), **options)
+    assert "and 3 lines of" in capsys.readouterr().err
+    recur.train(data, out=str(tmp_path / "plain"), **options)
+    first, second = (recur.load(tmp_path / name / "last").bundle.model.embedding.weight
+                     for name in ("more", "plain"))
+    assert not torch.allclose(first, second, atol=1e-3)
+    extra.write_bytes(b"bread soup\nrice \xe9 goal\n")
+    with pytest.raises(RecurError, match=r"more.txt: line 2 is not valid utf-8"):
+        recur.train(data, out=str(tmp_path / "bad"), vectors_from=str(extra), **options)
