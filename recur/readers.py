@@ -5,6 +5,7 @@ becomes a one-line ``RecurError`` that names the file and, where it helps, the b
 """
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -40,47 +41,67 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as error:
-        raise RecurError(f"{path}: cannot read the file ({error.strerror})") from None
+        raise unreadable(path, error) from None
     if not data.strip():
         raise RecurError(f"{path}: the file is empty")
     nul = data.find(b"\x00", 0, BINARY_PROBE_BYTES)
-    if nul >= 0 and not encoding.lower().replace("-", "").startswith("utf16"):
-        raise RecurError(f"{path}: looks like a binary file (NUL byte at offset {nul}); "
-                         "give text files, or narrow a folder with --glob")
+    if nul >= 0 and not is_utf16(encoding):
+        raise binary_file(path, f"at offset {nul}")
     try:
         text = data.decode(encoding)
     except LookupError:
-        raise RecurError(f"unknown --encoding {encoding!r}") from None
+        raise unknown_encoding(encoding) from None
     except UnicodeDecodeError as error:
-        raise RecurError(f"{path}: byte {error.start} (0x{data[error.start]:02x}) is not valid "
-                         f"{encoding}; pass --encoding (for example latin-1)") from None
+        raise not_valid(path, f"byte {error.start} (0x{data[error.start]:02x})",
+                        encoding) from None
     return text.replace("\r\n", "\n")
+
+
+def unknown_encoding(encoding: str) -> RecurError:
+    return RecurError(f"unknown --encoding {encoding!r}")
+
+
+def is_utf16(encoding: str) -> bool:
+    """UTF-16 text holds NUL bytes and cannot be split on b"\\n"."""
+    return encoding.lower().replace("-", "").startswith("utf16")
+
+
+def unreadable(path: Path, error: OSError) -> RecurError:
+    return RecurError(f"{path}: cannot read the file ({error.strerror})")
+
+
+def not_valid(path: Path, where: str, encoding: str) -> RecurError:
+    """The one-line error for undecodable bytes at ``where`` (a byte offset, or a line)."""
+    return RecurError(f"{path}: {where} is not valid {encoding}; pass --encoding "
+                      "(for example latin-1)")
+
+
+def binary_file(path: Path, where: str) -> RecurError:
+    return RecurError(f"{path}: looks like a binary file (NUL byte {where}); give text files, "
+                      "or narrow a folder with --glob")
 
 
 def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[str]:
     """The lines of one file, one at a time (a file larger than memory is fine), without their
     line ends; the same one-line errors as ``read_text``, naming the line that fails."""
-    if encoding.lower().replace("-", "").startswith("utf16"):
-        yield from read_text(path, encoding).split("\n")   # b"\n" does not split UTF-16
+    if is_utf16(encoding):
+        yield from read_text(path, encoding).split("\n")
         return
     try:
-        "".encode(encoding)
+        codecs.lookup(encoding)
     except LookupError:
-        raise RecurError(f"unknown --encoding {encoding!r}") from None
+        raise unknown_encoding(encoding) from None
     try:
         with open(path, "rb") as handle:
             for number, raw in enumerate(handle, 1):
                 if b"\x00" in raw:
-                    raise RecurError(f"{path}: looks like a binary file (NUL byte on line "
-                                     f"{number}); give text files, or narrow a folder with --glob")
+                    raise binary_file(path, f"on line {number}")
                 try:
                     yield raw.decode(encoding).rstrip("\r\n")
-                except UnicodeDecodeError as error:
-                    raise RecurError(f"{path}: line {number} is not valid {encoding} (byte 0x"
-                                     f"{raw[error.start]:02x}); pass --encoding (for example "
-                                     "latin-1)") from None
+                except UnicodeDecodeError:
+                    raise not_valid(path, f"line {number}", encoding) from None
     except OSError as error:
-        raise RecurError(f"{path}: cannot read the file ({error.strerror})") from None
+        raise unreadable(path, error) from None
 
 
 def read_texts(paths: Iterable[str], glob: str = "*", encoding: str = "utf-8") -> str:

@@ -19,7 +19,8 @@ from typing import Iterator
 import numpy as np
 
 from .errors import RecurError
-from .readers import BINARY_PROBE_BYTES, collect_files
+from .readers import (BINARY_PROBE_BYTES, binary_file, collect_files, is_utf16, not_valid,
+                      unknown_encoding)
 from .tokenizer import CharTokenizer
 
 BLOCK_BYTES = 1 << 24
@@ -73,7 +74,7 @@ def _file_blocks(path: Path, encoding: str) -> Iterator[np.ndarray]:
     try:
         decoder = codecs.getincrementaldecoder(encoding)("strict")
     except LookupError:
-        raise RecurError(f"unknown --encoding {encoding!r}") from None
+        raise unknown_encoding(encoding) from None
     ascii_fast = encoding.lower().replace("-", "").replace("_", "") in ASCII_COMPATIBLE
     offset, pending, visible, last = 0, np.empty(0, np.uint8), False, 0
     with open(path, "rb") as handle:
@@ -81,9 +82,8 @@ def _file_blocks(path: Path, encoding: str) -> Iterator[np.ndarray]:
             data = handle.read(BLOCK_BYTES)
             if offset == 0:
                 nul = data.find(b"\x00", 0, BINARY_PROBE_BYTES)
-                if nul >= 0 and not encoding.lower().replace("-", "").startswith("utf16"):
-                    raise RecurError(f"{path}: looks like a binary file (NUL byte at offset {nul}); "
-                                     "give text files, or narrow a folder with --glob")
+                if nul >= 0 and not is_utf16(encoding):
+                    raise binary_file(path, f"at offset {nul}")
             if ascii_fast and data.isascii() and not decoder.getstate()[0]:
                 points = np.frombuffer(data, dtype=np.uint8)
             else:
@@ -91,8 +91,7 @@ def _file_blocks(path: Path, encoding: str) -> Iterator[np.ndarray]:
                     points = _codepoints(decoder.decode(data, final=not data))
                 except UnicodeDecodeError as error:
                     at = offset + error.start - len(decoder.getstate()[0])
-                    raise RecurError(f"{path}: byte {max(at, offset)} is not valid {encoding}; "
-                                     "pass --encoding (for example latin-1)") from None
+                    raise not_valid(path, f"byte {max(at, offset)}", encoding) from None
             offset += len(data)
             points = np.concatenate([pending, points]) if len(pending) else points
             # Hold back a trailing "\r": its "\n" may open the next block.

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import time
-
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -132,15 +131,14 @@ def starting_vectors(prepared, model, classifier, data, seed: int):
                               f"small for {model.embedding_size} word-vector dimensions)")
         return None
     tick = time.perf_counter()
-    extra = Tally(unlabelled_texts(classifier.vectors_from, prepared, data.encoding)
-                  if classifier.vectors_from else [])
-    tokens = sum(map(len, prepared.train.ids))
-    vectors = ppmi_svd(itertools.chain(prepared.train.ids, extra), model.vocab_size,
-                       model.embedding_size, seed)
+    extra = (unlabelled_texts(classifier.vectors_from, prepared, data.encoding)
+             if classifier.vectors_from else [])
+    counted = Tally(itertools.chain(prepared.train.ids, extra))
+    vectors = ppmi_svd(counted, model.vocab_size, model.embedding_size, seed)
     prepared.lines.append(
         f"embedding: started from PPMI + SVD word vectors of the training split"
-        + (f" and {extra.texts:,} lines of {classifier.vectors_from}"
-           if classifier.vectors_from else "")
-        + f" ({tokens + extra.tokens:,} tokens, window {WINDOW}, "
+        + (f" and {counted.texts - len(prepared.train.ids):,} lines of "
+           f"{classifier.vectors_from}" if classifier.vectors_from else "")
+        + f" ({counted.tokens:,} tokens, window {WINDOW}, "
           f"{time.perf_counter() - tick:.1f} s)")
     return vectors

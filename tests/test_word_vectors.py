@@ -2,11 +2,13 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 
 import recur
 from recur.classifier import build_classifier
 from recur.config import ClassifierConfig, ModelConfig
+from recur.errors import RecurError
 from recur.word_vectors import ppmi_svd
 
 from .test_classifier import TINY, topic_rows, write_csv
@@ -76,10 +78,6 @@ def test_counting_in_chunks_changes_nothing():
 
 
 def test_vectors_from_counts_unlabelled_lines_and_names_a_bad_line(tmp_path, capsys):
-    import pytest
-
-    from recur.errors import RecurError
-
     data = write_csv(tmp_path / "train.csv", topic_rows(60))
     extra = tmp_path / "more.txt"
     extra.write_text("bread soup rice\n\nfootball goal match\nsoup rice bread\n", encoding="utf-8")
