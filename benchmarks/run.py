@@ -2,6 +2,7 @@
 
     python -m benchmarks.run            # everything (about 20 minutes: the quality runs dominate)
     python -m benchmarks.run --quick    # speed only (about 2 minutes)
+    python -m benchmarks.run --quality  # the tiny Shakespeare rows only (about 16 minutes)
 
 Quality runs need ../shared/data/tinyshakespeare and are skipped, with a message, without it.
 """
@@ -179,12 +180,27 @@ def write_readme(results: dict) -> None:
         readme.write_text(text, encoding="utf-8")
 
 
+def measure_quality(threads: int) -> dict:
+    """The last run's results (speed rows kept) with new quality rows."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else None
+    if not results:
+        raise SystemExit(f"--quality keeps the speed rows of {RESULTS}, which is absent: "
+                         "run the whole benchmark first")
+    results["quality"] = [r for r in (quality_run(b, threads) for b in BUDGETS) if r]
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="speed only, no quality runs")
+    parser.add_argument("--quality", action="store_true",
+                        help="quality runs only, keeping the speed rows of the last run")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    results = measure(args.quick, args.threads)
+    if args.quick and args.quality:
+        parser.error("--quick and --quality exclude each other")
+    results = (measure_quality(args.threads) if args.quality
+               else measure(args.quick, args.threads))
     RESULTS.write_text(json.dumps(results, indent=2))
     write_readme(results)
     print(table(results))

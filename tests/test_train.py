@@ -150,6 +150,18 @@ def test_long_time_budgets_start_wider_unless_the_width_is_given(corpus_file, tm
     assert width("steps", time="10m", steps=5) == 256
 
 
+def test_plain_character_models_decay_their_weights_harder(corpus_file, tmp_path):
+    small = dict(embedding_size=8, hidden_size=16, num_layers=1, batch_size=2, seq_length=8,
+                 samples=0, threads=1, stop_after=1, eval_every="1000")
+    def decay(run, **options):
+        recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **small, **options)
+        return json.loads((tmp_path / run / "last" / "config.json").read_text())["train"]["weight_decay"]
+    assert decay("short", time="3m") == 0.1
+    assert decay("long", time="10m") == 0.1
+    assert decay("given", time="3m", weight_decay=0.01) == 0.01
+    assert decay("words", time="3m", level="word") == 0.01
+
+
 def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
     from recur import sizing
     from recur.config import DataConfig, ModelConfig, TrainConfig
