@@ -157,7 +157,7 @@ def test_plain_character_models_decay_their_weights_harder(corpus_file, tmp_path
         recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **small, **options)
         return json.loads((tmp_path / run / "last" / "config.json").read_text())["train"]["weight_decay"]
     assert decay("short", time="3m") == 0.1
-    assert decay("long", time="10m") == 0.1
+    assert decay("long", time="10m") == 0.4
     assert decay("given", time="3m", weight_decay=0.01) == 0.01
     assert decay("words", time="3m", level="word") == 0.01
 
