@@ -229,12 +229,12 @@ class MusicConfig:
 # added to every step's input.
 CONDITIONAL_DEFAULTS = {"condition_every_line": True, "condition_embedding": True}
 
-# Every plain character model (no conditions) decays its weight matrices ten times harder than
+# Plain character models (no conditions) decay their weight matrices ten times harder than
 # the general default: tiny Shakespeare overfits within minutes (3 minutes, 2 threads: training
 # step loss 1.28 against validation 1.4788 at 0.01). Validation loss at 0.01 / 0.1 / 0.2 / 0.4:
 # 1.4788 / 1.4574 / 1.4624 / 1.4749 after 3 minutes (2x256), all 2026-12-01; at a fixed 650
 # steps (about 80 s) 1.5510 at 0.1 against 1.5525 at 0.01. Dropout 0.1 was worse at 3 minutes
-# (1.5151).
+# (1.5151). The long-budget model below takes 0.4 instead.
 PLAIN_CHARACTER_DEFAULTS = {"weight_decay": 0.1}
 
 # Character models of plain text given a --time budget of at least LONG_BUDGET_SECONDS (and no
