@@ -127,8 +127,7 @@ def measure(quick: bool, threads: int) -> dict:
     print(f"1 GB file: peak RSS {results['big_file']['peak_rss_mb']:.0f} MB, token cache "
           f"{results['big_file']['cache_mb_per_second']:.0f} MB/s", file=sys.stderr)
     if quick:   # keep the quality rows of the last full run, if any
-        previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-        results["quality"] = previous.get("quality", [])
+        results["quality"] = previous_results().get("quality", [])
     else:
         results["quality"] = [r for r in (quality_run(b, threads) for b in BUDGETS) if r]
     return results
@@ -180,9 +179,14 @@ def write_readme(results: dict) -> None:
         readme.write_text(text, encoding="utf-8")
 
 
+def previous_results() -> dict:
+    """The results.json of the last run ({} when there is none)."""
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+
+
 def measure_quality(threads: int) -> dict:
     """The last run's results (speed rows kept) with new quality rows."""
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else None
+    results = previous_results()
     if not results:
         raise SystemExit(f"--quality keeps the speed rows of {RESULTS}, which is absent: "
                          "run the whole benchmark first")

@@ -8,8 +8,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import (CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS, LONG_BUDGET_SECONDS,
-                     SAVED_MODEL_FALLBACKS, SHORT_CHUNK_DEFAULTS, ClassifierConfig, DataConfig,
+from .config import (CHARACTER_DEFAULTS, CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS,
+                     LONG_BUDGET_SECONDS, SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig,
                      ModelConfig, MusicConfig, SampleConfig, TrainConfig, from_dict,
                      parse_duration)
 from .errors import RecurError
@@ -140,7 +140,7 @@ def _kind_defaults(data, train) -> dict:
     """Starting values for a kind of run, under the options given: music, conditional
     documents of characters or words (see config.CONDITIONAL_DEFAULTS), a character model
     with a long time budget (config.LONG_BUDGET_DEFAULTS), or any other character model
-    (config.SHORT_CHUNK_DEFAULTS)."""
+    (config.CHARACTER_DEFAULTS)."""
     if _is_music(data):
         return MUSIC_DEFAULTS
     if data.condition_column and data.level in ("char", "word"):
@@ -149,7 +149,7 @@ def _kind_defaults(data, train) -> dict:
             and _seconds(train.time) >= LONG_BUDGET_SECONDS:
         return LONG_BUDGET_DEFAULTS
     if data.level == "char":
-        return SHORT_CHUNK_DEFAULTS
+        return CHARACTER_DEFAULTS
     return {}
 
 

@@ -229,14 +229,6 @@ class MusicConfig:
 # added to every step's input.
 CONDITIONAL_DEFAULTS = {"condition_every_line": True, "condition_embedding": True}
 
-# Plain character models (no conditions) decay their weight matrices ten times harder than
-# the general default: tiny Shakespeare overfits within minutes (3 minutes, 2 threads: training
-# step loss 1.28 against validation 1.4788 at 0.01). Validation loss at 0.01 / 0.1 / 0.2 / 0.4:
-# 1.4788 / 1.4574 / 1.4624 / 1.4749 after 3 minutes (2x256), all 2026-12-01; at a fixed 650
-# steps (about 80 s) 1.5510 at 0.1 against 1.5525 at 0.01. Dropout 0.1 was worse at 3 minutes
-# (1.5151). The long-budget model below takes 0.4 instead.
-PLAIN_CHARACTER_DEFAULTS = {"weight_decay": 0.1}
-
 # Character models of plain text given a --time budget of at least LONG_BUDGET_SECONDS (and no
 # --steps/--epochs) start wider: on tiny Shakespeare with 2 threads, 10 minutes gave validation
 # 1.4302 at 2x384 against 1.4511 at 2x256, while at 3 minutes 2x256 was better (1.497 vs 1.527).
@@ -252,7 +244,12 @@ LONG_BUDGET_DEFAULTS = {"hidden_size": 384, "weight_decay": 0.4}
 # lyrics lost with them (10 minutes: validation 1.3427 against 1.3227, and with --guidance 1 only
 # 53% of country songs read as country against 97%), so documents with conditions, words, BPE
 # and music keep 128.
-SHORT_CHUNK_DEFAULTS = {"seq_length": 64, **PLAIN_CHARACTER_DEFAULTS}
+# They also decay their weight matrices ten times harder than the general default: tiny
+# Shakespeare overfits within minutes (3 minutes, 2 threads: training step loss 1.28 against
+# validation 1.4788 at 0.01). Validation loss at 0.01 / 0.1 / 0.2 / 0.4: 1.4788 / 1.4574 /
+# 1.4624 / 1.4749 after 3 minutes (2x256), all 2026-12-01; at a fixed 650 steps (about 80 s)
+# 1.5510 at 0.1 against 1.5525 at 0.01. Dropout 0.1 was worse at 3 minutes (1.5151).
+CHARACTER_DEFAULTS = {"seq_length": 64, "weight_decay": 0.1}
 
 
 def parse_duration(text: str) -> float:
