@@ -2,8 +2,8 @@
 loop that trains the members one after the other (``class_fit.py`` sets the run up).
 
 Every member reads the same training and validation split with the same tokenizer; member k
-starts from seed ``seed + k`` (initialisation, batch order, dropout) and gets 1/N of a ``--time``
-budget. Each is a whole classifier run of its own under ``RUN/members/k/`` (``best/``, ``last/``,
+starts from seed ``seed + k`` (initialisation, batch order, dropout) and gets an equal share of
+what is left of a ``--time`` budget (so time a member saved by stopping early goes to the next). Each is a whole classifier run of its own under ``RUN/members/k/`` (``best/``, ``last/``,
 early stopping on validation macro-F1), so Ctrl-C and ``--resume`` work inside a member. The run's
 ``best/`` holds all members' ``best/`` weights (each the mean of its last epochs, or its best
 epoch with ``--average-epochs 0``) in one ``model.safetensors``; its prediction is the mean
@@ -45,15 +45,29 @@ class ClassifierEnsemble(nn.Module):
         return torch.logsumexp(log_probabilities, dim=0) - math.log(len(self.members))
 
 
-def member_configs(configs: dict, index: int) -> dict:
-    """The configs member ``index`` trains with: its own seed and share of a time budget."""
+def member_configs(configs: dict, index: int, used: float) -> dict:
+    """The configs member ``index`` trains with: its own seed and, of a time budget, an equal
+    share of what the members before it (``used`` seconds of training) left."""
     member = copy.deepcopy(configs)
     count = member["classifier"].ensemble
     member["classifier"].ensemble = 1
     member["train"].seed = configs["train"].seed + index
     if configs["train"].time:
-        member["train"].time = f"{parse_duration(configs['train'].time) / count:g}s"
+        total = parse_duration(configs["train"].time)
+        # never below the even share, should a member before it have run a step over its own
+        share = max(total / count, (total - used) / (count - index))
+        member["train"].time = f"{share:g}s"
     return member
+
+
+def seconds_used(run_dir: Path, count: int, index: int, budget: float) -> float:
+    """Training seconds the finished members before ``index`` took (a member that recorded
+    none counts its even share of ``budget``)."""
+    used = 0.0
+    for before in range(index):
+        record = json.loads((run_dir / "members" / str(before) / DONE).read_text())
+        used += record.get("seconds", budget / count)
+    return used
 
 
 def train_members(configs: dict, prepared, run_dir: Path, device, log, source=None,
@@ -70,7 +84,8 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
         member_dir = run_dir / "members" / str(index)
         if (member_dir / DONE).is_file():
             continue
-        settings = member_configs(configs, index)
+        budget = parse_duration(configs["train"].time) if configs["train"].time else 0.0
+        settings = member_configs(configs, index, seconds_used(run_dir, count, index, budget))
         trainer = ClassifierTrainer(settings, prepared.train, prepared.val, prepared.tokenizer,
                                     member_dir, device, log, prepared.vectors)
         trainer.tags = {"member": index}
@@ -90,7 +105,8 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
         if not trainer.run():
             return False
         (member_dir / DONE).write_text(json.dumps({"best_epoch": trainer.best_epoch + 1,
-                                                   "val_macro_f1": trainer.best}))
+                                                   "val_macro_f1": trainer.best,
+                                                   "seconds": round(trainer.elapsed, 3)}))
     save_ensemble(configs, prepared.tokenizer, run_dir, ["best", "last"])
     return True
 

@@ -195,8 +195,9 @@ class ClassifierConfig:
                                choices=("balanced", "none"))
     sampler: str = option("natural", "batches drawn as the data falls, or balanced by class",
                           choices=("natural", "balanced"))
-    ensemble: int = option(1, "train N classifiers (seeds seed..seed+N-1, each 1/N of a --time "
-                               "budget) and predict with the mean of their probabilities")
+    ensemble: int = option(1, "train N classifiers (seeds seed..seed+N-1, each an equal share "
+                               "of what is left of a --time budget) and predict with the mean "
+                               "of their probabilities")
     average_epochs: int = option(3, "the final model (best/) averages the weights at the end of "
                                      "the last N epochs (0: the epoch with the best validation "
                                      "macro-F1)")

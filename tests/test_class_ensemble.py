@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 import recur
-from recur.class_ensemble import member_configs
+import recur.api
+from recur.class_ensemble import DONE, member_configs, seconds_used
 from recur.class_trainer import predict_probabilities
 
 from .test_classifier import TINY, topic_rows, write_csv
@@ -51,10 +52,23 @@ def test_ensemble_resumes_exactly(tmp_path):
 def test_member_configs_split_the_budget():
     configs = recur.api.classifier_configs({"label_column": "y", "time": "10m", "ensemble": 4,
                                             "seed": 7})
-    member = member_configs(configs, 2)
+    member = member_configs(configs, 2, used=300.0)     # members 0 and 1 took their shares
     assert (member["train"].seed, member["train"].time, member["classifier"].ensemble) == \
         (9, "150s", 1)
     assert configs["classifier"].ensemble == 4 and configs["train"].seed == 7
+    # members 0 and 1 stopped early after 100 s in all: 2 and 3 share the other 500 s
+    assert member_configs(configs, 2, used=100.0)["train"].time == "250s"
+    # a member before it ran over its share: never less than the even share
+    assert member_configs(configs, 2, used=310.0)["train"].time == "150s"
+
+
+def test_time_a_member_saved_goes_to_the_next(tmp_path):
+    members = tmp_path / "members"
+    for index, record in enumerate(({"seconds": 40.0}, {})):
+        (members / str(index)).mkdir(parents=True)
+        (members / str(index) / DONE).write_text(json.dumps(record))
+    # the second member recorded no time (an older run): it counts its even share, 150 s
+    assert seconds_used(tmp_path, count=4, index=2, budget=600.0) == 190.0
 
 
 def test_a_time_budget_keeps_the_default_epoch_cap():
