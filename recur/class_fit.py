@@ -126,7 +126,8 @@ def init_from(run: str, data, model) -> tuple:
 
 def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False) -> Path:
     """Train a classifier; ``configs`` has data, model, train and classifier sections."""
-    from .fit import auto_threads, choose_device, default_run_dir
+    from .fit import default_run_dir
+    from .machine import auto_threads, choose_device
 
     data, model, train, classifier = (configs[k] for k in ("data", "model", "train",
                                                           "classifier"))

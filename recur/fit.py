@@ -20,6 +20,7 @@ from .data import frame_documents, split_documents, split_text
 from .distributed import Group, setup, teardown
 from .errors import RecurError
 from .logbook import Logbook, plot_losses
+from .machine import auto_threads, choose_device
 from .models import count_parameters
 from .readers import collect_files, load_text
 from .tokenizer import build_tokenizer
@@ -99,51 +100,6 @@ def prepare_documents(data: DataConfig, tokenizer=None) -> Corpus:
 
     characters = sum(len(documents.texts[i]) + 1 for i in val)
     return Corpus(tokenizer, framed(train), framed(val), characters, documents=documents)
-
-
-def _cpu_times() -> tuple[int, int]:
-    with open("/proc/stat", encoding="ascii") as handle:
-        values = [int(v) for v in handle.readline().split()[1:]]
-    return sum(values), values[3] + values[4]          # total, idle + iowait
-
-
-def busy_cores(window: float = 0.25) -> float:
-    """Cores other processes keep busy now, measured over ``window`` seconds while we sleep
-    (the load average lags by a minute, so a job that just ended would still count)."""
-    try:
-        total, idle = _cpu_times()
-        time.sleep(window)
-        total2, idle2 = _cpu_times()
-    except (OSError, ValueError, IndexError):
-        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    busy = 1.0 - (idle2 - idle) / max(total2 - total, 1)
-    return busy * (os.cpu_count() or 1)
-
-
-def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
-    """Threads for PyTorch: ``--threads``, else the cores other processes leave free.
-
-    Measured on 2 cores: with another process holding one core, two-thread training runs at
-    25-45% of its speed (the threads wait on each other) while one thread keeps its pace."""
-    cores = os.cpu_count() or 1
-    if train.threads:
-        return train.threads, None
-    load = busy_cores()
-    free = max(1, min(cores, round(cores - load)))
-    if free == cores:
-        return cores, None
-    return free, (f"the CPU is already busy ({load:.1f} of {cores} cores in use): training with "
-                  f"{free} thread{'s' if free > 1 else ''}; --threads {cores} overrides")
-
-
-def choose_device(train: TrainConfig, name: str | None = None, threads: int | None = None):
-    torch.set_num_threads(threads or train.threads or os.cpu_count() or 1)  # threads: decided
-    name = name or train.device
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RecurError("--device cuda: no CUDA device is available here; use --device cpu")
-    return torch.device(name)
 
 
 def default_run_dir(data: DataConfig) -> Path:

@@ -3,6 +3,7 @@
 ``RecurrentLM.forward(ids (B, T), state) -> (logits (B, T, V), state)``. The state is a plain tuple
 of tensors, each (num_layers, B, hidden_size): (h, c) for an LSTM, (h,) for a GRU or plain RNN.
 The caller carries it: training detaches it between chunks, sampling feeds one step at a time.
+On CPU a GRU runs through ``cpu_gru`` (the same numbers as ``nn.GRU``, a faster backward).
 A model with ``condition_embedding`` adds one more entry, the (B, columns) condition rows in
 force (0: none), read from the condition tokens in ``ids`` and carried like the hidden state.
 With ``targets`` (B, T) the first output is the mean cross-entropy instead of logits, so an
@@ -14,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import cpu_gru
 from .config import CELLS, ModelConfig
 from .errors import RecurError
 
@@ -91,7 +93,9 @@ class RecurrentLM(nn.Module):
             out, (h, c) = self.rnn(x, state)                   # (B, T, H)
             state = (h, c) + carried
         else:
-            out, h = self.rnn(x, None if state is None else state[0])
+            h0 = None if state is None else state[0]
+            out, h = (cpu_gru.gru(self.rnn, x, h0) if cpu_gru.usable(self.rnn, x)
+                      else self.rnn(x, h0))
             state = (h,) + carried
         out = self.dropout(out)
         if targets is not None:

@@ -3,6 +3,7 @@ probabilities, exact resume; and the epoch cap a classifier keeps under a time b
 import json
 
 import numpy as np
+import pytest
 import torch
 
 import recur
@@ -19,7 +20,12 @@ def test_ensemble_predicts_the_mean_of_its_members(tmp_path):
                         time="30m", out=str(tmp_path / "run"), **TINY)
     members = [recur.load(tmp_path / "run" / "members" / str(k)) for k in range(3)]
     assert [m.bundle.config["train"]["seed"] for m in members] == [0, 1, 2]
-    assert [m.bundle.config["train"]["time"] for m in members] == ["600s"] * 3
+    # three epochs take seconds of the 600 s shares: what member 0 left goes to 1 and 2
+    used = [json.loads((tmp_path / "run" / "members" / str(k) / DONE).read_text())["seconds"]
+            for k in range(3)]
+    shares = [float(m.bundle.config["train"]["time"].rstrip("s")) for m in members]
+    assert shares[0] == 600 and shares[1] == pytest.approx((1800 - used[0]) / 2, abs=0.01)
+    assert shares[2] == pytest.approx(1800 - used[0] - used[1], abs=0.01)
     weights = [m.bundle.model.head.weight for m in members]
     assert not torch.equal(weights[0], weights[1])                 # different seeds
     texts = ["soup oven salt", "goal team coach", "bread ball"]

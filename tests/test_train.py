@@ -121,16 +121,16 @@ def test_bf16_autocast_trains_and_keeps_fp32_weights(corpus_file, tmp_path):
 
 
 def test_threads_take_the_free_cores_unless_given(monkeypatch):
-    from recur import fit as fit_module
+    from recur import machine
     from recur.config import TrainConfig
 
-    monkeypatch.setattr(fit_module.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(fit_module, "busy_cores", lambda: 0.1)
-    assert fit_module.auto_threads(TrainConfig()) == (2, None)
-    monkeypatch.setattr(fit_module, "busy_cores", lambda: 1.0)
-    threads, note = fit_module.auto_threads(TrainConfig())
+    monkeypatch.setattr(machine.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(machine, "busy_cores", lambda: 0.1)
+    assert machine.auto_threads(TrainConfig()) == (2, None)
+    monkeypatch.setattr(machine, "busy_cores", lambda: 1.0)
+    threads, note = machine.auto_threads(TrainConfig())
     assert threads == 1 and "--threads 2 overrides" in note
-    assert fit_module.auto_threads(TrainConfig(threads=2)) == (2, None)
+    assert machine.auto_threads(TrainConfig(threads=2)) == (2, None)
 
 
 def test_long_time_budgets_start_wider_unless_the_width_is_given(corpus_file, tmp_path):
