@@ -31,11 +31,13 @@ def _worker(rank: int, world_size: int, port: int, args, queue) -> None:
     from torch.nn.parallel import DistributedDataParallel
 
     from recur.config import ModelConfig
+    from recur.machine import keep_freed_memory
     from recur.models import build_model
 
     from .speed import median_time
 
     torch.set_num_threads(1)
+    keep_freed_memory()        # as each rank of `recur train` does on CPU
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.distributed.init_process_group("gloo", rank=rank, world_size=world_size)
     config = ModelConfig(cell=args.cell, hidden_size=args.hidden_size, embedding_size=128,

@@ -20,6 +20,7 @@ import torch
 
 from recur.config import ModelConfig
 from recur.generate import sampling_threads
+from recur.machine import keep_freed_memory
 
 from . import speed
 
@@ -87,14 +88,16 @@ def measure(quick: bool, threads: int) -> dict:
     results["matmul_gflops"] = speed.matmul_gflops()
     print(f"fp32 matmul 2048^3: {results['matmul_gflops']:.0f} GFLOP/s", file=sys.stderr)
     results["training"] = []
-    for cell in ("lstm", "gru"):
-        for hidden_size in (256, 512):
-            for batch_size in (64, 128):
-                row = speed.training_throughput(cell, hidden_size, batch_size)
-                row["mfu"] = row["gflops"] / results["matmul_gflops"]
-                results["training"].append(row)
-                print(f"train {cell} 2x{hidden_size} B={batch_size}: "
-                      f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
+    keep_freed_memory()        # as `recur train` does on CPU
+    # the grid, then the default character model (2x256 GRU, batch 32, 64-step chunks)
+    shapes = [(cell, hidden_size, batch_size, 128) for cell in ("lstm", "gru")
+              for hidden_size in (256, 512) for batch_size in (64, 128)] + [("gru", 256, 32, 64)]
+    for cell, hidden_size, batch_size, seq_length in shapes:
+        row = speed.training_throughput(cell, hidden_size, batch_size, seq_length)
+        row["mfu"] = row["gflops"] / results["matmul_gflops"]
+        results["training"].append(row)
+        print(f"train {cell} 2x{hidden_size} B={batch_size} T={seq_length}: "
+              f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
     results["training_processes"] = []
     if threads > 1:        # the same cores as single-thread torchrun ranks (DDP over gloo)
         from . import ddp_speed
@@ -141,8 +144,11 @@ def table(results: dict) -> str:
              "(square products of 512, 1024 and 2048, best of 15 each).", "",
              "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |", "|---|---|---|---|"]
     for row in results["training"]:
-        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
-                     f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |")
+        chunks = row.get("seq_length", 128)
+        shape = "" if chunks == 128 else f", T={chunks} (the default character model)"
+        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']}"
+                     f"{shape} | {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | "
+                     f"{row['mfu']:.0%} |")
     for row in results.get("training_processes", []):
         lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
                      f"as {row['processes']} single-thread processes (`torchrun "

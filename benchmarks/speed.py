@@ -78,7 +78,7 @@ def training_throughput(cell: str, hidden_size: int, batch_size: int, seq_length
     # Backward costs about twice the forward: 3x forward FLOPs per trained token.
     gflops = 3 * forward_flops_per_token(config) * tokens_per_second / 1e9
     return {"cell": cell, "hidden_size": hidden_size, "batch_size": batch_size,
-            "tokens_per_second": tokens_per_second, "gflops": gflops}
+            "seq_length": seq_length, "tokens_per_second": tokens_per_second, "gflops": gflops}
 
 
 def sampling_throughput(cell: str, hidden_size: int, streams: int, steps: int = 400,

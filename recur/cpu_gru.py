@@ -25,6 +25,11 @@ def usable(rnn: nn.Module, x: torch.Tensor) -> bool:
             and not torch.is_autocast_enabled("cpu") and torch.is_grad_enabled())
 
 
+def forward(rnn: nn.Module, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple:
+    """``rnn(x, h0)``, through ``gru`` where it can stand in."""
+    return gru(rnn, x, h0) if usable(rnn, x) else rnn(x, h0)
+
+
 def gru(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None) -> tuple:
     """``rnn(x, h0)`` for batch-first ``x`` (B, T, I): returns out (B, T, H), h (L, B, H)."""
     batch, hidden = x.shape[0], rnn.hidden_size

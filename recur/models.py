@@ -93,9 +93,7 @@ class RecurrentLM(nn.Module):
             out, (h, c) = self.rnn(x, state)                   # (B, T, H)
             state = (h, c) + carried
         else:
-            h0 = None if state is None else state[0]
-            out, h = (cpu_gru.gru(self.rnn, x, h0) if cpu_gru.usable(self.rnn, x)
-                      else self.rnn(x, h0))
+            out, h = cpu_gru.forward(self.rnn, x, None if state is None else state[0])
             state = (h,) + carried
         out = self.dropout(out)
         if targets is not None:
