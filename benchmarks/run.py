@@ -87,6 +87,21 @@ def measure(quick: bool, threads: int) -> dict:
                            "threads": threads, "torch": torch.__version__}}
     results["matmul_gflops"] = speed.matmul_gflops()
     print(f"fp32 matmul 2048^3: {results['matmul_gflops']:.0f} GFLOP/s", file=sys.stderr)
+    # sampling first, with the allocator as `recur generate` leaves it (keep_freed_memory made
+    # no consistent difference to sampling when alternated in one process; it does to training)
+    results["sampling"] = []
+    for precision in ("fp32", "bf16", "int8"):
+        for streams in (1, 64):
+            # the threads `recur generate` takes for this many streams (one for a few)
+            used = sampling_threads(streams, threads)
+            torch.set_num_threads(used)
+            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
+            torch.set_num_threads(threads)
+            results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
+                                        "precision": precision, "tokens_per_second": rate,
+                                        "threads": used})
+            print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
+                  file=sys.stderr)
     results["training"] = []
     keep_freed_memory()        # as `recur train` does on CPU
     # the grid, then the default character model (2x256 GRU, batch 32, 64-step chunks)
@@ -113,19 +128,6 @@ def measure(quick: bool, threads: int) -> dict:
             results["training_processes"].append(row)
             print(f"train {cell} 2x512 B=128 as {threads} single-thread processes: "
                   f"{rate:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
-    results["sampling"] = []
-    for precision in ("fp32", "bf16", "int8"):
-        for streams in (1, 64):
-            # the threads `recur generate` takes for this many streams (one for a few)
-            used = sampling_threads(streams, threads)
-            torch.set_num_threads(used)
-            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
-            torch.set_num_threads(threads)
-            results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
-                                        "precision": precision, "tokens_per_second": rate,
-                                        "threads": used})
-            print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
-                  file=sys.stderr)
     results["big_file"] = big_file_run(threads)
     print(f"1 GB file: peak RSS {results['big_file']['peak_rss_mb']:.0f} MB, token cache "
           f"{results['big_file']['cache_mb_per_second']:.0f} MB/s", file=sys.stderr)
