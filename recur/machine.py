@@ -78,10 +78,8 @@ def keep_freed_memory() -> bool:
     """Keep freed blocks under ``HEAP_LIMIT`` in the C heap (glibc only; False elsewhere)."""
     name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):
-        return False
-    if mallopt is None:
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_LIMIT)) and bool(mallopt(M_TRIM_THRESHOLD, HEAP_LIMIT))
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):       # no C library to load, or not glibc's
+        mallopt = None
+    return mallopt is not None and all(mallopt(option, HEAP_LIMIT) == 1
+                                       for option in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD))
