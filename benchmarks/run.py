@@ -81,6 +81,38 @@ def big_file_run(threads: int, size_mb: int = 1024) -> dict:
             "command": " ".join(["recur"] + command[3:])}
 
 
+def sampling_rows(threads: int) -> list:
+    """One-stream and 64-stream sampling of a 2x512 LSTM at each precision."""
+    rows = []
+    for precision in ("fp32", "bf16", "int8"):
+        for streams in (1, 64):
+            # the threads `recur generate` takes for this many streams (one for a few)
+            used = sampling_threads(streams, threads)
+            torch.set_num_threads(used)
+            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
+            torch.set_num_threads(threads)
+            rows.append({"cell": "lstm", "hidden_size": 512, "streams": streams,
+                         "precision": precision, "tokens_per_second": rate, "threads": used})
+            print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
+                  file=sys.stderr)
+    return rows
+
+
+def training_rows(peak_gflops: float) -> list:
+    """Training throughput and MFU: the issue's grid, then the default character model (2x256
+    GRU, batch 32, 64-step chunks)."""
+    rows = []
+    shapes = [(cell, hidden_size, batch_size, 128) for cell in ("lstm", "gru")
+              for hidden_size in (256, 512) for batch_size in (64, 128)] + [("gru", 256, 32, 64)]
+    for cell, hidden_size, batch_size, seq_length in shapes:
+        row = speed.training_throughput(cell, hidden_size, batch_size, seq_length)
+        row["mfu"] = row["gflops"] / peak_gflops
+        rows.append(row)
+        print(f"train {cell} 2x{hidden_size} B={batch_size} T={seq_length}: "
+              f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
+    return rows
+
+
 def measure(quick: bool, threads: int) -> dict:
     torch.set_num_threads(threads)
     results = {"machine": {"processor": platform.processor() or platform.machine(),
@@ -89,30 +121,9 @@ def measure(quick: bool, threads: int) -> dict:
     print(f"fp32 matmul 2048^3: {results['matmul_gflops']:.0f} GFLOP/s", file=sys.stderr)
     # sampling first, with the allocator as `recur generate` leaves it (keep_freed_memory made
     # no consistent difference to sampling when alternated in one process; it does to training)
-    results["sampling"] = []
-    for precision in ("fp32", "bf16", "int8"):
-        for streams in (1, 64):
-            # the threads `recur generate` takes for this many streams (one for a few)
-            used = sampling_threads(streams, threads)
-            torch.set_num_threads(used)
-            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
-            torch.set_num_threads(threads)
-            results["sampling"].append({"cell": "lstm", "hidden_size": 512, "streams": streams,
-                                        "precision": precision, "tokens_per_second": rate,
-                                        "threads": used})
-            print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
-                  file=sys.stderr)
-    results["training"] = []
+    results["sampling"] = sampling_rows(threads)
     keep_freed_memory()        # as `recur train` does on CPU
-    # the issue's grid, then the default character model (2x256 GRU, batch 32, 64-step chunks)
-    shapes = [(cell, hidden_size, batch_size, 128) for cell in ("lstm", "gru")
-              for hidden_size in (256, 512) for batch_size in (64, 128)] + [("gru", 256, 32, 64)]
-    for cell, hidden_size, batch_size, seq_length in shapes:
-        row = speed.training_throughput(cell, hidden_size, batch_size, seq_length)
-        row["mfu"] = row["gflops"] / results["matmul_gflops"]
-        results["training"].append(row)
-        print(f"train {cell} 2x{hidden_size} B={batch_size} T={seq_length}: "
-              f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
+    results["training"] = training_rows(results["matmul_gflops"])
     results["training_processes"] = []
     if threads > 1:        # the same cores as single-thread torchrun ranks (DDP over gloo)
         from . import ddp_speed

@@ -74,7 +74,7 @@ def test_time_a_member_saved_goes_to_the_next(tmp_path):
         (members / str(index)).mkdir(parents=True)
         (members / str(index) / DONE).write_text(json.dumps(record))
     # the second member recorded no time (an older run): it counts its even share, 150 s
-    assert seconds_used(tmp_path, count=4, index=2, budget=600.0) == 190.0
+    assert seconds_used(tmp_path, index=2, even_share=150.0) == 190.0
 
 
 def test_a_time_budget_keeps_the_default_epoch_cap():
