@@ -1,17 +1,19 @@
 """A faster GRU for CPU training: the same parameters and numbers as ``nn.GRU`` (unidirectional,
-batch first), computed layer by layer by an autograd Function with a hand-written backward.
+batch first), computed layer by layer with a hand-written backward for the loop over time.
 
 PyTorch's CPU GRU records every gate operation of every time step for autograd, and its
 backward replays them one by one, computing a weight gradient at each step. Here each layer
-(a) does its input products for all steps in one matrix product, (b) keeps the loop over time
-to one recurrent product and six small element-wise operations, storing the gates it needs,
-(c) walks back over time with one product and three element-wise operations per step (the
-factors that do not depend on the incoming gradient are computed for all steps at once), and
-(d) forms the weight gradients once, as products over all T x B rows. On the 2-core AMD EPYC,
-with ``machine.keep_freed_memory``, a 2x256 training step (batch 32, 64 steps) takes about a
-fifth less time than with ``nn.GRU``; at batch 128 the two are level. Layers run time-major, (T, B, .),
-so that each step's rows are contiguous. CUDA keeps cuDNN; autocast and inference (one stream
-of validation, where nn.GRU's C++ loop costs less per step than Python) use ``nn.GRU``.
+(a) does its input products for all steps in one matrix product (for a character model's first
+layer, a lookup in ``embedding @ W_ih.T``: see ``embedded_inputs``), (b) keeps the loop over
+time to one recurrent product and five small element-wise operations, storing the gates it
+needs, (c) walks back over time with one product and three element-wise operations per step
+(the factors that do not depend on the incoming gradient are computed for all steps at once),
+and (d) forms the recurrent weight gradient once, as one product over all T x B rows. On the
+2-core AMD EPYC, with ``machine.keep_freed_memory``, a 2x256 training step (batch 32, 64 steps)
+takes about a quarter less time than with ``nn.GRU``; at batch 128 the two are about level.
+Layers run time-major, (T, B, .), so that each step's rows are contiguous. CUDA keeps cuDNN;
+autocast and inference (one stream of validation, where nn.GRU's C++ loop costs less per step
+than Python) use ``nn.GRU``.
 """
 from __future__ import annotations
 
@@ -32,74 +34,106 @@ def forward(rnn: nn.Module, x: torch.Tensor, h0: torch.Tensor | None = None) -> 
     return gru(rnn, x, h0) if usable(rnn, x) else rnn(x, h0)
 
 
-def gru(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None) -> tuple:
-    """``rnn(x, h0)`` for batch-first ``x`` (B, T, I): returns out (B, T, H), h (L, B, H)."""
-    batch, hidden = x.shape[0], rnn.hidden_size
+def embedded_inputs(embedding: nn.Embedding, rnn: nn.GRU, ids: torch.Tensor) -> torch.Tensor:
+    """Layer 0's input products for batch-first ``ids`` (B, T), time-major (T, B, 3H), looked up
+    in the (V, 3H) table ``embedding @ W_ih0.T + b_ih0``: the same sums as embedding first and
+    multiplying after, but for a character vocabulary (V much smaller than B x T) the product
+    and its two backward products shrink from B x T rows to V rows."""
+    table = torch.addmm(rnn.bias_ih_l0, embedding.weight, rnn.weight_ih_l0.t())
+    return F.embedding(ids.t(), table)
+
+
+def gru(rnn: nn.GRU, x: torch.Tensor | None, h0: torch.Tensor | None,
+        first: torch.Tensor | None = None) -> tuple:
+    """``rnn(x, h0)`` for batch-first ``x`` (B, T, I): returns out (B, T, H), h (L, B, H). With
+    ``first`` (layer 0's input products, (T, B, 3H), from ``embedded_inputs``) ``x`` is unused."""
+    if first is None:
+        x = x.transpose(0, 1).contiguous()                 # (T, B, I)
+    steps, batch = (first if first is not None else x).shape[:2]
     if h0 is None:
-        h0 = x.new_zeros(rnn.num_layers, batch, hidden)
-    x = x.transpose(0, 1).contiguous()                     # (T, B, I)
+        h0 = rnn.weight_hh_l0.new_zeros(rnn.num_layers, batch, rnn.hidden_size)
     last = []
     for layer in range(rnn.num_layers):
-        if layer > 0 and rnn.dropout > 0:
-            x = F.dropout(x, rnn.dropout, rnn.training)
-        x, h = GRULayer.apply(x, h0[layer],
-                              *(getattr(rnn, f"{name}_l{layer}")
-                                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+        w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{name}_l{layer}")
+                                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        if layer == 0 and first is not None:
+            inputs = first
+        else:
+            if layer > 0 and rnn.dropout > 0:
+                x = F.dropout(x, rnn.dropout, rnn.training)
+            # W_i x + b_i for every step in one product; autograd does its backward
+            inputs = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t())
+            inputs = inputs.view(steps, batch, -1)
+        x, h = GRURecurrence.apply(inputs, h0[layer], w_hh, b_hh)
         last.append(h)
     return x.transpose(0, 1), torch.stack(last)
 
 
-class GRULayer(torch.autograd.Function):
-    """One layer: x (T, B, I), h (B, H) -> out (T, B, H), h_T (B, H). Gates in PyTorch's
-    order (r, z, n): r, z = sigmoid(.), n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
-    h' = (1 - z) * n + z * h = n + z * (h - n)."""
+class GRURecurrence(torch.autograd.Function):
+    """One layer's loop over time, given its input products: inputs (T, B, 3H) = W_i x + b_i,
+    h (B, H) -> out (T, B, H), h_T (B, H). Gates in PyTorch's order (r, z, n): r, z = sigmoid(.),
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) * n + z * h = n + z * (h - n).
+    The per-step views are made once, before the loops: indexing inside them would cost a few
+    microseconds per view and step, a sizeable share of a step's small operations."""
 
     @staticmethod
-    def forward(ctx, x, h, w_ih, w_hh, b_ih, b_hh):
-        steps, batch, _ = x.shape
-        size = h.shape[1]
-        two = 2 * size
-        inputs = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t())
-        inputs = inputs.view(steps, batch, 3 * size)       # W_i x + b_i for every step
+    def forward(ctx, inputs, h, w_hh, b_hh):
+        steps, batch, three = inputs.shape
+        size, two = three // 3, 2 * three // 3
         w_hh_t = w_hh.t()
-        hs = x.new_empty(steps + 1, batch, size)           # h_0 .. h_T
+        hs = inputs.new_empty(steps + 1, batch, size)      # h_0 .. h_T
         hs[0] = h
-        recurrent = x.new_empty(steps, batch, 3 * size)    # W_h h + b_h at each step
-        rz = x.new_empty(steps, batch, two)
-        n = x.new_empty(steps, batch, size)
-        for t in range(steps):
-            torch.addmm(b_hh, h, w_hh_t, out=recurrent[t])
-            torch.add(inputs[t, :, :two], recurrent[t, :, :two], out=rz[t]).sigmoid_()
-            torch.addcmul(inputs[t, :, two:], rz[t, :, :size], recurrent[t, :, two:],
-                          out=n[t]).tanh_()
-            h = torch.addcmul(n[t], rz[t, :, size:], h - n[t], out=hs[t + 1])
-        ctx.save_for_backward(x, hs, recurrent, rz, n, w_ih, w_hh)
+        recurrent = inputs.new_empty(steps, batch, three)  # W_h h + b_h at each step
+        rz = inputs.new_empty(steps, batch, two)
+        n = inputs.new_empty(steps, batch, size)
+        for in_rz, in_n, rec, rec_rz, rec_n, rz_t, r_t, z_t, n_t, h_next in zip(
+                inputs[..., :two].unbind(0), inputs[..., two:].unbind(0), recurrent.unbind(0),
+                recurrent[..., :two].unbind(0), recurrent[..., two:].unbind(0), rz.unbind(0),
+                rz[..., :size].unbind(0), rz[..., size:].unbind(0), n.unbind(0), hs[1:].unbind(0)):
+            torch.addmm(b_hh, h, w_hh_t, out=rec)
+            torch.add(in_rz, rec_rz, out=rz_t).sigmoid_()
+            torch.addcmul(in_n, r_t, rec_n, out=n_t).tanh_()
+            h = torch.lerp(n_t, h, z_t, out=h_next)        # n + z (h - n)
+        ctx.save_for_backward(hs, recurrent, rz, n, w_hh)
         return hs[1:], h.clone()
 
     @staticmethod
     def backward(ctx, grad_out, grad_h):
-        x, hs, recurrent, rz, n, w_ih, w_hh = ctx.saved_tensors
-        steps, batch, _ = x.shape
-        size = hs.shape[2]
-        r, z = rz[..., :size], rz[..., size:]
-        # d pre_n = dh (1 - z)(1 - n^2), d pre_z = dh (h_prev - n) z (1 - z), d pre_r = d pre_n
-        # (W_hn h + b_hn) r (1 - r), and d (W_hn h + b_hn) = d pre_n r: so d (W_h h + b_h) at a
-        # step is dh times factors known from the forward pass, computed here for all steps at
-        # once and laid out like it, (T, B, 3, H), so that a step is one broadcast product.
-        to_n = (1 - z) * (1 - n * n)
-        factors = torch.stack([to_n * recurrent[..., 2 * size:] * r * (1 - r),
-                               (hs[:-1] - n) * z * (1 - z), to_n * r], dim=2)
-        grad_recurrent = x.new_empty(steps, batch, 3, size)   # d (W_h h + b_h)
-        grads = x.new_empty(steps, batch, size)               # dL/dh_t, all paths
+        hs, recurrent, rz, n, w_hh = ctx.saved_tensors
+        steps, batch, size = n.shape
+        factors, to_n = _factors(hs, recurrent[..., 2 * size:], rz, n)
+        grad_recurrent = n.new_empty(steps, batch, 3, size)   # d (W_h h + b_h)
+        grads = n.new_empty(steps, batch, size)               # dL/dh_t, all paths
         dh = grad_h                # autograd passes zeros for an output that was not used
-        for t in range(steps - 1, -1, -1):
-            dh = torch.add(dh, grad_out[t], out=grads[t])
-            torch.mul(factors[t], dh[:, None], out=grad_recurrent[t])
-            dh = torch.mm(grad_recurrent[t].view(batch, 3 * size), w_hh).addcmul_(dh, z[t])
-        grad_recurrent = grad_recurrent.view(steps * batch, 3 * size)
-        grad_inputs = grad_recurrent.clone()                  # d (W_i x + b_i): the same
-        grad_inputs.view(steps, batch, 3, size)[:, :, 2] = grads * to_n  # but n: no r factor
-        grad_x = (grad_inputs @ w_ih).view(steps, batch, -1) if ctx.needs_input_grad[0] else None
-        grad_w_ih = grad_inputs.t() @ x.reshape(steps * batch, -1)
-        grad_w_hh = grad_recurrent.t() @ hs[:-1].reshape(steps * batch, size)
-        return (grad_x, dh, grad_w_ih, grad_w_hh, grad_inputs.sum(0), grad_recurrent.sum(0))
+        for g_out, g_t, f_t, gr_t, gr_flat, z_t in reversed(list(zip(
+                grad_out.unbind(0), grads.unbind(0), factors.unbind(0), grad_recurrent.unbind(0),
+                grad_recurrent.view(steps, batch, 3 * size).unbind(0), rz[..., size:].unbind(0)))):
+            dh = torch.add(dh, g_out, out=g_t)
+            torch.mul(f_t, dh.unsqueeze(1), out=gr_t)
+            dh = torch.mm(gr_flat, w_hh).addcmul_(dh, z_t)
+        grad_recurrent = grad_recurrent.view(steps, batch, 3 * size)
+        flat = grad_recurrent.view(steps * batch, 3 * size)
+        grad_w_hh = flat.t() @ hs[:-1].reshape(steps * batch, size)
+        grad_b_hh = flat.sum(0)
+        # d (W_i x + b_i) is d (W_h h + b_h) but for n, which has no r factor: done in place,
+        # now that the recurrent gradients are formed
+        torch.mul(grads, to_n, out=grad_recurrent[..., 2 * size:])
+        return grad_recurrent, dh, grad_w_hh, grad_b_hh
+
+
+def _factors(hs, recurrent_n, rz, n) -> tuple:
+    """(T, B, 3, H) factors f with d (W_h h + b_h) = dh * f at each step, and d pre_n / dh.
+
+    d pre_n = dh (1 - z)(1 - n^2), d pre_z = dh (h_prev - n) z (1 - z), d pre_r = d pre_n
+    (W_hn h + b_hn) r (1 - r), and d (W_hn h + b_hn) = d pre_n r. They do not depend on dh, so
+    they are computed for all steps at once, written straight into their slots."""
+    steps, batch, size = n.shape
+    r, z = rz[..., :size], rz[..., size:]
+    factors = n.new_empty(steps, batch, 3, size)
+    f_r, f_z, f_n = factors.unbind(2)
+    keep = 1 - z
+    to_n = torch.addcmul(keep, keep, n * n, value=-1)     # (1 - z)(1 - n^2)
+    torch.mul(to_n, r, out=f_n)
+    torch.mul(f_n, recurrent_n, out=f_r).addcmul_(f_r, r, value=-1)
+    torch.sub(hs[:-1], n, out=f_z).mul_(z).mul_(keep)
+    return factors, to_n

@@ -82,6 +82,10 @@ class RecurrentLM(nn.Module):
 
     def forward(self, ids: torch.Tensor, state: State | None = None,
                 targets: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+        if self.folds_embedding(ids):
+            first = cpu_gru.embedded_inputs(self.embedding, self.rnn, ids)   # (T, B, 3H)
+            out, h = cpu_gru.gru(self.rnn, None, None if state is None else state[0], first)
+            return self.outputs(self.dropout(out), (h,), targets)
         x = self.embedding(ids)                                # (B, T, E)
         carried = ()
         if self.conditioned:
@@ -95,7 +99,18 @@ class RecurrentLM(nn.Module):
         else:
             out, h = cpu_gru.forward(self.rnn, x, None if state is None else state[0])
             state = (h,) + carried
-        out = self.dropout(out)
+        return self.outputs(self.dropout(out), state, targets)
+
+    def folds_embedding(self, ids: torch.Tensor) -> bool:
+        """Whether a GRU's first input products are rows of one (V, 3H) table (cpu_gru's
+        ``embedded_inputs``): CPU training of a plain model whose vocabulary is small beside the
+        batch's B x T tokens, with no dropout on the embedding between them."""
+        return (self.config.cell == "gru" and not self.conditioned
+                and not (self.training and self.dropout.p > 0)
+                and self.config.vocab_size * 8 <= ids.numel()
+                and cpu_gru.usable(self.rnn, self.embedding.weight))
+
+    def outputs(self, out: torch.Tensor, state: State, targets: torch.Tensor | None) -> tuple:
         if targets is not None:
             return self.loss(out, targets), state              # scalar
         return self.logits(out), state                         # (B, T, V)

@@ -54,8 +54,8 @@ def test_dropout_between_layers_only_while_training():
 
 def test_the_model_trains_through_it_and_evaluates_through_nn_gru(monkeypatch):
     calls = []
-    apply = cpu_gru.GRULayer.apply
-    monkeypatch.setattr(cpu_gru.GRULayer, "apply", lambda *a: calls.append(1) or apply(*a))
+    apply = cpu_gru.GRURecurrence.apply
+    monkeypatch.setattr(cpu_gru.GRURecurrence, "apply", lambda *a: calls.append(1) or apply(*a))
     model = build_model(ModelConfig(vocab_size=12, cell="gru", hidden_size=16, embedding_size=8))
     ids = torch.randint(0, 12, (2, 6))
     loss, state = model(ids, None, ids)
@@ -73,3 +73,30 @@ def test_the_model_trains_through_it_and_evaluates_through_nn_gru(monkeypatch):
                     reason="mallopt is glibc's")
 def test_cpu_training_keeps_freed_memory_on_glibc():
     assert machine.keep_freed_memory() is True
+
+
+def test_a_small_vocabulary_folds_the_embedding_into_the_first_products(monkeypatch):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=12, cell="gru", hidden_size=16, embedding_size=8))
+    ids, state = torch.randint(0, 12, (4, 24)), (torch.randn(2, 4, 16),)
+
+    def loss_and_gradients():
+        model.zero_grad()
+        loss, (h,) = model(ids, state, ids)
+        (loss + h.square().sum()).backward()
+        return [loss.detach(), h.detach()] + [p.grad.clone() for p in model.parameters()]
+
+    assert model.folds_embedding(ids)
+    folded = loss_and_gradients()
+    monkeypatch.setattr(type(model), "folds_embedding", lambda self, ids: False)
+    unfolded = loss_and_gradients()
+    for index, (a, b) in enumerate(zip(folded, unfolded)):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), index
+    monkeypatch.undo()
+    assert not model.folds_embedding(ids[:, :2])          # 8 tokens: fewer than the vocabulary
+    with torch.no_grad():
+        assert not model.folds_embedding(ids)            # validation runs nn.GRU
+    dropped = build_model(ModelConfig(vocab_size=12, cell="gru", hidden_size=16,
+                                      embedding_size=8, dropout=0.1))
+    assert not dropped.folds_embedding(ids)               # embedding dropout sits in between
+    assert dropped.eval().folds_embedding(ids)
