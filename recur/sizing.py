@@ -25,6 +25,7 @@ import torch
 from .config import DataConfig, ModelConfig, TrainConfig, parse_duration
 from .errors import RecurError
 from .models import build_model, count_parameters
+from .trainer import build_optimizer
 
 WIDTHS = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 TOKENS_PER_PARAMETER = 2.0
@@ -38,7 +39,7 @@ def probe(config: ModelConfig, data: DataConfig, device) -> tuple[float, int]:
     tokens/s against 19k in the run), then the median of PROBE_STEPS timed steps on random ids."""
     torch.manual_seed(0)
     model = build_model(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    optimizer = build_optimizer(model, TrainConfig(lr=1e-3))      # as the run will step
     ids = torch.randint(0, config.vocab_size, (data.batch_size, data.seq_length + 1),
                         device=device)
     times = []
