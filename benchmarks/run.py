@@ -89,7 +89,8 @@ def sampling_rows(threads: int) -> list:
             # the threads `recur generate` takes for this many streams (one for a few)
             used = sampling_threads(streams, threads)
             torch.set_num_threads(used)
-            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision)
+            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision,
+                                             steps=1000 if streams == 1 else 200)
             torch.set_num_threads(threads)
             rows.append({"cell": "lstm", "hidden_size": 512, "streams": streams,
                          "precision": precision, "tokens_per_second": rate, "threads": used})

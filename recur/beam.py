@@ -55,8 +55,7 @@ def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 
         if not kept:
             break
         index = torch.tensor(parents, device=device)
-        layers = [tuple(s.index_select(0, index) for s in layer) if isinstance(layer, tuple)
-                  else layer.index_select(0, index) for layer in layers]
+        layers = [s.index_select(0, index) for s in layers]
         live = [hypothesis for _, hypothesis in kept]
         scores = torch.tensor([score for score, _ in kept], device=device)
         fed = torch.tensor(tokens, device=device)

@@ -1,4 +1,4 @@
-"""Sampling from language models: one pure ``sample_next`` and the generation loop built on it.
+"""The generation loop: prime, step, draw (``sampling.py``), stop, decode.
 
 Generation feeds the prime once (one long call, where oneDNN is fast), then carries the hidden
 state one token at a time through ``Stepper`` (never re-feeds the prefix, never takes oneDNN's slow
@@ -7,11 +7,13 @@ one-step path). All samples are generated together as one batch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
 from .errors import RecurError
+from .sampling import TokenSampler, sample_next  # noqa: F401  (sample_next: part of this API)
 from .stepper import Stepper
 from .tokenizer import count_words
 
@@ -28,26 +30,6 @@ def sampling_threads(streams: int, cores: int) -> int:
     4.5k against 3.9k); from 16 streams on, all cores are faster (int8, 64 streams: 26k against
     40k)."""
     return 1 if streams <= FEW_STREAMS else cores
-
-
-def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
-                top_p: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Next ids (B,) from logits (B, V): greedy at temperature 0, else top-k / nucleus sampling."""
-    if temperature <= 0:
-        return logits.argmax(dim=-1)
-    logits = logits.float() / temperature
-    if 0 < top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-        cumulative = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
-        # Drop a token when the tokens before it already reach top_p (the first always stays).
-        drop = cumulative - sorted_logits.softmax(dim=-1) >= top_p
-        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-    probabilities = logits.softmax(dim=-1)
-    return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
 
 
 @dataclass
@@ -153,26 +135,68 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     layers = stepper.to_layers(state)
     marks = torch.tensor([r[1:] for r in starts], device=device) \
         if refresh is not None and starts and len(starts[0]) > 1 else None
-    for step in range(length):
-        scores = guidance.combine(last).index_fill(-1, banned, float("-inf"))   # (N, V)
-        if guard:
-            scores = guard.mask(scores)
-        token = sample_next(scores, temperature, top_k, top_p, generator)    # (N,)
-        if end_at_eos:
-            token = token.masked_fill(ended, tokenizer.eos_id)
-            ended |= token == tokenizer.eos_id
-        steps.append(token)
-        if guard:
-            guard.update(token)
-        if (step + 1) % STOP_CHECK_EVERY == 0 and _finished_early(
-                tokenizer, steps, stop, done, ended, max_words, dropped):
-            break
-        fed = token.repeat(guidance.groups)                                  # (G*N,)
-        last, layers = stepper(fed, layers)                                  # (G*N, V)
-        if marks is not None:
-            last, layers = _refresh(stepper, fed == refresh, marks, last, layers)
+    sampler = TokenSampler((num_samples, last.shape[-1]), temperature, top_k, top_p, generator,
+                           banned)
+    loop = _Loop(stepper, sampler, guidance, guard, marks, refresh,
+                 tokenizer.eos_id if end_at_eos else -1, ended,
+                 lambda: _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped))
+    if sampler.plain and guard is None and guidance.groups == 1 and marks is None:
+        loop.in_blocks(steps, last, layers, length)
+    else:
+        loop.step_by_step(steps, last, layers, length)
+    if max_words is not None and steps:        # the steps since the last periodic check
+        _drop_long(tokenizer, steps, max_words, ended, dropped)
     model.train(was_training)
     return _decode(tokenizer, rows[:num_samples], hidden, steps, seed, stop, end_at_eos, dropped)
+
+
+@dataclass
+class _Loop:
+    """The generation loop after the prime: draw, record, check for the end every
+    ``STOP_CHECK_EVERY`` steps (``finished()``: True ends it), feed the drawn tokens."""
+
+    stepper: Stepper
+    sampler: TokenSampler
+    guidance: Guidance
+    guard: NgramGuard | None
+    marks: torch.Tensor | None      # (N, C) condition tokens fed again after each line end
+    refresh: int | None             # the line-end id
+    eos: int                        # -1: rows never end
+    ended: torch.Tensor             # (N,) bool, updated in place
+    finished: Callable[[], bool]
+
+    def in_blocks(self, steps: list, last, layers, length: int) -> None:
+        """Plain sampling (no guard, guidance or refresh): blocks of steps run inside the
+        stepper's scripted ``draw``, with no Python per token."""
+        while len(steps) < length:
+            count = min(STOP_CHECK_EVERY, length - len(steps), self.sampler.block_steps)
+            before = len(steps) // STOP_CHECK_EVERY
+            tokens, last, layers, _ = self.stepper.draw(last, layers, self.sampler.noise(count),
+                                                        self.eos, self.ended)
+            steps += tokens.unbind(0)
+            if len(steps) // STOP_CHECK_EVERY > before and self.finished():
+                return
+
+    def step_by_step(self, steps: list, last, layers, length: int) -> None:
+        for step in range(length):
+            scores = self.guidance.combine(last)                               # (N, V)
+            if self.guard:
+                scores = self.guard.mask(scores)
+            token = self.sampler(scores)                                       # (N,)
+            if self.eos >= 0:
+                token = token.masked_fill(self.ended, self.eos)
+                self.ended |= token == self.eos
+            steps.append(token)
+            if self.guard:
+                self.guard.update(token)
+            if (step + 1) % STOP_CHECK_EVERY == 0 and self.finished():
+                return
+            groups = self.guidance.groups
+            fed = token.repeat(groups) if groups > 1 else token                # (G*N,)
+            last, layers = self.stepper(fed, layers)                           # (G*N, V)
+            if self.marks is not None:
+                last, layers = _refresh(self.stepper, fed == self.refresh, self.marks, last,
+                                        layers)
 
 
 def _mark_lines(row: list, hidden: int, line_end: int) -> list:
@@ -191,9 +215,7 @@ def _refresh(stepper, at_line: torch.Tensor, marks: torch.Tensor, last, layers):
     for column in range(marks.shape[1]):
         fed_last, fed = stepper(marks[:, column], fed)
     keep = at_line[:, None]                                                  # (N, 1)
-    merged = [tuple(torch.where(keep, a, b) for a, b in zip(new, old))
-              if isinstance(new, tuple) else torch.where(keep, new, old)
-              for new, old in zip(fed, layers)]
+    merged = [torch.where(keep, new, old) for new, old in zip(fed, layers)]
     return torch.where(keep, fed_last, last), merged
 
 
@@ -219,13 +241,21 @@ def _cut(text: str, stop: str, after: int) -> str:
 def _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped) -> bool:
     """True when every sample has ended (``<eos>``), met ``stop``, or run past ``max_words``."""
     if max_words is not None:
-        rows = torch.stack(steps, dim=1).tolist()
-        for index, row in enumerate(rows):
-            if not ended[index] and count_words(tokenizer.decode(row)) > max_words:
-                ended[index] = dropped[index] = True     # abandoned: it can only grow
+        _drop_long(tokenizer, steps, max_words, ended, dropped)
     if stop:
         return _all_stopped(tokenizer, steps, stop, done)
     return bool(ended.all())
+
+
+def _drop_long(tokenizer, steps: list, max_words: int, ended, dropped: list) -> None:
+    """Abandon (end, and mark dropped) samples whose text before any ``<eos>`` is past
+    ``max_words`` words: it can only grow. Samples that ended since the last check count too."""
+    for index, row in enumerate(torch.stack(steps, dim=1).tolist()):
+        if dropped[index]:
+            continue
+        row = row[:row.index(tokenizer.eos_id)] if tokenizer.eos_id in row else row
+        if count_words(tokenizer.decode(row)) > max_words:
+            ended[index] = dropped[index] = True
 
 
 def _all_stopped(tokenizer, steps: list, stop: str, done: list) -> bool:

@@ -5,6 +5,7 @@ from recur.config import ModelConfig
 from recur.errors import RecurError
 from recur.generate import generate, sample_next
 from recur.models import build_model
+from recur.sampling import TokenSampler
 from recur.tokenizer import CharTokenizer
 
 
@@ -21,6 +22,25 @@ def test_top_k_and_top_p_restrict_the_choices():
     assert set(sample_next(logits, 1.0, top_p=0.8, generator=generator).tolist()) == {0, 1}
     assert set(sample_next(logits, 1.0, top_p=0.81, generator=generator).tolist()) == {0, 1, 2}
     assert set(sample_next(logits, 1.0, generator=generator).tolist()) == {0, 1, 2, 3}
+
+
+def test_draws_follow_the_softmax_at_the_temperature():
+    probabilities = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logits = (probabilities.log() * 0.5).expand(20_000, -1)      # at temperature 0.5: as above
+    ids = sample_next(logits, 0.5, generator=torch.Generator().manual_seed(0))
+    assert (torch.bincount(ids, minlength=4) / 20_000 - probabilities).abs().max() < 0.015
+
+
+def test_token_sampler_draws_fresh_noise_each_step_and_never_a_banned_id():
+    logits = torch.log(torch.tensor([[0.4, 0.3, 0.2, 0.1]]))
+    sampler = TokenSampler((1, 4), 1.0, 0, 1.0, torch.Generator().manual_seed(0),
+                           banned=torch.tensor([3]))
+    ids = torch.cat([sampler(logits) for _ in range(6_000)])
+    expected = torch.tensor([0.4, 0.3, 0.2, 0.0]) / 0.9
+    assert (torch.bincount(ids, minlength=4) / 6_000 - expected).abs().max() < 0.025
+    restricted = TokenSampler((1, 4), 1.0, 2, 1.0, torch.Generator().manual_seed(0),
+                              banned=torch.tensor([0]))
+    assert {int(restricted(logits)) for _ in range(200)} == {1, 2}
 
 
 @pytest.fixture
@@ -133,3 +153,21 @@ def test_generation_threads_follow_the_number_of_streams(argv, expected, monkeyp
     monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
     chosen = _generation_threads(build_parser().parse_args(argv))
     assert chosen == (8 if expected == "all" else expected)
+
+
+@pytest.mark.parametrize("options", [dict(temperature=0.8), dict(temperature=0),
+                                     dict(temperature=1.0, end_at_eos=True, max_words=1)])
+def test_blocks_in_the_scripted_loop_draw_what_the_step_by_step_loop_draws(tiny_model, options,
+                                                                           monkeypatch):
+    model, tokenizer = tiny_model
+    with torch.no_grad():
+        model.decoder.bias[tokenizer.eos_id] += 1.0             # some rows end early
+    kwargs = dict(length=70, num_samples=5, seed=3, **options)
+    if options.get("end_at_eos"):
+        kwargs["starts"] = [[tokenizer.bos_id]] * 5
+    fast = generate(model, tokenizer, **kwargs)
+    import recur.generate as generation
+    monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
+    slow = generate(model, tokenizer, **kwargs)
+    assert fast.texts == slow.texts and fast.finished == slow.finished
+    assert len(set(fast.texts)) > 1 or options["temperature"] == 0

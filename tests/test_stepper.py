@@ -34,11 +34,11 @@ def test_reduced_precision_steps_stay_close_to_the_model(cell, precision, tolera
 
 
 def test_small_products_stay_fp32_at_any_precision():
-    from recur.stepper import Product
+    from recur.stepper import build_product
 
     small, large = torch.randn(65, 512), torch.randn(1024, 512)
-    assert Product(small, None, "int8").precision == "fp32"
-    assert Product(large, None, "int8").precision == "int8"
+    assert build_product(small, None, "int8").precision == "fp32"
+    assert build_product(large, None, "int8").precision == "int8"
 
 
 def test_unknown_precision_is_an_error():
@@ -46,3 +46,22 @@ def test_unknown_precision_is_an_error():
     model = build_model(ModelConfig(vocab_size=5, hidden_size=8, embedding_size=4))
     with pytest.raises(RecurError, match="fp32, bf16, int8"):
         Stepper(model, "fp8")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_the_scripted_step_is_the_python_step(cell):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell=cell, vocab_size=13, hidden_size=12, embedding_size=7,
+                                    num_layers=2)).eval()
+    ids = torch.randint(0, 13, (3, 9))
+    scripted, python = Stepper(model), Stepper(model, script=False)
+    assert scripted.scripted and not python.scripted
+    got, got_layers = step_through(scripted, model, ids)
+    want, want_layers = step_through(python, model, ids)
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-6)
+    noise = torch.rand(5, 3, 13)
+    last = torch.randn(3, 13)
+    drawn = scripted.draw(last, want_layers, noise)
+    expected = python.draw(last, want_layers, noise)
+    assert torch.equal(drawn[0], expected[0])
+    torch.testing.assert_close(drawn[1], expected[1], atol=1e-6, rtol=1e-6)

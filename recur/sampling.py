@@ -1,0 +1,98 @@
+"""Drawing the next token from a model's logits: greedy, temperature, top-k and nucleus (top-p).
+
+Draws use the Gumbel-max trick: ``argmax(logits / T + G)``, with ``G`` independent standard Gumbel
+noise per logit, is an exact draw from ``softmax(logits / T)`` (and ``argmax(logits + T * G)`` is
+the same draw). ``torch.multinomial`` does the same job but validates and normalises its input
+on every call, which made it a quarter of a one-stream sampling step (2x512 LSTM, int8, 2-core
+AMD EPYC: about 80 us of 330). ``TokenSampler`` goes further for the generation loop: it draws
+the noise for many steps in one call, with the banned tokens' columns already at ``-inf``, so a
+plain temperature step is one add and one argmax.
+"""
+from __future__ import annotations
+
+import torch
+
+# Noise drawn at once is at most this many floats (4 MB): a 16-step block for one character
+# stream, one step at a time for 64 streams of a 30,000-word vocabulary.
+NOISE_ELEMENTS = 1 << 20
+NOISE_STEPS = 16      # generate.STOP_CHECK_EVERY: a block per stop check
+
+
+def gumbel(shape: tuple, generator: torch.Generator | None, device="cpu") -> torch.Tensor:
+    """Standard Gumbel noise ``-log(-log(u))``, ``u`` uniform in [0, 1): never +inf (u < 1), and
+    u = 0 gives -inf, a logit that is never picked, so a ``-inf`` logit never turns into NaN."""
+    uniform = torch.rand(shape, generator=generator, device=device)
+    return uniform.log_().neg_().log_().neg_()
+
+
+def restrict(logits: torch.Tensor, temperature: float, top_k: int = 0,
+             top_p: float = 1.0) -> torch.Tensor:
+    """``logits`` (B, V) with every token outside the top ``top_k`` and outside the nucleus (the
+    fewest tokens whose probability at ``temperature`` reaches ``top_p``) set to -inf."""
+    if 0 < top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probabilities = (sorted_logits / temperature).softmax(dim=-1)
+        # Drop a token when the tokens before it already reach top_p (the first always stays).
+        drop = probabilities.cumsum(dim=-1) - probabilities >= top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    return logits
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
+                top_p: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Next ids (B,) from logits (B, V): greedy at temperature 0, else top-k / nucleus sampling."""
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    logits = restrict(logits.float(), temperature, top_k, top_p)
+    noise = gumbel(logits.shape, generator, logits.device).mul_(temperature)
+    return (logits + noise).argmax(dim=-1)
+
+
+class TokenSampler:
+    """``sampler(scores (B, V)) -> ids (B,)``, as ``sample_next`` with ``banned`` ids never drawn.
+
+    Without top-k or top-p (``plain``) the temperature-scaled noise comes in blocks of up to
+    ``NOISE_STEPS`` steps with the banned columns already at -inf (zeros at temperature 0:
+    greedy), so a step is one add and one argmax, and ``noise(count)`` hands whole blocks to
+    ``Stepper.draw``; both take the same noise in the same order. With top-k or top-p each
+    step restricts and draws its own."""
+
+    def __init__(self, shape: tuple, temperature: float, top_k: int, top_p: float,
+                 generator: torch.Generator, banned: torch.Tensor):
+        self.shape, self.temperature, self.top_k, self.top_p = shape, temperature, top_k, top_p
+        self.generator, self.banned = generator, banned
+        self.plain = not 0 < top_k < shape[-1] and top_p >= 1.0
+        self.block_steps = max(1, min(NOISE_STEPS, NOISE_ELEMENTS // max(1, shape[0] * shape[1])))
+        self.block, self.position = torch.empty(0), 0
+
+    def __call__(self, scores: torch.Tensor) -> torch.Tensor:
+        if not self.plain:
+            scores = scores.index_fill(-1, self.banned, float("-inf"))
+            return sample_next(scores, self.temperature, self.top_k, self.top_p, self.generator)
+        return (scores + self._next()).argmax(dim=-1)
+
+    def noise(self, count: int) -> torch.Tensor:
+        """The noise (count, B, V) for the next ``count`` steps."""
+        if self.position == len(self.block) and count == self.block_steps:
+            self.block, self.position = self._draw(), count
+            return self.block
+        return torch.stack([self._next() for _ in range(count)])
+
+    def _next(self) -> torch.Tensor:
+        if self.position == len(self.block):
+            self.block, self.position = self._draw(), 0
+        self.position += 1
+        return self.block[self.position - 1]
+
+    def _draw(self) -> torch.Tensor:
+        """Noise for ``block_steps`` steps (S, B, V)."""
+        shape, device = (self.block_steps, *self.shape), self.banned.device
+        if self.temperature > 0:
+            noise = gumbel(shape, self.generator, device).mul_(self.temperature)
+        else:
+            noise = torch.zeros(shape, device=device)
+        return noise.index_fill_(-1, self.banned, float("-inf"))
