@@ -140,7 +140,7 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     loop = _Loop(stepper, sampler, guidance, guard, marks, refresh,
                  tokenizer.eos_id if end_at_eos else -1, ended,
                  lambda: _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped))
-    if sampler.plain and guard is None and guidance.groups == 1 and marks is None:
+    if guard is None and guidance.groups == 1 and marks is None:
         loop.in_blocks(steps, last, layers, length)
     else:
         loop.step_by_step(steps, last, layers, length)
@@ -166,13 +166,13 @@ class _Loop:
     finished: Callable[[], bool]
 
     def in_blocks(self, steps: list, last, layers, length: int) -> None:
-        """Plain sampling (no guard, guidance or refresh): blocks of steps run inside the
+        """Sampling with no n-gram guard, guidance or refresh: blocks of steps run inside the
         stepper's scripted ``draw``, with no Python per token."""
         while len(steps) < length:
             count = min(STOP_CHECK_EVERY, length - len(steps), self.sampler.block_steps)
             before = len(steps) // STOP_CHECK_EVERY
             tokens, last, layers, _ = self.stepper.draw(last, layers, self.sampler.noise(count),
-                                                        self.eos, self.ended)
+                                                        self.eos, self.ended, self.sampler)
             steps += tokens.unbind(0)
             if len(steps) // STOP_CHECK_EVERY > before and self.finished():
                 return

@@ -28,7 +28,8 @@ def gumbel(shape: tuple, generator: torch.Generator | None, device="cpu") -> tor
 def restrict(logits: torch.Tensor, temperature: float, top_k: int = 0,
              top_p: float = 1.0) -> torch.Tensor:
     """``logits`` (B, V) with every token outside the top ``top_k`` and outside the nucleus (the
-    fewest tokens whose probability at ``temperature`` reaches ``top_p``) set to -inf."""
+    fewest tokens whose probability at ``temperature`` reaches ``top_p``) set to -inf. Written
+    for TorchScript too: ``StepNet.draw`` calls it between its steps."""
     if 0 < top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -55,24 +56,24 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
 class TokenSampler:
     """``sampler(scores (B, V)) -> ids (B,)``, as ``sample_next`` with ``banned`` ids never drawn.
 
-    Without top-k or top-p (``plain``) the temperature-scaled noise comes in blocks of up to
-    ``NOISE_STEPS`` steps with the banned columns already at -inf (zeros at temperature 0:
-    greedy), so a step is one add and one argmax, and ``noise(count)`` hands whole blocks to
-    ``Stepper.draw``; both take the same noise in the same order. With top-k or top-p each
-    step restricts and draws its own."""
+    The temperature-scaled noise comes in blocks of up to ``NOISE_STEPS`` steps with the banned
+    columns already at -inf (zeros at temperature 0: greedy), so a plain step is one add and one
+    argmax; ``noise(count)`` hands whole blocks to ``Stepper.draw``, which takes the same noise
+    in the same order. With top-k or top-p (``restricted``) the scores are first banned and
+    restricted (see ``restrict``)."""
 
     def __init__(self, shape: tuple, temperature: float, top_k: int, top_p: float,
                  generator: torch.Generator, banned: torch.Tensor):
         self.shape, self.temperature, self.top_k, self.top_p = shape, temperature, top_k, top_p
         self.generator, self.banned = generator, banned
-        self.plain = not 0 < top_k < shape[-1] and top_p >= 1.0
+        self.restricted = temperature > 0 and (0 < top_k < shape[-1] or top_p < 1.0)
         self.block_steps = max(1, min(NOISE_STEPS, NOISE_ELEMENTS // max(1, shape[0] * shape[1])))
         self.block, self.position = torch.empty(0), 0
 
     def __call__(self, scores: torch.Tensor) -> torch.Tensor:
-        if not self.plain:
-            scores = scores.index_fill(-1, self.banned, float("-inf"))
-            return sample_next(scores, self.temperature, self.top_k, self.top_p, self.generator)
+        if self.restricted:
+            scores = restrict(scores.float().index_fill(-1, self.banned, float("-inf")),
+                              self.temperature, self.top_k, self.top_p)
         return (scores + self._next()).argmax(dim=-1)
 
     def noise(self, count: int) -> torch.Tensor:

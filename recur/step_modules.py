@@ -15,6 +15,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from .sampling import restrict
+
 
 class Fp32Product(nn.Module):
     """``x (B, K) -> x @ weight.T + bias (+ add)``, weight (N, K) kept as (K, N) for addmm: in a
@@ -163,14 +165,21 @@ class StepNet(nn.Module):
         return self.decoder(x), new + carried
 
     @torch.jit.export
-    def draw(self, last: Tensor, states: List[Tensor], noise: Tensor, eos: int,
-             ended: Tensor) -> Tuple[Tensor, Tensor, List[Tensor], Tensor]:
+    def draw(self, last: Tensor, states: List[Tensor], noise: Tensor, eos: int, ended: Tensor,
+             banned: Tensor, temperature: float, top_k: int,
+             top_p: float) -> Tuple[Tensor, Tensor, List[Tensor], Tensor]:
         """``S = len(noise)`` sampling steps: token = argmax(last + noise[k]) (see sampling.py),
-        then fed. With ``eos >= 0`` a row that drew it keeps drawing it (``ended`` (B,) bool).
-        Returns the tokens (S, B), the last logits, the states and ``ended``."""
+        after banning and restricting ``last`` when ``top_k`` or ``top_p`` ask for it; then fed.
+        With ``eos >= 0`` a row that drew it keeps drawing it (``ended`` (B,) bool, updated in
+        place). Returns the tokens (S, B), the last logits, the states and ``ended``."""
         tokens: List[Tensor] = []
+        restricted = temperature > 0 and (0 < top_k < last.shape[-1] or top_p < 1.0)
         for k in range(noise.shape[0]):
-            token = (last + noise[k]).argmax(-1)
+            scores = last
+            if restricted:
+                scores = restrict(last.float().index_fill(-1, banned, float("-inf")),
+                                  temperature, top_k, top_p)
+            token = (scores + noise[k]).argmax(-1)
             if eos >= 0:
                 token = token.masked_fill(ended, eos)
                 ended.logical_or_(token == eos)           # in place: the caller holds it

@@ -156,6 +156,7 @@ def test_generation_threads_follow_the_number_of_streams(argv, expected, monkeyp
 
 
 @pytest.mark.parametrize("options", [dict(temperature=0.8), dict(temperature=0),
+                                     dict(temperature=1.2, top_k=4, top_p=0.9),
                                      dict(temperature=1.0, end_at_eos=True, max_words=1)])
 def test_blocks_in_the_scripted_loop_draw_what_the_step_by_step_loop_draws(tiny_model, options,
                                                                            monkeypatch):
