@@ -168,7 +168,8 @@ def table(results: dict) -> str:
                      f"as {row['processes']} single-thread processes (`torchrun "
                      f"--nproc_per_node={row['processes']} ... --threads 1`) "
                      f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |")
-    lines += ["", "| sampling (generation loop, `recur generate --precision P`) | tokens/s |",
+    lines += ["", "| sampling (`generate()` as `recur generate --precision P` runs it, past its start-up) "
+              "| tokens/s |",
               "|---|---|"]
     for row in results["sampling"]:
         lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, {row['streams']} "
