@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .errors import RecurError
-from .generate import Generation, _mark_lines, _refresh, banned_ids, start_rows
+from .generate import Generation, _mark_lines, banned_ids, start_rows
 from .stepper import Stepper
 
 
@@ -62,7 +62,7 @@ def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 
         last, layers = stepper(fed, layers)
         if marks:
             repeated = torch.tensor([marks] * len(tokens), device=device)      # (K, C)
-            last, layers = _refresh(stepper, fed == refresh, repeated, last, layers)
+            last, layers = stepper.refresh(fed == refresh, repeated, last, layers)
         logp = _log_probs(last, banned)
     model.train(was_training)
     ranked = sorted(finished, key=lambda item: -item[0]) if end_at_eos else []

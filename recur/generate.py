@@ -140,7 +140,7 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     loop = _Loop(stepper, sampler, guidance, guard, marks, refresh,
                  tokenizer.eos_id if end_at_eos else -1, ended,
                  lambda: _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped))
-    if guard is None and guidance.groups == 1 and marks is None:
+    if guard is None and guidance.groups == 1:
         loop.in_blocks(steps, last, layers, length)
     else:
         loop.step_by_step(steps, last, layers, length)
@@ -166,13 +166,14 @@ class _Loop:
     finished: Callable[[], bool]
 
     def in_blocks(self, steps: list, last, layers, length: int) -> None:
-        """Sampling with no n-gram guard, guidance or refresh: blocks of steps run inside the
-        stepper's scripted ``draw``, with no Python per token."""
+        """Sampling with no n-gram guard or guidance: blocks of steps run inside the stepper's
+        scripted ``draw``, with no Python per token."""
         while len(steps) < length:
             count = min(STOP_CHECK_EVERY, length - len(steps), self.sampler.block_steps)
             before = len(steps) // STOP_CHECK_EVERY
             tokens, last, layers, _ = self.stepper.draw(last, layers, self.sampler.noise(count),
-                                                        self.eos, self.ended, self.sampler)
+                                                        self.eos, self.ended, self.sampler,
+                                                        self.refresh, self.marks)
             steps += tokens.unbind(0)
             if len(steps) // STOP_CHECK_EVERY > before and self.finished():
                 return
@@ -195,8 +196,7 @@ class _Loop:
             fed = token.repeat(groups) if groups > 1 else token                # (G*N,)
             last, layers = self.stepper(fed, layers)                           # (G*N, V)
             if self.marks is not None:
-                last, layers = _refresh(self.stepper, fed == self.refresh, self.marks, last,
-                                        layers)
+                last, layers = self.stepper.refresh(fed == self.refresh, self.marks, last, layers)
 
 
 def _mark_lines(row: list, hidden: int, line_end: int) -> list:
@@ -205,18 +205,6 @@ def _mark_lines(row: list, hidden: int, line_end: int) -> list:
     for token in row[hidden:]:
         marked += [token] + (marks if token == line_end else [])
     return marked
-
-
-def _refresh(stepper, at_line: torch.Tensor, marks: torch.Tensor, last, layers):
-    """Rows that just ended a line take their condition tokens (``marks`` (N, C)) as input."""
-    if not bool(at_line.any()):
-        return last, layers
-    fed_last, fed = last, layers
-    for column in range(marks.shape[1]):
-        fed_last, fed = stepper(marks[:, column], fed)
-    keep = at_line[:, None]                                                  # (N, 1)
-    merged = [torch.where(keep, new, old) for new, old in zip(fed, layers)]
-    return torch.where(keep, fed_last, last), merged
 
 
 def _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped) -> Generation:

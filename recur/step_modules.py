@@ -166,12 +166,14 @@ class StepNet(nn.Module):
 
     @torch.jit.export
     def draw(self, last: Tensor, states: List[Tensor], noise: Tensor, eos: int, ended: Tensor,
-             banned: Tensor, temperature: float, top_k: int,
-             top_p: float) -> Tuple[Tensor, Tensor, List[Tensor], Tensor]:
+             banned: Tensor, temperature: float, top_k: int, top_p: float, refresh: int,
+             marks: Tensor) -> Tuple[Tensor, Tensor, List[Tensor], Tensor]:
         """``S = len(noise)`` sampling steps: token = argmax(last + noise[k]) (see sampling.py),
         after banning and restricting ``last`` when ``top_k`` or ``top_p`` ask for it; then fed.
         With ``eos >= 0`` a row that drew it keeps drawing it (``ended`` (B,) bool, updated in
-        place). Returns the tokens (S, B), the last logits, the states and ``ended``."""
+        place). With ``refresh >= 0`` (a line-end id) a row that drew it is then fed its
+        ``marks`` (B, C), its condition tokens. Returns the tokens (S, B), the last logits, the
+        states and ``ended``."""
         tokens: List[Tensor] = []
         restricted = temperature > 0 and (0 < top_k < last.shape[-1] or top_p < 1.0)
         for k in range(noise.shape[0]):
@@ -185,7 +187,23 @@ class StepNet(nn.Module):
                 ended.logical_or_(token == eos)           # in place: the caller holds it
             tokens.append(token)
             last, states = self.forward(token, states)
+            if refresh >= 0:
+                last, states = self.refresh(token == refresh, marks, last, states)
         return torch.stack(tokens), last, states, ended
+
+    @torch.jit.export
+    def refresh(self, at_line: Tensor, marks: Tensor, last: Tensor,
+                states: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+        """Rows where ``at_line`` (B,) take their condition tokens ``marks`` (B, C) as input, as
+        a run trained with ``--condition-every-line`` saw them after each line end."""
+        if not bool(at_line.any()):
+            return last, states
+        fed_last, fed = last, states
+        for column in range(marks.shape[1]):
+            fed_last, fed = self.forward(marks[:, column], fed)
+        keep = at_line[:, None]                                              # (B, 1)
+        merged = [torch.where(keep, new, old) for new, old in zip(fed, states)]
+        return torch.where(keep, fed_last, last), merged
 
 
 class AdaptiveDecoder(nn.Module):

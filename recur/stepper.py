@@ -144,18 +144,29 @@ class Stepper:
             return self.net(tokens, layers)
 
     def draw(self, last: torch.Tensor, layers: list, noise: torch.Tensor, eos: int = -1,
-             ended: torch.Tensor | None = None, sampler=None) -> tuple:
+             ended: torch.Tensor | None = None, sampler=None, refresh: int | None = None,
+             marks: torch.Tensor | None = None) -> tuple:
         """``len(noise)`` sampling steps from ``last`` (B, V) logits: each token is
         ``argmax(last + noise[k])`` (noise (S, B, V): temperature-scaled Gumbel noise, banned ids at
         -inf; see sampling.py), ``last`` first banned and restricted as ``sampler`` (a
-        ``TokenSampler``) says, and is then fed. Returns (tokens (S, B), last, layers, ended)."""
+        ``TokenSampler``) says, and is then fed; after a ``refresh`` id, a row's ``marks``
+        (B, C) follow. Returns (tokens (S, B), last, layers, ended)."""
         ended = torch.zeros(last.shape[0], dtype=torch.bool, device=last.device) \
             if ended is None else ended
         banned = last.new_zeros(0, dtype=torch.long) if sampler is None else sampler.banned
         restriction = (1.0, 0, 1.0) if sampler is None else \
             (sampler.temperature, sampler.top_k, sampler.top_p)
+        if refresh is None or marks is None:
+            refresh, marks = -1, banned.new_zeros(0, 0)
         with torch.no_grad():
-            return self.net.draw(last, layers, noise, eos, ended, banned, *restriction)
+            return self.net.draw(last, layers, noise, eos, ended, banned, *restriction, refresh,
+                                 marks)
+
+    def refresh(self, at_line: torch.Tensor, marks: torch.Tensor, last: torch.Tensor,
+                layers: list) -> tuple:
+        """Rows where ``at_line`` (B,) are fed their condition tokens ``marks`` (B, C)."""
+        with torch.no_grad():
+            return self.net.refresh(at_line, marks, last, layers)
 
 
 def _script(net: steps.StepNet) -> torch.jit.ScriptModule | None:

@@ -172,3 +172,20 @@ def test_blocks_in_the_scripted_loop_draw_what_the_step_by_step_loop_draws(tiny_
     slow = generate(model, tokenizer, **kwargs)
     assert fast.texts == slow.texts and fast.finished == slow.finished
     assert len(set(fast.texts)) > 1 or options["temperature"] == 0
+
+
+def test_scripted_blocks_refresh_the_condition_as_the_step_by_step_loop(monkeypatch):
+    torch.manual_seed(5)
+    tokenizer = CharTokenizer().fit(["ab\n"], ["<g=x>"])
+    model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, hidden_size=16,
+                                    embedding_size=8))
+    newline, mark = tokenizer.index["\n"], tokenizer.condition_id("<g=x>")
+    with torch.no_grad():
+        model.decoder.bias[newline] += 1.5
+    kwargs = dict(length=60, num_samples=3, temperature=1.0, seed=2, refresh=newline,
+                  starts=[[tokenizer.bos_id, mark]] * 3)
+    fast = generate(model, tokenizer, "b", **kwargs).texts
+    import recur.generate as generation
+    monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
+    assert fast == generate(model, tokenizer, "b", **kwargs).texts
+    assert sum(text.count("\n") for text in fast) >= 6
