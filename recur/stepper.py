@@ -84,9 +84,9 @@ class Stepper:
             self.net = self._build(model, precision)
         self.scripted = script and not getattr(model, "adaptive", False)
         if self.scripted:
-            self.net = _script(self.net)
-            self.scripted = self.net is not None
-            self.net = self.net or self._build(model, precision)
+            scripted = _script(self.net)
+            self.scripted = scripted is not None
+            self.net = scripted if scripted is not None else self.net
 
     def _weights(self, rnn: nn.Module, kind: str, index: int) -> tuple:
         weight, bias = getattr(rnn, f"weight_{kind}_l{index}"), getattr(rnn, f"bias_{kind}_l{index}")
