@@ -65,3 +65,15 @@ def test_the_scripted_step_is_the_python_step(cell):
     expected = python.draw(last, want_layers, noise)
     assert torch.equal(drawn[0], expected[0])
     torch.testing.assert_close(drawn[1], expected[1], atol=1e-6, rtol=1e-6)
+
+
+def test_a_build_that_cannot_script_keeps_the_python_step(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise RuntimeError("no TorchScript here")
+
+    monkeypatch.setattr(torch.jit, "script", refuse)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=13, hidden_size=12, embedding_size=7)).eval()
+    stepper = Stepper(model)
+    assert not stepper.scripted
+    assert_stepper_matches(model, torch.randint(0, 13, (2, 5)))
