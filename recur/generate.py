@@ -6,7 +6,6 @@ one-step path). All samples are generated together as one batch.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ import torch
 
 from .errors import RecurError
 from .sampling import TokenSampler, sample_next  # noqa: F401  (sample_next: part of this API)
+from .step_modules import guide
 from .stepper import Stepper
 from .tokenizer import count_words
 
@@ -91,12 +91,7 @@ class Guidance:
 
     def combine(self, logits: torch.Tensor) -> torch.Tensor:
         """(groups * N, V) -> (N, V) scores to sample from."""
-        if self.groups == 1:
-            return logits
-        logp = logits.float().log_softmax(-1).unflatten(0, (self.groups, -1))   # (G, N, V)
-        main = logp[0]
-        contrast = logp[1:].logsumexp(0) - math.log(self.groups - 1)
-        return main + self.weight * (main - contrast)
+        return logits if self.groups == 1 else guide(logits, self.groups, self.weight)
 
 
 @torch.no_grad()
@@ -140,7 +135,7 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     loop = _Loop(stepper, sampler, guidance, guard, marks, refresh,
                  tokenizer.eos_id if end_at_eos else -1, ended,
                  lambda: _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped))
-    if guard is None and guidance.groups == 1:
+    if guard is None:
         loop.in_blocks(steps, last, layers, length)
     else:
         loop.step_by_step(steps, last, layers, length)
@@ -166,14 +161,14 @@ class _Loop:
     finished: Callable[[], bool]
 
     def in_blocks(self, steps: list, last, layers, length: int) -> None:
-        """Sampling with no n-gram guard or guidance: blocks of steps run inside the stepper's
-        scripted ``draw``, with no Python per token."""
+        """Sampling with no n-gram guard (its bans are Python sets): blocks of steps run inside
+        the stepper's scripted ``draw``, with no Python per token."""
         while len(steps) < length:
             count = min(STOP_CHECK_EVERY, length - len(steps), self.sampler.block_steps)
             before = len(steps) // STOP_CHECK_EVERY
             tokens, last, layers, _ = self.stepper.draw(last, layers, self.sampler.noise(count),
                                                         self.eos, self.ended, self.sampler,
-                                                        self.refresh, self.marks)
+                                                        self.refresh, self.marks, self.guidance)
             steps += tokens.unbind(0)
             if len(steps) // STOP_CHECK_EVERY > before and self.finished():
                 return

@@ -145,13 +145,16 @@ class Stepper:
 
     def draw(self, last: torch.Tensor, layers: list, noise: torch.Tensor, eos: int = -1,
              ended: torch.Tensor | None = None, sampler=None, refresh: int | None = None,
-             marks: torch.Tensor | None = None) -> tuple:
+             marks: torch.Tensor | None = None, guidance=None) -> tuple:
         """``len(noise)`` sampling steps from ``last`` (B, V) logits: each token is
         ``argmax(last + noise[k])`` (noise (S, B, V): temperature-scaled Gumbel noise, banned ids at
         -inf; see sampling.py), ``last`` first banned and restricted as ``sampler`` (a
         ``TokenSampler``) says, and is then fed; after a ``refresh`` id, a row's ``marks``
-        (B, C) follow. Returns (tokens (S, B), last, layers, ended)."""
-        ended = torch.zeros(last.shape[0], dtype=torch.bool, device=last.device) \
+        (B, C) follow. With ``guidance`` (generate.Guidance) the B rows are its groups of N
+        samples and tokens are drawn from the guided scores (see ``StepNet.draw``). Returns
+        (tokens (S, N), last, layers, ended)."""
+        groups, weight = (1, 0.0) if guidance is None else (guidance.groups, guidance.weight)
+        ended = torch.zeros(last.shape[0] // groups, dtype=torch.bool, device=last.device) \
             if ended is None else ended
         banned = last.new_zeros(0, dtype=torch.long) if sampler is None else sampler.banned
         restriction = (1.0, 0, 1.0) if sampler is None else \
@@ -160,7 +163,7 @@ class Stepper:
             refresh, marks = -1, banned.new_zeros(0, 0)
         with torch.no_grad():
             return self.net.draw(last, layers, noise, eos, ended, banned, *restriction, refresh,
-                                 marks)
+                                 marks, groups, float(weight))
 
     def refresh(self, at_line: torch.Tensor, marks: torch.Tensor, last: torch.Tensor,
                 layers: list) -> tuple:

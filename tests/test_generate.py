@@ -189,3 +189,19 @@ def test_scripted_blocks_refresh_the_condition_as_the_step_by_step_loop(monkeypa
     monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
     assert fast == generate(model, tokenizer, "b", **kwargs).texts
     assert sum(text.count("\n") for text in fast) >= 6
+
+
+def test_scripted_blocks_draw_guided_samples_as_the_step_by_step_loop(tiny_model, monkeypatch):
+    from recur.generate import Guidance
+
+    model, tokenizer = tiny_model
+    wanted, other = tokenizer.index["a"], tokenizer.index["b"]
+    kwargs = dict(length=50, num_samples=3, temperature=1.0, seed=4, top_p=0.95,
+                  guidance=Guidance(weight=2.0, groups=2),
+                  starts=[[tokenizer.bos_id, wanted]] * 3 + [[tokenizer.bos_id, other]] * 3)
+    fast = generate(model, tokenizer, **kwargs).texts
+    import recur.generate as generation
+    monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
+    slow = generate(model, tokenizer, **kwargs).texts
+    unguided = generate(model, tokenizer, **{**kwargs, "guidance": Guidance(0.0, 2)}).texts
+    assert fast == slow and len(fast) == 3 and fast != unguided
