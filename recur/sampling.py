@@ -43,6 +43,22 @@ def restrict(logits: torch.Tensor, temperature: float, top_k: int = 0,
     return logits
 
 
+def restricts(temperature: float, top_k: int, top_p: float, vocab_size: int) -> bool:
+    """Whether top-k or top-p leaves out any token (never when greedy)."""
+    return temperature > 0 and (0 < top_k < vocab_size or top_p < 1.0)
+
+
+def ban_and_restrict(scores: torch.Tensor, banned: torch.Tensor, temperature: float,
+                     top_k: int, top_p: float) -> torch.Tensor:
+    """``scores`` (B, V) as ``TokenSampler`` and ``StepNet.draw`` sample them: unchanged when
+    nothing is restricted (the block noise bans), else banned first, so that top-k and top-p
+    count only tokens that may be drawn. Written for TorchScript too."""
+    if not restricts(temperature, top_k, top_p, scores.shape[-1]):
+        return scores
+    scores = scores.float().index_fill(-1, banned, float("-inf"))
+    return restrict(scores, temperature, top_k, top_p)
+
+
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
                 top_p: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     """Next ids (B,) from logits (B, V): greedy at temperature 0, else top-k / nucleus sampling."""
@@ -59,21 +75,18 @@ class TokenSampler:
     The temperature-scaled noise comes in blocks of up to ``NOISE_STEPS`` steps with the banned
     columns already at -inf (zeros at temperature 0: greedy), so a plain step is one add and one
     argmax; ``noise(count)`` hands whole blocks to ``Stepper.draw``, which takes the same noise
-    in the same order. With top-k or top-p (``restricted``) the scores are first banned and
-    restricted (see ``restrict``)."""
+    in the same order. With top-k or top-p the scores are first banned and restricted (see
+    ``ban_and_restrict``)."""
 
     def __init__(self, shape: tuple, temperature: float, top_k: int, top_p: float,
                  generator: torch.Generator, banned: torch.Tensor):
         self.shape, self.temperature, self.top_k, self.top_p = shape, temperature, top_k, top_p
         self.generator, self.banned = generator, banned
-        self.restricted = temperature > 0 and (0 < top_k < shape[-1] or top_p < 1.0)
         self.block_steps = max(1, min(NOISE_STEPS, NOISE_ELEMENTS // max(1, shape[0] * shape[1])))
         self.block, self.position = torch.empty(0), 0
 
     def __call__(self, scores: torch.Tensor) -> torch.Tensor:
-        if self.restricted:
-            scores = restrict(scores.float().index_fill(-1, self.banned, float("-inf")),
-                              self.temperature, self.top_k, self.top_p)
+        scores = ban_and_restrict(scores, self.banned, self.temperature, self.top_k, self.top_p)
         return (scores + self._next()).argmax(dim=-1)
 
     def noise(self, count: int) -> torch.Tensor:

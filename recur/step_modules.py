@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from .sampling import restrict
+from .sampling import ban_and_restrict
 
 
 class Fp32Product(nn.Module):
@@ -189,12 +189,9 @@ class StepNet(nn.Module):
         ``marks`` (G*N, C), its condition tokens. Returns the tokens (S, N), the last logits,
         the states and ``ended``."""
         tokens: List[Tensor] = []
-        restricted = temperature > 0 and (0 < top_k < noise.shape[-1] or top_p < 1.0)
         for k in range(noise.shape[0]):
             scores = last if groups == 1 else guide(last, groups, weight)
-            if restricted:
-                scores = restrict(scores.float().index_fill(-1, banned, float("-inf")),
-                                  temperature, top_k, top_p)
+            scores = ban_and_restrict(scores, banned, temperature, top_k, top_p)
             token = (scores + noise[k]).argmax(-1)
             if eos >= 0:
                 token = token.masked_fill(ended, eos)

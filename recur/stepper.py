@@ -66,8 +66,6 @@ def _lstm_order(hidden_size: int) -> torch.Tensor:
     return torch.cat([torch.arange(0, 2 * h), torch.arange(3 * h, 4 * h), torch.arange(2 * h, 3 * h)])
 
 
-
-
 class Stepper:
     """``stepper(tokens (B,), layers) -> (logits (B, V), layers)``; ``layers`` is a flat list
     of (B, H) states: ``h, c`` per layer for an LSTM, ``h`` for a GRU or RNN, then the (B, C)

@@ -155,6 +155,12 @@ def test_generation_threads_follow_the_number_of_streams(argv, expected, monkeyp
     assert chosen == (8 if expected == "all" else expected)
 
 
+def step_by_step(monkeypatch):
+    """From here on generate() takes the Python step-by-step loop, never the scripted blocks."""
+    import recur.generate as generation
+    monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
+
+
 @pytest.mark.parametrize("options", [dict(temperature=0.8), dict(temperature=0),
                                      dict(temperature=1.2, top_k=4, top_p=0.9),
                                      dict(temperature=1.0, end_at_eos=True, max_words=1)])
@@ -167,8 +173,7 @@ def test_blocks_in_the_scripted_loop_draw_what_the_step_by_step_loop_draws(tiny_
     if options.get("end_at_eos"):
         kwargs["starts"] = [[tokenizer.bos_id]] * 5
     fast = generate(model, tokenizer, **kwargs)
-    import recur.generate as generation
-    monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
+    step_by_step(monkeypatch)
     slow = generate(model, tokenizer, **kwargs)
     assert fast.texts == slow.texts and fast.finished == slow.finished
     assert len(set(fast.texts)) > 1 or options["temperature"] == 0
@@ -185,8 +190,7 @@ def test_scripted_blocks_refresh_the_condition_as_the_step_by_step_loop(monkeypa
     kwargs = dict(length=60, num_samples=3, temperature=1.0, seed=2, refresh=newline,
                   starts=[[tokenizer.bos_id, mark]] * 3)
     fast = generate(model, tokenizer, "b", **kwargs).texts
-    import recur.generate as generation
-    monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
+    step_by_step(monkeypatch)
     assert fast == generate(model, tokenizer, "b", **kwargs).texts
     assert sum(text.count("\n") for text in fast) >= 6
 
@@ -200,8 +204,7 @@ def test_scripted_blocks_draw_guided_samples_as_the_step_by_step_loop(tiny_model
                   guidance=Guidance(weight=2.0, groups=2),
                   starts=[[tokenizer.bos_id, wanted]] * 3 + [[tokenizer.bos_id, other]] * 3)
     fast = generate(model, tokenizer, **kwargs).texts
-    import recur.generate as generation
-    monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
+    step_by_step(monkeypatch)
     slow = generate(model, tokenizer, **kwargs).texts
     unguided = generate(model, tokenizer, **{**kwargs, "guidance": Guidance(0.0, 2)}).texts
     assert fast == slow and len(fast) == 3 and fast != unguided
