@@ -196,28 +196,38 @@ def _describe(trainer, say) -> None:
 
 
 def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> dict:
-    """The best model on the validation split, beside the baselines; written to the run."""
-    from .class_reports import (format_baselines, format_report, majority_baseline,
-                                plot_confusion, scores, tfidf_baseline)
+    """The best model on the validation split, beside the baselines; with ``--blend tfidf``
+    the blend weight is chosen here and the TF-IDF model saved into ``best/``."""
+    from .class_linear import blend, choose_weight, fit_linear
+    from .class_reports import (format_baselines, format_report, majority_baseline, names,
+                                plot_confusion, scores)
     from .class_trainer import predict_probabilities
 
     bundle = checkpoint.load(run_dir, device)
     classes = classifier.classes
     probabilities = predict_probabilities(bundle.model, prepared.val.ids, device)
     true = [classes[i] for i in prepared.val.labels]
-    predicted = [classes[i] for i in probabilities.argmax(axis=1)]
-    report = scores(true, predicted, classes)
     train_labels = [classes[i] for i in prepared.train.labels]
+    linear = fit_linear(prepared.train.texts, train_labels, classes, classifier.class_weight)
+    linear_probabilities = linear.probabilities(prepared.val.texts)
     baselines = {"majority": majority_baseline(train_labels, true, classes),
-                 "tfidf_logreg": tfidf_baseline(prepared.train.texts, train_labels,
-                                                prepared.val.texts, true, classes,
-                                                classifier.class_weight)}
-    say(format_report(report, "validation split, best checkpoint"))
+                 "tfidf_logreg": scores(true, names(linear_probabilities, classes), classes)}
+    report = scores(true, names(probabilities, classes), classes)
+    if classifier.blend == "tfidf":
+        linear.blend_weight, _ = choose_weight(probabilities, linear_probabilities,
+                                               prepared.val.labels)
+        linear.save(bundle.path)
+        probabilities = blend(probabilities, linear_probabilities, linear.blend_weight)
+        report = {**scores(true, names(probabilities, classes), classes), "rnn_alone": report,
+                  "blend_weight": linear.blend_weight}
+    say(format_report(report, "validation split, best checkpoint"
+                      + (" blended with TF-IDF" if "rnn_alone" in report else "")))
     say(format_baselines(report, baselines))
     if classifier.group_by:
         from .class_reports import by_group, format_groups
 
-        report["groups"] = by_group(true, predicted, prepared.val.groups, classes)
+        report["groups"] = by_group(true, names(probabilities, classes), prepared.val.groups,
+                                    classes)
         say(format_groups(report["groups"], classifier.group_by))
     plot_confusion(report, run_dir / "confusion.png", "validation split")
     payload = {"split": "validation", **report, "baselines": baselines}

@@ -28,6 +28,11 @@ class Classifier:
         self.classifier = from_dict(ClassifierConfig, bundle.config["classifier"])
         self.classes = self.classifier.classes
         self.preprocessor = Preprocessor(self.classifier, self.data.lowercase)
+        self.linear = None            # the TF-IDF partner of --blend tfidf, saved beside best/
+        if self.classifier.blend == "tfidf":
+            from .class_linear import load_linear
+
+            self.linear = load_linear(bundle.path)
 
     @property
     def path(self) -> Path:
@@ -36,19 +41,33 @@ class Classifier:
     is_music = False
 
     def probabilities(self, texts: list):
-        """(N, C) class probabilities of raw texts (cleaned, encoded and cut as in training)."""
+        """(N, C) class probabilities of raw texts (cleaned, encoded and cut as in training):
+        the RNN's, blended with the run's TF-IDF model when it has one."""
+        return self._combine(*self._parts(texts))
+
+    def _parts(self, texts: list) -> tuple:
+        """(the RNN's probabilities, the TF-IDF model's or None) of raw texts."""
         from .class_trainer import predict_probabilities
 
-        ids = [self.preprocessor.cut(self.bundle.tokenizer.encode_array(
-            self.preprocessor.clean(text))) for text in texts]
-        return predict_probabilities(self.bundle.model, ids, self.device)
+        cleaned = [self.preprocessor.clean(text) for text in texts]
+        ids = [self.preprocessor.cut(self.bundle.tokenizer.encode_array(text))
+               for text in cleaned]
+        rnn = predict_probabilities(self.bundle.model, ids, self.device)
+        return rnn, (self.linear.probabilities(cleaned) if self.linear is not None else None)
+
+    def _combine(self, rnn, linear):
+        from .class_linear import blend
+
+        if linear is None or not self.linear.blend_weight:
+            return rnn
+        return blend(rnn, linear, self.linear.blend_weight)
 
     def predict(self, texts: list) -> list[str]:
         return [self.classes[i] for i in self.probabilities(texts).argmax(axis=1)]
 
     def evaluate(self, path: str, group_by: str | None = None) -> dict:
         """The full report on a labelled file, beside the baselines on the same rows."""
-        from .class_reports import by_group, majority_baseline, scores, tfidf_baseline
+        from .class_reports import by_group, majority_baseline, names, scores, tfidf_baseline
 
         classifier = from_dict(ClassifierConfig, {**vars(self.classifier),
                                                   "group_by": group_by or None})
@@ -67,20 +86,29 @@ class Classifier:
                              f"preprocessing, {unseen} with classes the run never saw)")
         texts = [examples.texts[i] for i in rows]
         true = [examples.labels[i] for i in rows]
-        predicted = self.predict(texts)
+        rnn, linear = self._parts(texts)
+        predicted = names(self._combine(rnn, linear), self.classes)
         report = {"file": str(path), **scores(true, predicted, self.classes),
                   "dropped_by_preprocessing": dropped, "unseen_classes": unseen,
                   "missing_labels": examples.missing_labels}
+        if self.linear is not None:
+            report.update(rnn_alone=scores(true, names(rnn, self.classes), self.classes),
+                          blend_weight=self.linear.blend_weight)
         if group_by:
             report["groups"] = by_group(true, predicted, [examples.groups[i] for i in rows],
                                         self.classes)
         train = self.training_rows()
+        baselines = {}
         if train is not None:
+            baselines["majority"] = majority_baseline(train[1], true, self.classes)
+        if linear is not None:          # fitted on the training split: no need to refit
+            baselines["tfidf_logreg"] = scores(true, names(linear, self.classes), self.classes)
+        elif train is not None:
             cleaned = [self.preprocessor.clean(t) for t in texts]
-            report["baselines"] = {
-                "majority": majority_baseline(train[1], true, self.classes),
-                "tfidf_logreg": tfidf_baseline(*train, cleaned, true, self.classes,
-                                               self.classifier.class_weight)}
+            baselines["tfidf_logreg"] = tfidf_baseline(*train, cleaned, true, self.classes,
+                                                       self.classifier.class_weight)
+        if baselines:
+            report["baselines"] = baselines
         return report
 
     def training_rows(self):

@@ -207,6 +207,10 @@ class ClassifierConfig:
                                             "(same token level; its tokenizer is reused)")
     freeze_epochs: float = option(1.0, "with --init-from: train only the head and new weights "
                                        "for this many epochs first")
+    blend: str = option("tfidf", "after training, blend the RNN's class probabilities with a "
+                                 "TF-IDF + logistic regression fitted on the same training "
+                                 "split (geometric mean, weight chosen on the validation "
+                                 "split, 0 keeps the RNN alone), or not", choices=("tfidf", "none"))
     group_by: Optional[str] = option(None, "also report the metrics per value of this column "
                                            "(years are grouped by decade)")
 
