@@ -25,7 +25,7 @@ import numpy as np
 
 MAX_FEATURES = 300_000
 BLOCKS = ({"analyzer": "word", "ngram_range": (1, 2)}, {"analyzer": "char", "ngram_range": (2, 5)})
-WEIGHTS = np.linspace(0.0, 1.0, 21)
+WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 FILES = ("linear.json", "linear.safetensors")
 
 

@@ -119,6 +119,10 @@ class TrainConfig:
                                      "(auto: about 6 times per run)")
     max_val_tokens: int = option(250_000, "validate on at most this many tokens from the start of "
                                           "the validation slice, as one stream (0: all of it)")
+    val_streams: int = option(32, "validation during training reads the validation text as "
+                                  "this many slices side by side, each after 256 tokens of "
+                                  "warm-up, instead of one stream at batch 1 (1: one stream, "
+                                  "the figure recur evaluate gives)")
     log_every: int = option(50, "write a training line to metrics.jsonl every N steps")
     precision: str = option("fp32", "training arithmetic: fp32, or bf16 / fp16 autocast (CUDA; "
                                     "fp16 adds loss scaling). On CPUs without AMX bf16 is slower",

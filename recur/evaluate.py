@@ -34,6 +34,48 @@ def stream_loss(model, ids: np.ndarray, device="cpu", chunk: int = EVAL_CHUNK) -
     return total, count
 
 
+WARMUP_TOKENS = 256        # tokens each slice of sliced_loss reads before it counts any loss
+LOGIT_ELEMENTS = 1 << 23   # sliced_loss keeps at most this many logits at once (32 MB in fp32)
+
+
+@torch.no_grad()
+def sliced_loss(model, ids: np.ndarray, device="cpu", streams: int = 32,
+                warmup: int = WARMUP_TOKENS) -> tuple[float, int]:
+    """``stream_loss`` read as ``streams`` slices side by side: the same targets, each slice
+    after the first starting ``warmup`` tokens early with a fresh state and not counting those.
+
+    One stream at batch 1 runs one small product per token and layer; ``streams`` rows run that
+    many tokens per product at nearly the same cost. A character model's state holds little
+    beyond a few hundred characters, so the figure is close to the one stream's (README,
+    Training); with fewer than ``4 * warmup`` tokens per slice this falls back to one stream.
+    Rows are padded at the end to one length; padding and warm-up are masked out."""
+    targets = len(ids) - 1
+    if streams <= 1 or targets < streams * 4 * warmup:
+        return stream_loss(model, ids, device)
+    was_training = model.training
+    model.eval()
+    ids = torch.from_numpy(np.asarray(ids, dtype=np.int64))
+    share = targets // streams
+    ends = [share * (k + 1) for k in range(streams - 1)] + [targets]   # last slice: the rest
+    starts = [0] + [share * k - warmup for k in range(1, streams)]     # input position of row 0
+    length = max(end - start for start, end in zip(starts, ends))
+    rows = torch.zeros(streams, length + 1, dtype=torch.int64)
+    counted = torch.zeros(streams, length, dtype=torch.bool)
+    for k, (start, end) in enumerate(zip(starts, ends)):
+        rows[k, : end - start + 1] = ids[start: end + 1]
+        counted[k, (0 if k == 0 else warmup): end - start] = True
+    total, state = 0.0, None
+    chunk = max(1, min(EVAL_CHUNK, LOGIT_ELEMENTS // (streams * model.config.vocab_size)))
+    for at in range(0, length, chunk):
+        piece = rows[:, at: at + chunk + 1].to(device)
+        logits, state = model(piece[:, :-1], state)                      # (K, T, V)
+        losses = torch.nn.functional.cross_entropy(
+            logits.float().flatten(0, 1), piece[:, 1:].flatten(), reduction="none")
+        total += losses[counted[:, at: at + chunk].flatten().to(device)].sum().item()
+    model.train(was_training)
+    return total, targets
+
+
 def metrics(total_nats: float, tokens: int, characters: int, words: int | None = None) -> dict:
     """Per-token loss and perplexity, plus bits per character (and perplexity per word) for
     comparing token levels: the same text has the same characters and words at every level."""

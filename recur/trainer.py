@@ -18,7 +18,7 @@ from . import checkpoint
 from .config import DataConfig, ModelConfig, TrainConfig, to_dict
 from .data import StreamBatches
 from .distributed import Group
-from .evaluate import metrics, stream_loss
+from .evaluate import metrics, sliced_loss
 from .generate import generate
 from .logbook import Logbook, peak_memory_mb
 from .models import build_model
@@ -162,7 +162,7 @@ class Trainer:
         if len(self.corpus.val_ids) < 2:
             return
         ids, characters = self.validation_slice
-        total, count = stream_loss(self.model, ids, self.device)
+        total, count = sliced_loss(self.model, ids, self.device, self.train.val_streams)
         result = metrics(total, count, characters)
         improved = result["loss"] < self.best
         self.best = min(self.best, result["loss"])

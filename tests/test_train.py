@@ -193,3 +193,48 @@ def test_size_auto_measures_and_records_the_width(corpus_file, tmp_path):
     with pytest.raises(RecurError, match="needs a --time budget"):
         recur.train(corpus_file, out=str(tmp_path / "steps"), quiet=True, steps=3, size="auto",
                     **small)
+
+
+class Bigram(torch.nn.Module):
+    """A model whose prediction depends on the current token only, so any slicing of a stream
+    must give exactly the one stream's loss; the state counts the tokens read."""
+
+    def __init__(self, vocab_size=7):
+        super().__init__()
+        self.config = type("Config", (), {"vocab_size": vocab_size})()
+        self.table = torch.nn.Embedding(vocab_size, vocab_size)
+
+    def forward(self, ids, state=None, targets=None):
+        count = (state[0] if state is not None else 0) + ids.shape[1]
+        logits = self.table(ids)
+        if targets is not None:
+            return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten()), \
+                (count,)
+        return logits, (count,)
+
+
+@pytest.mark.parametrize("length", [4 * 4 * 8 + 1, 1000, 1003])
+def test_sliced_validation_counts_every_target_once(length):
+    from recur.evaluate import sliced_loss, stream_loss
+
+    torch.manual_seed(0)
+    model = Bigram()
+    ids = torch.randint(0, 7, (length,)).numpy()
+    exact, count = stream_loss(model, ids)
+    for streams, warmup in ((4, 8), (5, 8), (16, 3)):
+        total, sliced_count = sliced_loss(model, ids, streams=streams, warmup=warmup)
+        assert sliced_count == count == length - 1
+        assert total == pytest.approx(exact, rel=1e-6)
+    assert sliced_loss(model, ids[:50], streams=4, warmup=8) == stream_loss(model, ids[:50])
+
+
+def test_sliced_validation_is_close_to_one_stream(corpus_file, tmp_path):
+    from recur.evaluate import sliced_loss, stream_loss
+
+    model = train_tiny(corpus_file, tmp_path / "run", steps=40).bundle.model
+    text = corpus_file.read_text() * 3
+    ids = recur.load(tmp_path / "run").bundle.tokenizer.encode_array(text)
+    exact, count = stream_loss(model, ids)
+    total, _ = sliced_loss(model, ids, streams=8, warmup=64)
+    assert abs(total - exact) / count < 0.01           # nats per token
+    assert total != exact                               # it did slice
