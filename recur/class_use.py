@@ -67,7 +67,7 @@ class Classifier:
 
     def evaluate(self, path: str, group_by: str | None = None) -> dict:
         """The full report on a labelled file, beside the baselines on the same rows."""
-        from .class_reports import by_group, majority_baseline, names, scores, tfidf_baseline
+        from .class_reports import by_group, names, scores
 
         classifier = from_dict(ClassifierConfig, {**vars(self.classifier),
                                                   "group_by": group_by or None})
@@ -97,19 +97,27 @@ class Classifier:
         if group_by:
             report["groups"] = by_group(true, predicted, [examples.groups[i] for i in rows],
                                         self.classes)
-        train = self.training_rows()
-        baselines = {}
+        baselines = self.baselines(texts, true, linear)
+        if baselines:
+            report["baselines"] = baselines
+        return report
+
+    def baselines(self, texts: list, true: list, linear) -> dict:
+        """The majority class (when the training data is still where it was) and TF-IDF +
+        logistic regression: the run's own (``linear``: its probabilities of ``texts``), else
+        refitted on the training split."""
+        from .class_reports import majority_baseline, names, scores, tfidf_baseline
+
+        train, baselines = self.training_rows(), {}
         if train is not None:
             baselines["majority"] = majority_baseline(train[1], true, self.classes)
-        if linear is not None:          # fitted on the training split: no need to refit
+        if linear is not None:
             baselines["tfidf_logreg"] = scores(true, names(linear, self.classes), self.classes)
         elif train is not None:
             cleaned = [self.preprocessor.clean(t) for t in texts]
             baselines["tfidf_logreg"] = tfidf_baseline(*train, cleaned, true, self.classes,
                                                        self.classifier.class_weight)
-        if baselines:
-            report["baselines"] = baselines
-        return report
+        return baselines
 
     def training_rows(self):
         """The run's training split (texts, labels) rebuilt from its data, or None when that

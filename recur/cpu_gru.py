@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .onednn import Linear, linear
+
 
 def usable(rnn: nn.Module, x: torch.Tensor) -> bool:
     """Whether ``gru`` can stand in for ``rnn`` on input ``x``."""
@@ -62,8 +64,8 @@ def gru(rnn: nn.GRU, x: torch.Tensor | None, h0: torch.Tensor | None,
         else:
             if layer > 0 and rnn.dropout > 0:
                 x = F.dropout(x, rnn.dropout, rnn.training)
-            # W_i x + b_i for every step in one product; autograd does its backward
-            inputs = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t())
+            # W_i x + b_i for every step in one product
+            inputs = Linear.apply(x.reshape(steps * batch, -1), w_ih, b_ih)
             inputs = inputs.view(steps, batch, -1)
         x, h = GRURecurrence.apply(inputs, h0[layer], w_hh, b_hh)
         last.append(h)
@@ -81,7 +83,6 @@ class GRURecurrence(torch.autograd.Function):
     def forward(ctx, inputs, h, w_hh, b_hh):
         steps, batch, three = inputs.shape
         size, two = three // 3, 2 * three // 3
-        w_hh_t = w_hh.t()
         hs = inputs.new_empty(steps + 1, batch, size)      # h_0 .. h_T
         hs[0] = h
         recurrent = inputs.new_empty(steps, batch, three)  # W_h h + b_h at each step
@@ -91,7 +92,7 @@ class GRURecurrence(torch.autograd.Function):
                 inputs[..., :two].unbind(0), inputs[..., two:].unbind(0), recurrent.unbind(0),
                 recurrent[..., :two].unbind(0), recurrent[..., two:].unbind(0), rz.unbind(0),
                 rz[..., :size].unbind(0), rz[..., size:].unbind(0), n.unbind(0), hs[1:].unbind(0)):
-            torch.addmm(b_hh, h, w_hh_t, out=rec)
+            rec.copy_(linear(h, w_hh, b_hh))
             torch.add(in_rz, rec_rz, out=rz_t).sigmoid_()
             torch.addcmul(in_n, r_t, rec_n, out=n_t).tanh_()
             h = torch.lerp(n_t, h, z_t, out=h_next)        # n + z (h - n)
@@ -106,15 +107,16 @@ class GRURecurrence(torch.autograd.Function):
         grad_recurrent = n.new_empty(steps, batch, 3, size)   # d (W_h h + b_h)
         grads = n.new_empty(steps, batch, size)               # dL/dh_t, all paths
         dh = grad_h                # autograd passes zeros for an output that was not used
+        w_hh_t = w_hh.t().contiguous()                        # dh W_h = linear(dh, W_h^T)
         for g_out, g_t, f_t, gr_t, gr_flat, z_t in reversed(list(zip(
                 grad_out.unbind(0), grads.unbind(0), factors.unbind(0), grad_recurrent.unbind(0),
                 grad_recurrent.view(steps, batch, 3 * size).unbind(0), rz[..., size:].unbind(0)))):
             dh = torch.add(dh, g_out, out=g_t)
             torch.mul(f_t, dh.unsqueeze(1), out=gr_t)
-            dh = torch.mm(gr_flat, w_hh).addcmul_(dh, z_t)
+            dh = linear(gr_flat, w_hh_t).addcmul_(dh, z_t)
         grad_recurrent = grad_recurrent.view(steps, batch, 3 * size)
         flat = grad_recurrent.view(steps * batch, 3 * size)
-        grad_w_hh = flat.t() @ hs[:-1].reshape(steps * batch, size)
+        grad_w_hh = flat.t() @ hs[:-1].reshape(steps * batch, size)   # (see onednn.Linear)
         grad_b_hh = flat.sum(0)
         # d (W_i x + b_i) is d (W_h h + b_h) but for n, which has no r factor: done in place,
         # now that the recurrent gradients are formed
