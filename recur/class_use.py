@@ -63,7 +63,9 @@ class Classifier:
         return blend(rnn, linear, self.linear.blend_weight)
 
     def predict(self, texts: list) -> list[str]:
-        return [self.classes[i] for i in self.probabilities(texts).argmax(axis=1)]
+        from .class_reports import names
+
+        return names(self.probabilities(texts), self.classes)
 
     def evaluate(self, path: str, group_by: str | None = None) -> dict:
         """The full report on a labelled file, beside the baselines on the same rows."""

@@ -21,15 +21,15 @@ from .sampling import ban_and_restrict
 
 
 ONEDNN_FROM_ROWS = 4    # fewer rows (streams) go through addmm: one stream of fp32 2x512 LSTM
-                        # sampled 2,400-4,000 tokens/s that way against 2,700-3,500 with oneDNN
+                        # sampled 3,700-4,000 tokens/s that way against 2,700-3,500 with oneDNN
 
 
 class Fp32Product(nn.Module):
     """``x (B, K) -> x @ weight.T + bias (+ add)``. Through oneDNN's linear where
-    ``onednn.kernel()`` finds it: on the 2-core AVX-512 AMD EPYC, 64 rows
-    of a 2x512 LSTM's 512 -> 2048 product took 364 against 860 µs with addmm (64-stream fp32
-    sampling: 29,600-43,200 against 13,600-18,700 tokens/s), for ``ONEDNN_FROM_ROWS`` rows or
-    more. Fewer rows, or no oneDNN: addmm, with the weight kept as (K, N): in a one-stream step
+    ``onednn.kernel()`` finds it (the same op as ``onednn.linear``, which TorchScript cannot
+    call): on the 2-core AVX-512 AMD EPYC, 64 rows of a 2x512 LSTM's 512 -> 2048 product took
+    364 against 860 µs with addmm (64-stream fp32 sampling, scripted: 34,253-42,774 against
+    17,128-20,386 tokens/s), for ``ONEDNN_FROM_ROWS`` rows or more. Fewer rows, or no oneDNN: addmm, with the weight kept as (K, N): in a one-stream step
     (weights cycling through the cache) that beat (N, K) in most repeats."""
 
     def __init__(self, weight: Tensor, bias: Optional[Tensor]):
@@ -40,8 +40,9 @@ class Fp32Product(nn.Module):
         self.onednn = weight.device.type == "cpu" and kernel() is not None
         self.from_rows = ONEDNN_FROM_ROWS        # an attribute: TorchScript reads no globals
         self.register_buffer("weight", weight.t().contiguous())
-        # oneDNN reads (N, K); kept beside (K, N) rather than instead of it (one stream through
-        # addmm from (N, K) fell to 1,300-1,900 tokens/s)
+        # oneDNN reads (N, K); kept beside (K, N) rather than instead of it (in one A/B of the
+        # Python step, one stream through addmm from (N, K) gave 1,300-1,900 tokens/s against
+        # 2,000-2,800 from (K, N))
         self.register_buffer("weight_rows", weight.contiguous() if self.onednn
                              else weight.new_empty(0))
         self.register_buffer("bias", torch.zeros(weight.shape[0], device=weight.device)

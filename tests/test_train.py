@@ -231,9 +231,9 @@ def test_sliced_validation_counts_every_target_once(length):
 def test_sliced_validation_is_close_to_one_stream(corpus_file, tmp_path):
     from recur.evaluate import sliced_loss, stream_loss
 
-    model = train_tiny(corpus_file, tmp_path / "run", steps=40).bundle.model
-    text = corpus_file.read_text() * 3
-    ids = recur.load(tmp_path / "run").bundle.tokenizer.encode_array(text)
+    bundle = train_tiny(corpus_file, tmp_path / "run", steps=40).bundle
+    model = bundle.model
+    ids = bundle.tokenizer.encode_array(corpus_file.read_text() * 3)
     exact, count = stream_loss(model, ids)
     total, _ = sliced_loss(model, ids, streams=8, warmup=64)
     assert abs(total - exact) / count < 0.01           # nats per token
