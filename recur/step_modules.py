@@ -29,8 +29,9 @@ class Fp32Product(nn.Module):
     ``onednn.kernel()`` finds it (the same op as ``onednn.linear``, which TorchScript cannot
     call): on the 2-core AVX-512 AMD EPYC, 64 rows of a 2x512 LSTM's 512 -> 2048 product took
     364 against 860 µs with addmm (64-stream fp32 sampling, scripted: 34,253-42,774 against
-    17,128-20,386 tokens/s), for ``ONEDNN_FROM_ROWS`` rows or more. Fewer rows, or no oneDNN: addmm, with the weight kept as (K, N): in a one-stream step
-    (weights cycling through the cache) that beat (N, K) in most repeats."""
+    17,128-20,386 tokens/s), for ``ONEDNN_FROM_ROWS`` rows or more. Fewer rows, or no oneDNN:
+    addmm, with the weight kept as (K, N): in a one-stream step (weights cycling through the
+    cache) that beat (N, K) in most repeats."""
 
     def __init__(self, weight: Tensor, bias: Optional[Tensor]):
         super().__init__()
