@@ -30,8 +30,9 @@ class ModelConfig:
 
     cell: str = option("gru", "recurrent cell (GRU trains fastest to a given loss on CPU)",
                        choices=CELLS)
-    num_layers: int = option(2, "number of stacked recurrent layers")
-    hidden_size: int = option(256, "width of each recurrent layer (384 for character models "
+    num_layers: int = option(2, "number of stacked recurrent layers (3 for character models "
+                                "given --time 10m or more)")
+    hidden_size: int = option(256, "width of each recurrent layer (320 for character models "
                                    "given --time 10m or more)")
     embedding_size: int = option(128, "width of the token embedding")
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")
@@ -239,15 +240,17 @@ class MusicConfig:
 CONDITIONAL_DEFAULTS = {"condition_every_line": True, "condition_embedding": True}
 
 # Character models of plain text given a --time budget of at least LONG_BUDGET_SECONDS (and no
-# --steps/--epochs) start wider: on tiny Shakespeare with 2 threads, 10 minutes gave validation
-# 1.4302 at 2x384 against 1.4511 at 2x256, while at 3 minutes 2x256 was better (1.497 vs 1.527).
+# --steps/--epochs) start deeper and wider: on tiny Shakespeare with 2 threads, 10 minutes gave
+# validation 1.4302 at 2x384 against 1.4511 at 2x256, while at 3 minutes 2x256 was better (1.497
+# vs 1.527); with the oneDNN products (2026-12-02) 3x320 gave 1.3882 / 1.3922 at seeds 0 / 1
+# against 2x384's 1.3900-1.4008 (four runs) / 1.3994, in fewer steps (2,271 against 2,350-2,854).
 LONG_BUDGET_SECONDS = 600
 # They keep the default 128-step chunks: with 64 steps the 10-minute run gave 1.4658 (3,108
 # steps) against 1.4391 at 128 (1,565 steps), both 2026-12-01.
-# The wider model overfits more in its longer run and decays harder still: 10 minutes gave
-# 1.4205 / 1.4097 / 1.4038 at --weight-decay 0.1 / 0.2 / 0.4 (2026-12-01, 1,398 / 1,326 / 1,309
-# steps; 1.4391 at 0.01 in an earlier run of 1,565 steps).
-LONG_BUDGET_DEFAULTS = {"hidden_size": 384, "weight_decay": 0.4}
+# The larger model overfits more in its longer run and decays harder still (measured at 2x384):
+# 10 minutes gave 1.4205 / 1.4097 / 1.4038 at --weight-decay 0.1 / 0.2 / 0.4 (2026-12-01,
+# 1,398 / 1,326 / 1,309 steps; 1.4391 at 0.01 in an earlier run of 1,565 steps).
+LONG_BUDGET_DEFAULTS = {"num_layers": 3, "hidden_size": 320, "weight_decay": 0.4}
 # Other plain character runs take 64-step chunks: twice the updates per minute (tiny Shakespeare,
 # 2 threads: 80 s 1.5547 against 1.5861 at 128, 3 minutes 1.4795 against 1.4854). Conditional
 # lyrics lost with them (10 minutes: validation 1.3427 against 1.3227, and with --guidance 1 only

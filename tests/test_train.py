@@ -154,18 +154,25 @@ def test_threads_take_the_free_cores_unless_given(monkeypatch):
     assert machine.auto_threads(TrainConfig(threads=2)) == (2, None)
 
 
-def test_long_time_budgets_start_wider_unless_the_width_is_given(corpus_file, tmp_path):
+def test_long_time_budgets_start_deeper_and_wider_unless_given(corpus_file, tmp_path):
     small = dict(embedding_size=8, num_layers=1, batch_size=2, seq_length=8, samples=0,
                  threads=1, stop_after=1, eval_every="1000")
     def width(run, **options):
         recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **small, **options)
         return json.loads((tmp_path / run / "last" / "config.json").read_text())["model"]["hidden_size"]
     small.pop("seq_length")
-    assert width("long", time="10m") == 384
+    assert width("long", time="10m") == 320
     saved = json.loads((tmp_path / "long" / "last" / "config.json").read_text())
     assert saved["data"]["seq_length"] == 128
     assert saved["train"]["weight_decay"] == 0.4
     assert width("short", time="3m") == 256
+    small.pop("num_layers")
+    width("deep", time="10m", hidden_size=64)
+    saved = json.loads((tmp_path / "deep" / "last" / "config.json").read_text())
+    assert (saved["model"]["num_layers"], saved["model"]["hidden_size"]) == (3, 64)
+    width("deep_short", time="3m", hidden_size=64)
+    saved = json.loads((tmp_path / "deep_short" / "last" / "config.json").read_text())
+    assert saved["model"]["num_layers"] == 2
     saved = json.loads((tmp_path / "short" / "last" / "config.json").read_text())
     assert saved["data"]["seq_length"] == 64
     assert saved["train"]["weight_decay"] == 0.1
