@@ -166,16 +166,16 @@ def test_long_time_budgets_start_deeper_and_wider_unless_given(corpus_file, tmp_
     assert saved["data"]["seq_length"] == 128
     assert saved["train"]["weight_decay"] == 0.4
     assert width("short", time="3m") == 256
-    small.pop("num_layers")
+    saved = json.loads((tmp_path / "short" / "last" / "config.json").read_text())
+    assert saved["data"]["seq_length"] == 64
+    assert saved["train"]["weight_decay"] == 0.1
+    small.pop("num_layers")                 # the depth is a long-budget default too
     width("deep", time="10m", hidden_size=64)
     saved = json.loads((tmp_path / "deep" / "last" / "config.json").read_text())
     assert (saved["model"]["num_layers"], saved["model"]["hidden_size"]) == (3, 64)
     width("deep_short", time="3m", hidden_size=64)
     saved = json.loads((tmp_path / "deep_short" / "last" / "config.json").read_text())
     assert saved["model"]["num_layers"] == 2
-    saved = json.loads((tmp_path / "short" / "last" / "config.json").read_text())
-    assert saved["data"]["seq_length"] == 64
-    assert saved["train"]["weight_decay"] == 0.1
     assert width("given", time="10m", hidden_size=48) == 48
     assert width("steps", time="10m", steps=5) == 256
 
