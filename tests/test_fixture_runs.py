@@ -1,0 +1,26 @@
+"""Run directories written by the release before the restructuring (tests/fixtures/runs, made
+by tests/fixtures/make_runs.py) still load and give the same samples, byte for byte."""
+import json
+from pathlib import Path
+
+import pytest
+
+import recur
+
+RUNS = Path(__file__).parent / "fixtures" / "runs"
+EXPECTED = json.loads((RUNS / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["lm", "documents"])
+def test_old_language_model_runs_give_the_same_samples(name):
+    model = recur.load(RUNS / name)
+    for case in EXPECTED[name]:
+        assert model.generate(**case["options"]) == case["texts"], case["options"]
+
+
+def test_old_classifier_run_gives_the_same_predictions():
+    classifier = recur.load(RUNS / "classifier")
+    case = EXPECTED["classifier"]
+    assert classifier.predict(case["texts"]) == case["predictions"]
+    probabilities = classifier.probabilities(case["texts"]).round(5).tolist()
+    assert probabilities == case["probabilities"]
