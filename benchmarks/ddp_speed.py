@@ -30,9 +30,9 @@ def _worker(rank: int, world_size: int, port: int, args, queue) -> None:
     import torch.nn.functional as F
     from torch.nn.parallel import DistributedDataParallel
 
-    from recur.config import ModelConfig
-    from recur.machine import keep_freed_memory
-    from recur.models import build_model
+    from recur.config.options import ModelConfig
+    from recur.training.machine import keep_freed_memory
+    from recur.models.language_model import build_model
 
     from .speed import median_time
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from recur.config import ModelConfig
-from recur.generate import sampling_threads
-from recur.machine import keep_freed_memory
+from recur.config.options import ModelConfig
+from recur.generate.loop import sampling_threads
+from recur.training.machine import keep_freed_memory
 
 from . import speed
 

@@ -18,10 +18,10 @@ import time
 
 import torch
 
-from recur.config import ModelConfig
-from recur.models import build_model
-from recur.sampling import TokenSampler
-from recur.stepper import Stepper
+from recur.config.options import ModelConfig
+from recur.models.language_model import build_model
+from recur.generate.sampling import TokenSampler
+from recur.generate.stepper import Stepper
 
 
 def main() -> None:

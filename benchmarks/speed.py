@@ -10,11 +10,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from recur.config import ModelConfig
-from recur.generate import generate
-from recur.models import build_model
-from recur.tokenizer import CharTokenizer
-from recur.tokenizer.base import SPECIALS
+from recur.config.options import ModelConfig
+from recur.generate.loop import generate
+from recur.models.language_model import build_model
+from recur.tokenizers import CharTokenizer
+from recur.tokenizers.base import SPECIALS
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
@@ -34,10 +34,10 @@ def matmul_gflops(sizes: tuple = (512, 1024, 2048), repeats: int = 15) -> dict:
     """The fp32 matmul ceiling: the best rate of ``repeats`` square products of each size (a
     ceiling, so the best, not the median: a shared machine only ever makes it slower; several
     sizes, because which one runs fastest differs between CPUs and cache sizes), through each
-    library PyTorch ships: MKL (``torch.mm``) and oneDNN (``recur.onednn.linear``; also
+    library PyTorch ships: MKL (``torch.mm``) and oneDNN (``recur.kernels.onednn.linear``; also
     ``nn.LSTM``'s library). On an AVX-512 AMD EPYC MKL took its AVX2 path, 175-192 GFLOP/s
     against oneDNN's 401-425, so the ceiling is the faster of the two."""
-    from recur.onednn import kernel, linear
+    from recur.kernels.onednn import kernel, linear
 
     products = {"mkl": torch.mm}
     if kernel() is not None:
@@ -93,7 +93,7 @@ def training_throughput(cell: str, hidden_size: int, batch_size: int, seq_length
 
 def sampling_throughput(cell: str, hidden_size: int, streams: int, steps: int = 1000,
                         vocab_size: int = 65, repeats: int = 3, precision: str = "fp32") -> float:
-    """Tokens per second of ``recur.generate.generate`` (what ``recur generate`` runs: the
+    """Tokens per second of ``recur.generate.loop.generate`` (what ``recur generate`` runs: the
     stepper built in ``precision``, the prime fed, tokens drawn at temperature 0.8, decoded) for a
     character model of ``vocab_size`` ids, past its start-up: ``steps`` more tokens per stream
     divided by the extra time they take (medians of ``repeats`` runs of each length). The

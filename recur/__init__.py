@@ -10,12 +10,12 @@ Heavy modules (torch) load on first use, so ``import recur`` and ``recur --help`
 __version__ = "0.1.0"
 __all__ = ["train", "load", "RecurError"]
 
-from .errors import RecurError
+from recur.errors import RecurError
 
 
 def __getattr__(name):
     if name in ("train", "load", "Model"):
-        from . import api
+        from recur import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'recur' has no attribute {name!r}")

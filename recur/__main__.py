@@ -1,3 +1,3 @@
-from .cli import main
+from recur.cli import main
 
 raise SystemExit(main())

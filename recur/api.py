@@ -8,11 +8,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import (CHARACTER_DEFAULTS, CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS,
+from recur.config.options import (CHARACTER_DEFAULTS, CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS,
                      LONG_BUDGET_SECONDS, SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig,
                      ModelConfig, MusicConfig, SampleConfig, TrainConfig, from_dict,
                      parse_duration)
-from .errors import RecurError
+from recur.errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 CLASSIFIER_SECTIONS = {**SECTIONS, "classifier": ClassifierConfig}
@@ -78,7 +78,7 @@ def train(*paths: str, resume: str | None = None, config: str | None = None, qui
     Options are the fields of ModelConfig, DataConfig and TrainConfig (``hidden_size=256``,
     ``time="3m"``, ...). ``config`` names a JSON file with "model"/"data"/"train" sections.
     """
-    from .fit import fit
+    from recur.lm.fit import fit
 
     if paths:
         options["paths"] = [str(p) for p in paths]
@@ -121,7 +121,7 @@ def _is_classifier(options: dict, config: str | None) -> bool:
     if options.get("label_column"):
         return True
     if options.get("corpus"):
-        from .corpora import get_corpus
+        from recur.data.corpora import get_corpus
 
         return get_corpus(options["corpus"]).kind == "labelled"
     if config:
@@ -131,7 +131,7 @@ def _is_classifier(options: dict, config: str | None) -> bool:
 
 
 def _fit_classifier(configs: dict, resume, quiet: bool):
-    from .class_fit import fit_classifier
+    from recur.classify.fit import fit_classifier
 
     return fit_classifier(configs, resume=resume, quiet=quiet)
 
@@ -161,7 +161,7 @@ def _seconds(text: str) -> float:
 
 
 def _is_music(data) -> bool:
-    from .music import is_music
+    from recur.music.runs import is_music
 
     return is_music(data)
 
@@ -169,11 +169,11 @@ def _is_music(data) -> bool:
 def load(run, device: str = "cpu"):
     """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
     ``Model`` for a language model, a ``class_use.Classifier`` for a classifier."""
-    from .checkpoint import load as load_bundle
+    from recur.runs.checkpoint import load as load_bundle
 
     bundle = load_bundle(run, device)
     if bundle.config.get("task") == "classify":
-        from .class_use import Classifier
+        from recur.classify.use import Classifier
 
         return Classifier(bundle, device)
     return Model(bundle, device)
@@ -196,7 +196,7 @@ class Model:
     def generate_full(self, **options):
         """A ``Generation``: texts, seed, and for document models the conditions used and the
         novelty report (share of outputs not found among the training documents)."""
-        from .bounded import generate_for_run
+        from recur.generate.documents import generate_for_run
 
         sample = from_dict(SampleConfig, options)
         unknown = set(options) - {f.name for f in dataclasses.fields(SampleConfig)}
@@ -211,7 +211,7 @@ class Model:
     def generate_midi(self, out: str | None = None, **options) -> list[dict]:
         """Write sampled pieces as MIDI (+ piano-roll PNG); options are SampleConfig's and
         MusicConfig's fields. Returns one dict per piece (paths, events, notes, seed)."""
-        from .music import generate_midi
+        from recur.music.runs import generate_midi
 
         if not self.is_music:
             raise RecurError(f"{self.path}: not a MIDI run; --out and --prime-midi are for music")
@@ -234,12 +234,12 @@ class Model:
         """Loss and perplexity per token, perplexity per word and bits per character on ``text``
         or the file at ``path`` (a document model reads a CSV/JSONL file's documents); for a MIDI
         run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline."""
-        from .evaluate import evaluate_path, evaluate_text
+        from recur.lm.evaluate import evaluate_path, evaluate_text
 
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
         if self.is_music:
-            from .music import evaluate_midi
+            from recur.music.runs import evaluate_midi
 
             if path is None:
                 raise RecurError("a MIDI run evaluates MIDI files: give path=")

@@ -11,9 +11,9 @@ import os
 import re
 import sys
 
-from .config import (ClassifierConfig, DataConfig, ModelConfig, MusicConfig, SampleConfig,
+from recur.config.options import (ClassifierConfig, DataConfig, ModelConfig, MusicConfig, SampleConfig,
                      TrainConfig)
-from .errors import RecurError
+from recur.errors import RecurError
 
 TYPES = {"int": int, "float": float, "str": str, "Optional[int]": int,
          "Optional[float]": float, "Optional[str]": str}
@@ -100,7 +100,7 @@ def options_of(namespace: argparse.Namespace, *classes) -> dict:
 
 
 def run_train(args) -> None:
-    from . import api
+    from recur import api
 
     options = options_of(args, ModelConfig, DataConfig, TrainConfig, ClassifierConfig)
     model = api.train(*args.paths, resume=args.resume, config=args.config, quiet=args.quiet,
@@ -119,7 +119,7 @@ def set_threads(threads: int | None) -> None:
 
 
 def run_generate(args) -> None:
-    from . import api
+    from recur import api
 
     set_threads(args.threads or _generation_threads(args))
     model = api.load(args.run, device=args.device)
@@ -164,14 +164,14 @@ def _generation_threads(args) -> int | None:
         return None
     import torch
 
-    from .generate import sampling_threads
+    from recur.generate.loop import sampling_threads
 
     streams = getattr(args, "num_samples", 1) * max(getattr(args, "beam", 0), 1)
     return sampling_threads(streams, torch.get_num_threads())
 
 
 def run_evaluate(args) -> None:
-    from . import api
+    from recur import api
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
@@ -198,7 +198,7 @@ def run_evaluate(args) -> None:
 def evaluate_classifier(classifier, args) -> None:
     from pathlib import Path
 
-    from .class_reports import format_baselines, format_groups, format_report, plot_confusion
+    from recur.classify.reports import format_baselines, format_groups, format_report, plot_confusion
 
     report = classifier.evaluate(args.file, group_by=args.group_by)
     image = Path(classifier.path).parent / f"confusion-{Path(args.file).stem}.png"
@@ -221,7 +221,7 @@ def evaluate_classifier(classifier, args) -> None:
 
 
 def run_predict(args) -> None:
-    from . import api
+    from recur import api
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
@@ -233,14 +233,14 @@ def run_predict(args) -> None:
 
 
 def run_corpora(args) -> None:
-    from .corpora import CORPORA
+    from recur.data.corpora import CORPORA
 
     for corpus in CORPORA.values():
         print(f"{corpus.name:8} {corpus.description}; licence: {corpus.licence}")
 
 
 def run_info(args) -> None:
-    from .checkpoint import resolve
+    from recur.runs.checkpoint import resolve
 
     config = json.loads((resolve(args.run) / "config.json").read_text())
     conditions = config.get("data", {}).get("conditions") or {}

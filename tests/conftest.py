@@ -40,7 +40,7 @@ def step_through(stepper, model, ids: torch.Tensor) -> tuple[torch.Tensor, list]
 
 def assert_stepper_matches(model, ids: torch.Tensor) -> None:
     """The fp32 one-step path gives the full model's logits and final state for ``ids``."""
-    from recur.stepper import Stepper
+    from recur.generate.stepper import Stepper
 
     with torch.no_grad():
         expected, expected_state = model(ids)

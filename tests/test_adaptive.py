@@ -4,11 +4,11 @@ import torch
 import torch.nn.functional as F
 
 import recur
-from recur import checkpoint
-from recur.config import ModelConfig, to_dict
+from recur.runs import checkpoint
+from recur.config.options import ModelConfig, to_dict
 from recur.errors import RecurError
-from recur.models import build_model
-from recur.tokenizer import CharTokenizer
+from recur.models.language_model import build_model
+from recur.tokenizers import CharTokenizer
 
 from .conftest import TINY_OPTIONS, assert_stepper_matches, tiny_text
 
@@ -70,7 +70,7 @@ def test_word_model_trains_generates_evaluates_and_beams(tmp_path):
 
 
 def test_auto_picks_the_adaptive_softmax_for_large_vocabularies_only():
-    from recur.models import parse_cutoffs
+    from recur.models.language_model import parse_cutoffs
 
     assert parse_cutoffs("auto", 33281) == [2000, 10000]
     assert parse_cutoffs("auto", 8000) == [] and parse_cutoffs("none", 33281) == []
@@ -80,7 +80,7 @@ def test_auto_picks_the_adaptive_softmax_for_large_vocabularies_only():
 def test_runs_saved_before_the_option_load_with_a_full_softmax(tmp_path):
     import json
 
-    from recur.tokenizer import WordTokenizer
+    from recur.tokenizers import WordTokenizer
 
     words = [f"w{i}" for i in range(20_010)]
     tokenizer = WordTokenizer().fit([" ".join(words)])

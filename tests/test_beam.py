@@ -4,11 +4,11 @@ import itertools
 import pytest
 import torch
 
-from recur.beam import beam_search
-from recur.config import ModelConfig
-from recur.generate import generate
-from recur.models import build_model
-from recur.tokenizer import CharTokenizer
+from recur.generate.beam import beam_search
+from recur.config.options import ModelConfig
+from recur.generate.loop import generate
+from recur.models.language_model import build_model
+from recur.tokenizers import CharTokenizer
 
 
 def toy(seed):

@@ -3,11 +3,11 @@ import json
 import pytest
 import torch
 
-from recur import checkpoint
-from recur.config import ModelConfig, to_dict
+from recur.runs import checkpoint
+from recur.config.options import ModelConfig, to_dict
 from recur.errors import RecurError
-from recur.models import build_model
-from recur.tokenizer import CharTokenizer
+from recur.models.language_model import build_model
+from recur.tokenizers import CharTokenizer
 
 
 def make(tie=True):

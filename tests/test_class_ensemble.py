@@ -8,8 +8,8 @@ import torch
 
 import recur
 import recur.api
-from recur.class_ensemble import DONE, member_configs, seconds_used
-from recur.class_trainer import predict_probabilities
+from recur.classify.ensemble import DONE, member_configs, seconds_used
+from recur.classify.trainer import predict_probabilities
 
 from .test_classifier import TINY, topic_rows, write_csv
 

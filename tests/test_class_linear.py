@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import recur
-from recur.class_linear import blend, choose_weight, fit_linear, load_linear
+from recur.classify.linear import blend, choose_weight, fit_linear, load_linear
 
 from .test_classifier import TINY, write_csv
 

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 import recur
-from recur.class_batches import bucket_batches, drop_words, epoch_order, stratified_split
-from recur.classifier import build_classifier
-from recur.config import ClassifierConfig, ModelConfig
+from recur.classify.batches import bucket_batches, drop_words, epoch_order, stratified_split
+from recur.models.classifier import build_classifier
+from recur.config.options import ClassifierConfig, ModelConfig
 from recur.errors import RecurError
-from recur.preprocess import Preprocessor, detect_language
+from recur.classify.preprocess import Preprocessor, detect_language
 
 from .conftest import ONE_THREAD
 
@@ -169,7 +169,7 @@ def test_init_from_a_language_model(tmp_path):
 
 
 def test_kjv_genres_corpus():
-    from recur.corpora import get_corpus
+    from recur.data.corpora import get_corpus
 
     rows = get_corpus("kjv-genres").load()
     genres = {row["genre"] for row in rows}
@@ -207,8 +207,8 @@ def test_cli_classifier_end_to_end_and_errors(tmp_path):
 
 
 def test_missing_labels_are_counted(tmp_path):
-    from recur.labelled import read_examples
-    from recur.config import DataConfig
+    from recur.data.labelled import read_examples
+    from recur.config.options import DataConfig
 
     data = write_csv(tmp_path / "t.csv", [("a", "x", "1"), ("NaN", "y", "2"), ("", "z", "3"),
                                           ("b", "w", "4")])
@@ -220,8 +220,8 @@ def test_missing_labels_are_counted(tmp_path):
 
 
 def test_a_folder_of_class_folders(tmp_path):
-    from recur.config import DataConfig
-    from recur.labelled import read_examples
+    from recur.config.options import DataConfig
+    from recur.data.labelled import read_examples
 
     for label, word in (("pos", "good"), ("neg", "bad")):
         (tmp_path / "data" / label).mkdir(parents=True)

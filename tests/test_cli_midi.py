@@ -61,7 +61,7 @@ def test_evaluate_reports_loss_and_unigram_baseline(music_run):
 
 
 def test_wav_without_fluidsynth_says_how_to_install(music_run, monkeypatch):
-    from recur.midi import render_wav
+    from recur.data.midi_files import render_wav
 
     monkeypatch.setenv("PATH", "/nonexistent")
     assert "apt-get install fluidsynth fluid-soundfont-gm" in render_wav("a.mid", "a.wav")
@@ -90,7 +90,7 @@ def test_wav_renders_when_fluidsynth_and_a_soundfont_are_installed(tmp_path):
     import wave
     from pathlib import Path
 
-    from recur.midi import SOUNDFONTS, render_wav
+    from recur.data.midi_files import SOUNDFONTS, render_wav
 
     if not shutil.which("fluidsynth") or not any(Path(f).is_file() for f in SOUNDFONTS):
         pytest.skip("fluidsynth or a General MIDI soundfont is not installed")

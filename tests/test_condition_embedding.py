@@ -4,10 +4,10 @@ import pytest
 import torch
 
 import recur
-from recur import checkpoint
-from recur.config import ModelConfig, to_dict
-from recur.models import build_model
-from recur.tokenizer import CharTokenizer
+from recur.runs import checkpoint
+from recur.config.options import ModelConfig, to_dict
+from recur.models.language_model import build_model
+from recur.tokenizers import CharTokenizer
 
 from .conftest import TINY_OPTIONS, assert_stepper_matches
 from .test_conditional import WORDS, write_songs

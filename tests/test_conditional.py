@@ -86,7 +86,7 @@ def test_impossible_bounds_are_a_one_line_error(conditional):
 
 
 def test_novelty_counts_copies_of_training_documents(conditional, songs):
-    from recur.bounded import novelty_report
+    from recur.generate.documents import novelty_report
 
     first = next(csv.DictReader(open(songs)))["lyrics"]
     report = novelty_report([first, first.upper() + " ", "never seen words"], conditional.path)
@@ -179,7 +179,7 @@ def test_guidance_steers_harder_towards_the_condition(conditional):
 def test_guidance_scores_are_the_log_odds_rule():
     import torch
 
-    from recur.generate import Guidance
+    from recur.generate.loop import Guidance
 
     logits = torch.randn(3 * 2, 5)                      # 3 groups of 2 samples
     logp = logits.log_softmax(-1)

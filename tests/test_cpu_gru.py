@@ -6,9 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from recur import cpu_gru, machine
-from recur.config import ModelConfig
-from recur.models import build_model
+from recur.kernels import cpu_gru
+
+from recur.training import machine
+from recur.config.options import ModelConfig
+from recur.models.language_model import build_model
 
 
 def outputs_and_gradients(rnn, x, h0, fused, use="both"):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from recur.data import StreamBatches, split_ids, split_text
+from recur.data.streams import StreamBatches, split_ids, split_text
 from recur.errors import RecurError
 
 

@@ -4,12 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from recur.config import DataConfig
-from recur.data import frame_documents, split_documents
-from recur.documents import fingerprint, read_documents, resolve_mode
+from recur.config.options import DataConfig
+from recur.data.streams import frame_documents, split_documents
+from recur.data.documents import fingerprint, read_documents, resolve_mode
 from recur.errors import RecurError
-from recur.readers import collect_files
-from recur.tokenizer import CharTokenizer
+from recur.data.readers import collect_files
+from recur.tokenizers import CharTokenizer
 
 CSV = ('genre,title,lyrics\n'
        'pop,Hello,"la la\nla"\n'

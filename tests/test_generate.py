@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from recur.config import ModelConfig
+from recur.config.options import ModelConfig
 from recur.errors import RecurError
-from recur.generate import generate, sample_next
-from recur.models import build_model
-from recur.sampling import TokenSampler
-from recur.tokenizer import CharTokenizer
+from recur.generate.loop import generate, sample_next
+from recur.models.language_model import build_model
+from recur.generate.sampling import TokenSampler
+from recur.tokenizers import CharTokenizer
 
 
 def test_greedy_is_argmax():
@@ -104,7 +104,7 @@ def test_never_samples_special_tokens(tiny_model):
 
 
 def test_refresh_feeds_the_condition_after_every_line_end():
-    from recur.data import frame_documents
+    from recur.data.streams import frame_documents
 
     torch.manual_seed(5)
     tokenizer = CharTokenizer().fit(["ab\n"], ["<g=x>"])
@@ -157,7 +157,7 @@ def test_generation_threads_follow_the_number_of_streams(argv, expected, monkeyp
 
 def step_by_step(monkeypatch):
     """From here on generate() takes the Python step-by-step loop, never the scripted blocks."""
-    import recur.generate as generation
+    import recur.generate.loop as generation
     monkeypatch.setattr(generation._Loop, "in_blocks", generation._Loop.step_by_step)
 
 
@@ -196,7 +196,7 @@ def test_scripted_blocks_refresh_the_condition_as_the_step_by_step_loop(monkeypa
 
 
 def test_scripted_blocks_draw_guided_samples_as_the_step_by_step_loop(tiny_model, monkeypatch):
-    from recur.generate import Guidance
+    from recur.generate.loop import Guidance
 
     model, tokenizer = tiny_model
     wanted, other = tokenizer.index["a"], tokenizer.index["b"]

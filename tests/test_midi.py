@@ -4,12 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from recur.config import DataConfig
+from recur.config.options import DataConfig
 from recur.errors import RecurError
-from recur.midi import clean_notes, quantize, read_midi, write_midi
-from recur.midi_tokenizer import MidiTokenizer
-from recur.music import parse_transpose, prepare_midi, transpose, unigram_loss
-from recur.tokenizer import load_tokenizer
+from recur.data.midi_files import clean_notes, quantize, read_midi, write_midi
+from recur.tokenizers.midi import MidiTokenizer
+from recur.music.runs import parse_transpose, prepare_midi, transpose, unigram_loss
+from recur.tokenizers import load_tokenizer
 
 pretty_midi = pytest.importorskip("pretty_midi")
 
@@ -162,8 +162,8 @@ def test_readme_example_is_what_the_tokenizer_writes():
 
 def test_bach_corpus_is_read_from_its_cache(tmp_path, monkeypatch):
     music21 = pytest.importorskip("music21")
-    from recur.chorales import load_bach
-    from recur.music import is_music
+    from recur.data.chorales import load_bach
+    from recur.music.runs import is_music
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cache = tmp_path / "recur" / f"bach-music21-{music21.__version__}.npz"
@@ -191,7 +191,7 @@ def test_midi_run_resumes_exactly(songs, tmp_path):
 
 
 def test_validation_is_the_last_pieces_or_the_last_notes_of_one_piece():
-    from recur.music import split_pieces
+    from recur.music.runs import split_pieces
 
     grids = [np.array([[i, 1, 60 + i, 90]]) for i in range(20)]
     train, val, how = split_pieces(grids, 0.1)
@@ -218,7 +218,7 @@ def test_music_options_on_a_text_run_are_an_error():
     from types import SimpleNamespace
 
     from recur.api import Model
-    from recur.tokenizer import CharTokenizer
+    from recur.tokenizers import CharTokenizer
 
     model = Model(SimpleNamespace(tokenizer=CharTokenizer(["a"]), path="runs/text/best"))
     with pytest.raises(RecurError, match="not a MIDI run"):

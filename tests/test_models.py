@@ -2,9 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from recur.config import ModelConfig
+from recur.config.options import ModelConfig
 from recur.errors import RecurError
-from recur.models import build_model
+from recur.models.language_model import build_model
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

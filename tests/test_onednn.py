@@ -1,7 +1,7 @@
 """onednn.py: the oneDNN product gives addmm's numbers and gradients, and falls back cleanly."""
 import torch
 
-from recur import onednn
+from recur.kernels import onednn
 
 
 def test_linear_matches_addmm_and_falls_back(monkeypatch):

@@ -1,7 +1,7 @@
 import pytest
 
 from recur.errors import RecurError
-from recur.readers import collect_files, load_text, read_text, read_texts
+from recur.data.readers import collect_files, load_text, read_text, read_texts
 
 
 def test_reads_folder_recursively_with_glob(tmp_path):

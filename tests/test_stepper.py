@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from recur.config import ModelConfig
-from recur.models import build_model
-from recur.stepper import Stepper
+from recur.config.options import ModelConfig
+from recur.models.language_model import build_model
+from recur.generate.stepper import Stepper
 
 from .conftest import assert_stepper_matches, step_through
 
@@ -34,7 +34,7 @@ def test_reduced_precision_steps_stay_close_to_the_model(cell, precision, tolera
 
 
 def test_small_products_stay_fp32_at_any_precision():
-    from recur.stepper import build_product
+    from recur.generate.stepper import build_product
 
     small, large = torch.randn(65, 512), torch.randn(1024, 512)
     assert build_product(small, None, "int8").precision == "fp32"

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from recur import token_cache
-from recur.data import split_text
+from recur.data import token_cache
+from recur.data.streams import split_text
 from recur.errors import RecurError
-from recur.readers import read_texts
-from recur.tokenizer import CharTokenizer
-from recur.token_cache import TokenFile, build_cache
+from recur.data.readers import read_texts
+from recur.tokenizers import CharTokenizer
+from recur.data.token_cache import TokenFile, build_cache
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 
 from recur.errors import RecurError
-from recur.tokenizer import CharTokenizer, build_tokenizer, load_tokenizer
+from recur.tokenizers import CharTokenizer, build_tokenizer, load_tokenizer
 
 
 def test_round_trip_and_specials():

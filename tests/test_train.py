@@ -4,9 +4,9 @@ import pytest
 import torch
 
 import recur
-from recur import trainer as train_module
+from recur.training import trainer as train_module
 from recur.errors import RecurError
-from recur.logbook import read_metrics
+from recur.runs.logbook import read_metrics
 
 from .conftest import TINY_OPTIONS
 
@@ -142,8 +142,8 @@ def test_fp16_loss_scaling_trains_and_resumes_exactly(corpus_file, tmp_path):
 
 
 def test_threads_take_the_free_cores_unless_given(monkeypatch):
-    from recur import machine
-    from recur.config import TrainConfig
+    from recur.training import machine
+    from recur.config.options import TrainConfig
 
     monkeypatch.setattr(machine.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(machine, "busy_cores", lambda: 0.1)
@@ -192,8 +192,8 @@ def test_a_given_weight_decay_and_word_models_keep_their_own(corpus_file, tmp_pa
 
 
 def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
-    from recur import sizing
-    from recur.config import DataConfig, ModelConfig, TrainConfig
+    from recur.training import sizing
+    from recur.config.options import DataConfig, ModelConfig, TrainConfig
 
     # A machine where every model runs at 2M tokens/s: 60 s give 120M tokens.
     def probe(config, data, device):
@@ -214,7 +214,7 @@ def test_size_auto_measures_and_records_the_width(corpus_file, tmp_path):
     recur.train(corpus_file, out=str(tmp_path / "run"), quiet=True, time="1s", size="auto",
                 **small)
     config = json.loads((tmp_path / "run" / "last" / "config.json").read_text())
-    from recur.sizing import WIDTHS
+    from recur.training.sizing import WIDTHS
 
     assert config["model"]["hidden_size"] in WIDTHS
     assert config["train"]["size"] == "auto"
@@ -243,7 +243,7 @@ class Bigram(torch.nn.Module):
 
 @pytest.mark.parametrize("length", [4 * 4 * 8 + 1, 1000, 1003])
 def test_sliced_validation_counts_every_target_once(length):
-    from recur.evaluate import sliced_loss, stream_loss
+    from recur.lm.evaluate import sliced_loss, stream_loss
 
     torch.manual_seed(0)
     model = Bigram()
@@ -257,7 +257,7 @@ def test_sliced_validation_counts_every_target_once(length):
 
 
 def test_sliced_validation_is_close_to_one_stream(corpus_file, tmp_path):
-    from recur.evaluate import sliced_loss, stream_loss
+    from recur.lm.evaluate import sliced_loss, stream_loss
 
     bundle = train_tiny(corpus_file, tmp_path / "run", steps=40).bundle
     model = bundle.model

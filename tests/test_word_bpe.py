@@ -1,9 +1,9 @@
 """Word and BPE tokenizers: options, vocabulary limits, round trips, condition tokens, save/load."""
 import pytest
 
-from recur.config import DataConfig
+from recur.config.options import DataConfig
 from recur.errors import RecurError
-from recur.tokenizer import (BPETokenizer, WordTokenizer, build_tokenizer, condition_token,
+from recur.tokenizers import (BPETokenizer, WordTokenizer, build_tokenizer, condition_token,
                              load_tokenizer)
 
 TEXT = "The cat sat. The cat ran!\nthe dog sat, (quietly).\nDon't stop <unk> now\n"

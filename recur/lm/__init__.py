@@ -1,0 +1,1 @@
+"""Language-model runs: preparing a corpus, training, and evaluating loss, perplexity and bits per character."""

@@ -1,0 +1,162 @@
+"""The text classifier model: a pure ``nn.Module`` built from a ``ModelConfig`` and a
+``ClassifierConfig`` by ``build_classifier``.
+
+``RecurrentClassifier.forward(ids (B, T), lengths (B,)) -> logits (B, C)``. Sequences are padded
+with id 0 (``<pad>``) on the right. Padding never leaks into the result:
+
+- the forward direction reads the real tokens before any padding, so its outputs at real
+  positions do not depend on the padding, and the pooling masks the padded positions out;
+- the backward direction reads each sequence reversed *within its own length* (padding stays on
+  the right), and its outputs are put back in order.
+
+This is exact for every length, like packing, but each layer stays one full-sequence call of
+nn.LSTM / nn.GRU (a GRU trains through ``cpu_gru`` on CPU), which on CPU runs about ten times
+faster than packed sequences (measured: 1.3k against 14k tokens/s for a 1x256 biLSTM at batch 32). Layers are single-direction modules
+(``forward_layers.k``, ``backward_layers.k``); ``load_encoder`` maps a language model's
+``rnn.*_l{k}`` weights onto ``forward_layers.k``.
+"""
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+from recur.kernels import cpu_gru
+from recur.config.options import POOLINGS, ClassifierConfig, ModelConfig
+from recur.errors import RecurError
+from recur.models.language_model import RNN_CLASSES, check_model_config
+
+
+def reverse_index(lengths: torch.Tensor, total: int) -> torch.Tensor:
+    """(B, T) time index that reverses each row's first ``length`` steps and leaves the
+    padding where it is; applying it twice restores the order."""
+    steps = torch.arange(total, device=lengths.device)[None, :]
+    lengths = lengths[:, None]
+    return torch.where(steps < lengths, lengths - 1 - steps, steps)
+
+
+def gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x (B, T, W) reordered along time by index (B, T)."""
+    return torch.gather(x, 1, index[..., None].expand(-1, -1, x.shape[-1]))
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding -> (bi)directional LSTM/GRU/RNN layers -> pooling over time -> dropout ->
+    linear head."""
+
+    def __init__(self, config: ModelConfig, classifier: ClassifierConfig):
+        super().__init__()
+        self.config, self.pooling = config, classifier.pooling
+        self.bidirectional = classifier.bidirectional
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size, padding_idx=0)
+        directions = 2 if self.bidirectional else 1
+        width = config.hidden_size * directions
+        sizes = [config.embedding_size] + [width] * (config.num_layers - 1)
+        cell = RNN_CLASSES[config.cell]
+        self.forward_layers = nn.ModuleList(
+            cell(size, config.hidden_size, batch_first=True) for size in sizes)
+        self.backward_layers = nn.ModuleList(
+            cell(size, config.hidden_size, batch_first=True) for size in sizes
+        ) if self.bidirectional else None
+        if self.pooling == "attention":
+            self.attention = nn.Linear(width, 1)
+        self.dropout = nn.Dropout(config.dropout)
+        pooled = 3 * width if self.pooling == "concat" else width
+        self.head = nn.Linear(pooled, len(classifier.classes))
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.out_features
+
+    def start_embedding(self, vectors) -> None:
+        """Copy (V, E) starting vectors into the embedding; rows that are all 0 (tokens never
+        seen near another) and the padding row keep their initialisation."""
+        vectors = torch.as_tensor(vectors, dtype=self.embedding.weight.dtype)
+        rows = vectors.abs().sum(dim=1) > 0
+        rows[0] = False
+        with torch.no_grad():
+            self.embedding.weight[rows] = vectors[rows]
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lengths = lengths.to(ids.device)
+        x = self.dropout(self.embedding(ids))                          # (B, T, E)
+        index = reverse_index(lengths, ids.shape[1]) if self.bidirectional else None
+        for layer in range(self.config.num_layers):
+            if layer:
+                x = self.dropout(x)
+            out = cpu_gru.forward(self.forward_layers[layer], x)[0]     # (B, T, H)
+            if self.bidirectional:
+                back = cpu_gru.forward(self.backward_layers[layer], gather_time(x, index))[0]
+                out = torch.cat([out, gather_time(back, index)], dim=-1)  # (B, T, 2H)
+            x = out
+        mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]
+        return self.head(self.dropout(self.pool(x, mask, lengths)))     # (B, C)
+
+    def pool(self, out: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T, W) outputs and a (B, T) mask of real tokens -> (B, W), or (B, 3W) for
+        ``concat`` (ULMFiT's last, max and mean side by side)."""
+        if self.pooling == "concat":
+            return torch.cat([self.pool_by(kind, out, mask, lengths)
+                              for kind in ("last", "max", "mean")], dim=-1)
+        return self.pool_by(self.pooling, out, mask, lengths)
+
+    def pool_by(self, kind: str, out: torch.Tensor, mask: torch.Tensor,
+                lengths: torch.Tensor) -> torch.Tensor:
+        if kind == "last":
+            # Forward direction at the last real token; backward direction at the first token,
+            # where it has read the whole sequence.
+            rows = torch.arange(out.shape[0], device=out.device)
+            last = out[rows, lengths - 1]
+            if not self.bidirectional:
+                return last
+            half = self.config.hidden_size
+            return torch.cat([last[:, :half], out[:, 0, half:]], dim=-1)
+        if kind == "max":
+            return out.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
+        if kind == "mean":
+            return (out * mask[..., None]).sum(dim=1) / lengths[:, None].to(out.dtype)
+        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))   # (B, T)
+        weights = torch.softmax(scores, dim=1)
+        return torch.bmm(weights[:, None, :], out).squeeze(1)
+
+
+def build_classifier(config: ModelConfig, classifier: ClassifierConfig) -> nn.Module:
+    """A ``RecurrentClassifier``, or with ``ensemble`` > 1 a ``ClassifierEnsemble`` of them."""
+    check_model_config(config)
+    if classifier.ensemble < 1:
+        raise RecurError("--ensemble must be 1 or more")
+    if not 0 <= classifier.word_dropout < 1:
+        raise RecurError(f"--word-dropout {classifier.word_dropout:g}: give a fraction from 0 up "
+                         "to (not including) 1, such as 0.3")
+    if classifier.average_epochs < 0:
+        raise RecurError(f"--average-epochs {classifier.average_epochs}: give 0 (the best "
+                         "epoch) or a number of epochs to average, such as 3")
+    if classifier.pooling not in POOLINGS:
+        raise RecurError(f"unknown --pooling {classifier.pooling!r}; choose from "
+                         f"{', '.join(POOLINGS)}")
+    if len(classifier.classes) < 2:
+        raise RecurError("a classifier needs at least two classes")
+    if classifier.ensemble > 1:
+        from recur.classify.ensemble import ClassifierEnsemble
+
+        return ClassifierEnsemble([RecurrentClassifier(config, classifier)
+                                   for _ in range(classifier.ensemble)])
+    return RecurrentClassifier(config, classifier)
+
+
+def load_encoder(model: RecurrentClassifier, language_model: nn.Module) -> list[str]:
+    """Copy a language model's embedding and recurrent weights into the embedding and the
+    forward layers of ``model`` (``rnn.weight_ih_l1`` -> ``forward_layers.1.weight_ih_l0``);
+    returns the names of the copied parameters. The backward layers keep their initialisation."""
+    target = model.state_dict()
+    copied = []
+    for name, value in language_model.state_dict().items():
+        match = re.fullmatch(r"rnn\.(\w+)_l(\d+)", name)
+        mapped = f"forward_layers.{match.group(2)}.{match.group(1)}_l0" if match else name
+        if (mapped.startswith(("embedding.", "forward_layers.")) and mapped in target
+                and target[mapped].shape == value.shape):
+            target[mapped] = value.clone()
+            copied.append(mapped)
+    model.load_state_dict(target)
+    return copied

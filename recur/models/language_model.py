@@ -1,0 +1,186 @@
+"""Models: pure ``nn.Module``s built from a ``ModelConfig`` by ``build_model``.
+
+``RecurrentLM.forward(ids (B, T), state) -> (logits (B, T, V), state)``. The state is a plain tuple
+of tensors, each (num_layers, B, hidden_size): (h, c) for an LSTM, (h,) for a GRU or plain RNN.
+The caller carries it: training detaches it between chunks, sampling feeds one step at a time.
+On CPU a GRU runs through ``cpu_gru`` (the same numbers as ``nn.GRU``, a faster backward).
+A model with ``condition_embedding`` adds one more entry, the (B, columns) condition rows in
+force (0: none), read from the condition tokens in ``ids`` and carried like the hidden state.
+With ``targets`` (B, T) the first output is the mean cross-entropy instead of logits, so an
+adaptive softmax never forms the (B, T, V) logits in training (as nanoGPT's ``forward`` does).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recur.kernels import cpu_gru
+from recur.config.options import CELLS, ModelConfig
+from recur.errors import RecurError
+
+State = tuple  # tuple[torch.Tensor, ...]
+
+RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+AUTO_CUTOFFS, AUTO_MIN_VOCAB = [2000, 10000], 20_000
+
+
+def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
+    """``"2000,10000"`` -> [2000, 10000]: increasing token ids strictly inside the vocabulary.
+    ``auto``: AUTO_CUTOFFS for vocabularies of AUTO_MIN_VOCAB tokens or more (a 2x200 model on
+    WikiText-2's 33,281 words trains about 4 times faster than with a full softmax at batch 20x35,
+    where the softmax takes most of the time); ``none`` or empty: a full softmax."""
+    text = str(text or "").strip().lower()
+    if text in ("", "none"):
+        return []
+    if text == "auto":
+        return list(AUTO_CUTOFFS) if vocab_size >= AUTO_MIN_VOCAB else []
+    try:
+        cutoffs = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise RecurError(f"--adaptive-softmax {text!r}: give token ids such as 2000,10000")
+    if cutoffs and (cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0
+                    or cutoffs[-1] >= vocab_size - 1):
+        raise RecurError(f"--adaptive-softmax {text}: the cutoffs must increase and lie between 1 "
+                         f"and {vocab_size - 2} (the vocabulary has {vocab_size} tokens)")
+    return cutoffs
+
+
+class RecurrentLM(nn.Module):
+    """Embedding -> stacked LSTM/GRU/RNN -> decoder over the vocabulary: a linear layer (tied to
+    the embedding when the sizes allow), or an adaptive softmax (``adaptive_softmax`` cutoffs)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.rnn = RNN_CLASSES[config.cell](
+            config.embedding_size, config.hidden_size, num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0, batch_first=True)
+        self.dropout = nn.Dropout(config.dropout)
+        self.conditioned = bool(config.condition_embedding and config.condition_ids)
+        if self.conditioned:
+            self.condition_embedding = nn.Embedding(
+                1 + sum(map(len, config.condition_ids)), config.embedding_size)
+            self.register_buffer("condition_lookup", condition_lookup(config), persistent=False)
+        cutoffs = parse_cutoffs(config.adaptive_softmax, config.vocab_size)
+        self.adaptive = bool(cutoffs)
+        if self.adaptive:
+            self.decoder = nn.AdaptiveLogSoftmaxWithLoss(config.hidden_size, config.vocab_size,
+                                                         cutoffs, div_value=4.0)
+        else:
+            self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        if self.tied:
+            self.decoder.weight = self.embedding.weight
+
+    @property
+    def tied(self) -> bool:
+        return (self.config.tie_weights and not self.adaptive
+                and self.config.embedding_size == self.config.hidden_size)
+
+    def forward(self, ids: torch.Tensor, state: State | None = None,
+                targets: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+        if self.folds_embedding(ids):
+            first = cpu_gru.embedded_inputs(self.embedding, self.rnn, ids)   # (T, B, 3H)
+            out, h = cpu_gru.gru(self.rnn, None, None if state is None else state[0], first)
+            return self.outputs(self.dropout(out), (h,), targets)
+        x = self.embedding(ids)                                # (B, T, E)
+        carried = ()
+        if self.conditioned:
+            rows, last = self.track_conditions(ids, None if state is None else state[-1])
+            x = x + self.condition_embedding(rows).sum(2)      # (B, T, C, E) -> (B, T, E)
+            state, carried = (None if state is None else state[:-1]), (last,)
+        x = self.dropout(x)
+        if self.config.cell == "lstm":
+            out, (h, c) = self.rnn(x, state)                   # (B, T, H)
+            state = (h, c) + carried
+        else:
+            out, h = cpu_gru.forward(self.rnn, x, None if state is None else state[0])
+            state = (h,) + carried
+        return self.outputs(self.dropout(out), state, targets)
+
+    def folds_embedding(self, ids: torch.Tensor) -> bool:
+        """Whether a GRU's first input products are rows of one (V, 3H) table (cpu_gru's
+        ``embedded_inputs``): CPU training of a plain model whose vocabulary is small beside the
+        batch's B x T tokens, with no dropout on the embedding between them."""
+        return (self.config.cell == "gru" and not self.conditioned
+                and not (self.training and self.dropout.p > 0)
+                and self.config.vocab_size * 8 <= ids.numel()
+                and cpu_gru.usable(self.rnn, self.embedding.weight))
+
+    def outputs(self, out: torch.Tensor, state: State, targets: torch.Tensor | None) -> tuple:
+        if targets is not None:
+            return self.loss(out, targets), state              # scalar
+        return self.logits(out), state                         # (B, T, V)
+
+    def track_conditions(self, ids: torch.Tensor, carried: torch.Tensor | None):
+        """The condition rows in force at each step (B, T, C) and after the last one (B, C):
+        a condition token sets its column's row, ``<bos>`` clears every column to 0, and steps
+        before any of them keep ``carried`` (the previous chunk's last rows)."""
+        marks = self.condition_lookup[:, ids].permute(1, 2, 0)          # (B, T, C), -1: no change
+        steps = torch.arange(ids.shape[1], device=ids.device)[None, :, None]
+        latest = torch.where(marks >= 0, steps, -1).cummax(1).values    # last mark so far
+        if carried is None:
+            carried = torch.zeros_like(marks[:, 0])
+        rows = torch.where(latest >= 0, marks.gather(1, latest.clamp(min=0)), carried[:, None])
+        return rows, rows[:, -1]
+
+    def logits(self, out: torch.Tensor) -> torch.Tensor:
+        """Decoder outputs (..., H) -> logits (..., V); the adaptive softmax gives log-probabilities,
+        which are logits of the same distribution."""
+        if not self.adaptive:
+            return self.decoder(out)
+        flat = self.decoder.log_prob(out.reshape(-1, out.shape[-1]).float())
+        return flat.reshape(*out.shape[:-1], -1)
+
+    def loss(self, out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy (nats) of ``targets`` (B, T) given decoder inputs (B, T, H)."""
+        flat, targets = out.reshape(-1, out.shape[-1]), targets.reshape(-1)
+        if self.adaptive:
+            return self.decoder(flat.float(), targets).loss
+        return F.cross_entropy(self.decoder(flat).float(), targets)
+
+    def initial_state(self, batch_size: int, device=None) -> State:
+        shape = (self.config.num_layers, batch_size, self.config.hidden_size)
+        count = 2 if self.config.cell == "lstm" else 1
+        carried = (torch.zeros(batch_size, len(self.config.condition_ids), dtype=torch.long,
+                               device=device),) if self.conditioned else ()
+        return tuple(torch.zeros(shape, device=device) for _ in range(count)) + carried
+
+
+def condition_lookup(config: ModelConfig) -> torch.Tensor:
+    """(C, V): per condition column, token id -> its row of the condition embedding (rows 1...
+    in column order), 0 for ``<bos>`` (a new document clears the condition), -1 for the rest."""
+    from recur.tokenizers.base import SymbolTable
+
+    lookup = torch.full((len(config.condition_ids), config.vocab_size), -1, dtype=torch.long)
+    row = 1
+    for column, ids in enumerate(config.condition_ids):
+        lookup[column, SymbolTable.bos_id] = 0
+        for token in ids:
+            lookup[column, token], row = row, row + 1
+    return lookup
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def build_model(config: ModelConfig) -> RecurrentLM:
+    check_model_config(config)
+    return RecurrentLM(config)
+
+
+def check_model_config(config: ModelConfig) -> None:
+    """One-line errors for a cell, size or dropout no model can be built with."""
+    if config.cell not in CELLS:
+        raise RecurError(f"unknown --cell {config.cell!r}; choose from {', '.join(CELLS)}")
+    if config.vocab_size <= 0:
+        raise RecurError("the model needs vocab_size > 0 (fit a tokenizer first)")
+    for name in ("num_layers", "hidden_size", "embedding_size"):
+        if getattr(config, name) <= 0:
+            raise RecurError(f"--{name.replace('_', '-')} must be positive")
+    if not 0.0 <= config.dropout < 1.0:
+        raise RecurError("--dropout must be in [0, 1)")

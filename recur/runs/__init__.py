@@ -1,0 +1,1 @@
+"""Run directories: save, load and resolve checkpoints, the saved trainer state, the logbook."""
