@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.recur-installed
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test lint bench setup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,6 +26,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check recur tests benchmarks scripts
+	$(BIN)/ruff format --check recur tests benchmarks scripts
+	$(BIN)/mypy recur
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

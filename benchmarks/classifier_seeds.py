@@ -9,6 +9,7 @@ scores the mean of the seeds' probabilities. KEY=VALUE options go
 to ``recur.train`` as they are (JSON values: true, 6e-3, "text"). Needs ../shared/data/derived
 and skips, with a message, without it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,11 @@ import tempfile
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "derived"
-SETS = {"lyrics3": ("lyrics3_train.csv", "lyrics3_test.csv", "lyrics", "genre"),
-        "ag_news": ("ag_news_train2000.csv", "ag_news_test.csv", "title,description", "topic"),
-        "clickbait": ("clickbait_train.csv", "clickbait_test.csv", "headline", "label")}
+SETS = {
+    "lyrics3": ("lyrics3_train.csv", "lyrics3_test.csv", "lyrics", "genre"),
+    "ag_news": ("ag_news_train2000.csv", "ag_news_test.csv", "title,description", "topic"),
+    "clickbait": ("clickbait_train.csv", "clickbait_test.csv", "headline", "label"),
+}
 
 
 def parse_options(pairs: list[str]) -> dict:
@@ -63,22 +66,30 @@ def main() -> None:
     probabilities, lines = [], []
     for seed in [int(s) for s in args.seeds.split(",")]:
         with tempfile.TemporaryDirectory() as run:
-            model = recur.train(str(DATA / train_file), text_column=text_column,
-                                label_column=label_column, out=f"{run}/run", quiet=True,
-                                seed=seed, **options)
+            model = recur.train(
+                str(DATA / train_file),
+                text_column=text_column,
+                label_column=label_column,
+                out=f"{run}/run",
+                quiet=True,
+                seed=seed,
+                **options,
+            )
             probabilities.append(model.probabilities(texts))
             classes = model.classes
         predicted = [classes[i] for i in probabilities[-1].argmax(axis=1)]
-        lines.append((accuracy_score(labels, predicted),
-                      f1_score(labels, predicted, average="macro")))
-        print(f"seed {seed}: accuracy {lines[-1][0]:.4f}, macro-F1 {lines[-1][1]:.4f}",
-              flush=True)
+        lines.append(
+            (accuracy_score(labels, predicted), f1_score(labels, predicted, average="macro"))
+        )
+        print(f"seed {seed}: accuracy {lines[-1][0]:.4f}, macro-F1 {lines[-1][1]:.4f}", flush=True)
     mean = [classes[i] for i in np.mean(probabilities, axis=0).argmax(axis=1)]
-    print(f"{args.name} {' '.join(args.options)}: mean of single models accuracy "
-          f"{statistics.mean(a for a, _ in lines):.4f}, macro-F1 "
-          f"{statistics.mean(f for _, f in lines):.4f}; ensemble of {len(lines)} accuracy "
-          f"{accuracy_score(labels, mean):.4f}, macro-F1 "
-          f"{f1_score(labels, mean, average='macro'):.4f}")
+    print(
+        f"{args.name} {' '.join(args.options)}: mean of single models accuracy "
+        f"{statistics.mean(a for a, _ in lines):.4f}, macro-F1 "
+        f"{statistics.mean(f for _, f in lines):.4f}; ensemble of {len(lines)} accuracy "
+        f"{accuracy_score(labels, mean):.4f}, macro-F1 "
+        f"{f1_score(labels, mean, average='macro'):.4f}"
+    )
 
 
 if __name__ == "__main__":

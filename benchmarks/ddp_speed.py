@@ -8,6 +8,7 @@ torchrun training does. Prints one JSON line: tokens per second of the whole gro
 one thread per process avoids the OpenMP barrier between the two threads of one process (the
 threads wait for each other at every small matrix product of the recurrence).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,17 +32,22 @@ def _worker(rank: int, world_size: int, port: int, args, queue) -> None:
     from torch.nn.parallel import DistributedDataParallel
 
     from recur.config.options import ModelConfig
-    from recur.training.machine import keep_freed_memory
     from recur.models.language_model import build_model
+    from recur.training.machine import keep_freed_memory
 
     from .speed import median_time
 
     torch.set_num_threads(1)
-    keep_freed_memory()        # as each rank of `recur train` does on CPU
+    keep_freed_memory()  # as each rank of `recur train` does on CPU
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.distributed.init_process_group("gloo", rank=rank, world_size=world_size)
-    config = ModelConfig(cell=args.cell, hidden_size=args.hidden_size, embedding_size=128,
-                         num_layers=2, vocab_size=65)
+    config = ModelConfig(
+        cell=args.cell,
+        hidden_size=args.hidden_size,
+        embedding_size=128,
+        num_layers=2,
+        vocab_size=65,
+    )
     torch.manual_seed(0)
     model = DistributedDataParallel(build_model(config))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -67,15 +73,33 @@ def _worker(rank: int, world_size: int, port: int, args, queue) -> None:
     torch.distributed.destroy_process_group()
 
 
-def measure(cell: str, hidden_size: int, batch_size: int, processes: int = 2,
-            seq_length: int = 128, steps: int = 6, repeats: int = 3) -> float:
+def measure(
+    cell: str,
+    hidden_size: int,
+    batch_size: int,
+    processes: int = 2,
+    seq_length: int = 128,
+    steps: int = 6,
+    repeats: int = 3,
+) -> float:
     """Tokens per second of ``processes`` single-thread ranks training one model together."""
-    args = argparse.Namespace(cell=cell, hidden_size=hidden_size, batch_size=batch_size,
-                              seq_length=seq_length, steps=steps, repeats=repeats)
+    args = argparse.Namespace(
+        cell=cell,
+        hidden_size=hidden_size,
+        batch_size=batch_size,
+        seq_length=seq_length,
+        steps=steps,
+        repeats=repeats,
+    )
     context = mp.get_context("spawn")
     queue = context.SimpleQueue()
-    mp.start_processes(_worker, args=(processes, _free_port(), args, queue), nprocs=processes,
-                       join=True, start_method="spawn")
+    mp.start_processes(
+        _worker,
+        args=(processes, _free_port(), args, queue),
+        nprocs=processes,
+        join=True,
+        start_method="spawn",
+    )
     return queue.get()
 
 

@@ -5,6 +5,7 @@ novelty report (comparison ignores case and white space).
     recur generate RUN -n 20 --min-words 4 --max-words 15 --json | \\
         python -m benchmarks.headline_check ../shared/data/derived/clickbait_train.csv
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,9 +26,18 @@ def main() -> int:
     copied = [s for s in samples if key(s) in known]
     for text, count in zip(samples, words):
         print(f"{count:2d} {'COPY' if key(text) in known else '    '} {text}")
-    print(json.dumps({"headlines": len(samples), "min_words": min(words), "max_words": max(words),
-                      "in_training_file": len(copied), "not_in_training_file":
-                      len(samples) - len(copied), "recur_novelty": result.get("novelty")}))
+    print(
+        json.dumps(
+            {
+                "headlines": len(samples),
+                "min_words": min(words),
+                "max_words": max(words),
+                "in_training_file": len(copied),
+                "not_in_training_file": len(samples) - len(copied),
+                "recur_novelty": result.get("novelty"),
+            }
+        )
+    )
     return 0
 
 

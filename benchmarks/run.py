@@ -6,6 +6,7 @@
 
 Quality runs need ../shared/data/tinyshakespeare and are skipped, with a message, without it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,16 +39,37 @@ def quality_run(budget: str, threads: int) -> dict | None:
     OUT.mkdir(parents=True, exist_ok=True)
     run = OUT / f"shakespeare-{budget}"
     subprocess.run(["rm", "-rf", str(run)], check=True)
-    train = [sys.executable, "-m", "recur", "train", str(SHAKESPEARE), "--time", budget,
-             "--seed", "0", "--out", str(run), "--threads", str(threads), "--samples", "0"]
+    train = [
+        sys.executable,
+        "-m",
+        "recur",
+        "train",
+        str(SHAKESPEARE),
+        "--time",
+        budget,
+        "--seed",
+        "0",
+        "--out",
+        str(run),
+        "--threads",
+        str(threads),
+        "--samples",
+        "0",
+    ]
     subprocess.run(train, check=True)
     text = SHAKESPEARE.read_text(encoding="utf-8")
     validation = OUT / "shakespeare-valid.txt"
-    validation.write_text(text[int(len(text) * 0.9):], encoding="utf-8")
-    evaluate = [sys.executable, "-m", "recur", "evaluate", str(run / "best"), str(validation),
-                "--json"]
-    result = json.loads(subprocess.run(evaluate, check=True, capture_output=True,
-                                       text=True).stdout)
+    validation.write_text(text[int(len(text) * 0.9) :], encoding="utf-8")
+    evaluate = [
+        sys.executable,
+        "-m",
+        "recur",
+        "evaluate",
+        str(run / "best"),
+        str(validation),
+        "--json",
+    ]
+    result = json.loads(subprocess.run(evaluate, check=True, capture_output=True, text=True).stdout)
     shown = [os.path.relpath(a, ROOT) if a.startswith("/") else a for a in train[3:]]
     return {"budget": budget, "command": " ".join(["recur"] + shown), **result}
 
@@ -59,16 +81,35 @@ def big_file_run(threads: int, size_mb: int = 1024) -> dict:
 
     with tempfile.TemporaryDirectory(dir=OUT.parent) as folder:
         path = Path(folder) / "big.txt"
-        piece = (SHAKESPEARE.read_text() if SHAKESPEARE.is_file()
-                 else "All the world's a stage, and all the men and women merely players.\n" * 5000)
+        piece = (
+            SHAKESPEARE.read_text()
+            if SHAKESPEARE.is_file()
+            else "All the world's a stage, and all the men and women merely players.\n" * 5000
+        )
         with open(path, "w", encoding="utf-8") as handle:
             written = 0
             while written < size_mb * 2**20:
                 handle.write(piece)
                 written += len(piece)
-        command = [sys.executable, "-m", "recur", "train", str(path), "--steps", "30",
-                   "--eval-every", "1000", "--max-val-tokens", "20000", "--samples", "0",
-                   "--out", str(Path(folder) / "run"), "--threads", str(threads)]
+        command = [
+            sys.executable,
+            "-m",
+            "recur",
+            "train",
+            str(path),
+            "--steps",
+            "30",
+            "--eval-every",
+            "1000",
+            "--max-val-tokens",
+            "20000",
+            "--samples",
+            "0",
+            "--out",
+            str(Path(folder) / "run"),
+            "--threads",
+            str(threads),
+        ]
         started = time.perf_counter()
         log = subprocess.run(command, check=True, capture_output=True, text=True).stderr
         seconds = time.perf_counter() - started
@@ -76,9 +117,14 @@ def big_file_run(threads: int, size_mb: int = 1024) -> dict:
     # The child's own VmHWM: ru_maxrss of children would count this (large) process's pages
     # that the fork copied before exec.
     peak = float(log.split("peak memory ")[1].split(" MB")[0].replace(",", ""))
-    return {"megabytes": written / 2**20, "peak_rss_mb": peak, "cache_seconds": prepared,
-            "cache_mb_per_second": written / 2**20 / prepared, "total_seconds": seconds,
-            "command": " ".join(["recur"] + command[3:])}
+    return {
+        "megabytes": written / 2**20,
+        "peak_rss_mb": peak,
+        "cache_seconds": prepared,
+        "cache_mb_per_second": written / 2**20 / prepared,
+        "total_seconds": seconds,
+        "command": " ".join(["recur"] + command[3:]),
+    }
 
 
 def sampling_rows(threads: int) -> list:
@@ -89,13 +135,24 @@ def sampling_rows(threads: int) -> list:
             # the threads `recur generate` takes for this many streams (one for a few)
             used = sampling_threads(streams, threads)
             torch.set_num_threads(used)
-            rate = speed.sampling_throughput("lstm", 512, streams, precision=precision,
-                                             steps=1000 if streams == 1 else 200)
+            rate = speed.sampling_throughput(
+                "lstm", 512, streams, precision=precision, steps=1000 if streams == 1 else 200
+            )
             torch.set_num_threads(threads)
-            rows.append({"cell": "lstm", "hidden_size": 512, "streams": streams,
-                         "precision": precision, "tokens_per_second": rate, "threads": used})
-            print(f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
-                  file=sys.stderr)
+            rows.append(
+                {
+                    "cell": "lstm",
+                    "hidden_size": 512,
+                    "streams": streams,
+                    "precision": precision,
+                    "tokens_per_second": rate,
+                    "threads": used,
+                }
+            )
+            print(
+                f"sample lstm 2x512, {streams} streams, {precision}: {rate:,.0f} tok/s",
+                file=sys.stderr,
+            )
     return rows
 
 
@@ -103,50 +160,78 @@ def training_rows(peak_gflops: float) -> list:
     """Training throughput and MFU: the issue's grid, then the default character model (2x256
     GRU, batch 32, 64-step chunks)."""
     rows = []
-    shapes = [(cell, hidden_size, batch_size, 128) for cell in ("lstm", "gru")
-              for hidden_size in (256, 512) for batch_size in (64, 128)] + [("gru", 256, 32, 64)]
+    shapes = [
+        (cell, hidden_size, batch_size, 128)
+        for cell in ("lstm", "gru")
+        for hidden_size in (256, 512)
+        for batch_size in (64, 128)
+    ] + [("gru", 256, 32, 64)]
     for cell, hidden_size, batch_size, seq_length in shapes:
         row = speed.training_throughput(cell, hidden_size, batch_size, seq_length)
         row["mfu"] = row["gflops"] / peak_gflops
         rows.append(row)
-        print(f"train {cell} 2x{hidden_size} B={batch_size} T={seq_length}: "
-              f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
+        print(
+            f"train {cell} 2x{hidden_size} B={batch_size} T={seq_length}: "
+            f"{row['tokens_per_second']:,.0f} tok/s, MFU {row['mfu']:.0%}",
+            file=sys.stderr,
+        )
     return rows
 
 
 def measure(quick: bool, threads: int) -> dict:
     torch.set_num_threads(threads)
-    results = {"machine": {"processor": platform.processor() or platform.machine(),
-                           "threads": threads, "torch": torch.__version__}}
+    results = {
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "threads": threads,
+            "torch": torch.__version__,
+        }
+    }
     results["matmul_by_library"] = speed.matmul_gflops()
     results["matmul_gflops"] = max(results["matmul_by_library"].values())
-    print("fp32 matmul ceiling: " + ", ".join(f"{name} {rate:.0f}" for name, rate in
-                                              results["matmul_by_library"].items())
-          + " GFLOP/s", file=sys.stderr)
+    print(
+        "fp32 matmul ceiling: "
+        + ", ".join(f"{name} {rate:.0f}" for name, rate in results["matmul_by_library"].items())
+        + " GFLOP/s",
+        file=sys.stderr,
+    )
     # sampling first, with the allocator as `recur generate` leaves it (keep_freed_memory made
     # no consistent difference to sampling when alternated in one process; it does to training)
     results["sampling"] = sampling_rows(threads)
-    keep_freed_memory()        # as `recur train` does on CPU
+    keep_freed_memory()  # as `recur train` does on CPU
     results["training"] = training_rows(results["matmul_gflops"])
     results["training_processes"] = []
-    if threads > 1:        # the same cores as single-thread torchrun ranks (DDP over gloo)
+    if threads > 1:  # the same cores as single-thread torchrun ranks (DDP over gloo)
         from . import ddp_speed
 
         for cell in ("lstm", "gru"):
             rate = ddp_speed.measure(cell, 512, 128, processes=threads)
-            config = ModelConfig(cell=cell, hidden_size=512, embedding_size=128,
-                                       num_layers=2, vocab_size=65)
+            config = ModelConfig(
+                cell=cell, hidden_size=512, embedding_size=128, num_layers=2, vocab_size=65
+            )
             gflops = 3 * speed.forward_flops_per_token(config) * rate / 1e9
-            row = {"cell": cell, "hidden_size": 512, "batch_size": 128, "processes": threads,
-                   "tokens_per_second": rate, "gflops": gflops,
-                   "mfu": gflops / results["matmul_gflops"]}
+            row = {
+                "cell": cell,
+                "hidden_size": 512,
+                "batch_size": 128,
+                "processes": threads,
+                "tokens_per_second": rate,
+                "gflops": gflops,
+                "mfu": gflops / results["matmul_gflops"],
+            }
             results["training_processes"].append(row)
-            print(f"train {cell} 2x512 B=128 as {threads} single-thread processes: "
-                  f"{rate:,.0f} tok/s, MFU {row['mfu']:.0%}", file=sys.stderr)
+            print(
+                f"train {cell} 2x512 B=128 as {threads} single-thread processes: "
+                f"{rate:,.0f} tok/s, MFU {row['mfu']:.0%}",
+                file=sys.stderr,
+            )
     results["big_file"] = big_file_run(threads)
-    print(f"1 GB file: peak RSS {results['big_file']['peak_rss_mb']:.0f} MB, token cache "
-          f"{results['big_file']['cache_mb_per_second']:.0f} MB/s", file=sys.stderr)
-    if quick:   # keep the quality rows of the last full run, if any
+    print(
+        f"1 GB file: peak RSS {results['big_file']['peak_rss_mb']:.0f} MB, token cache "
+        f"{results['big_file']['cache_mb_per_second']:.0f} MB/s",
+        file=sys.stderr,
+    )
+    if quick:  # keep the quality rows of the last full run, if any
         results["quality"] = previous_results().get("quality", [])
     else:
         results["quality"] = [r for r in (quality_run(b, threads) for b in BUDGETS) if r]
@@ -156,42 +241,66 @@ def measure(quick: bool, threads: int) -> dict:
 def table(results: dict) -> str:
     peak = results["matmul_gflops"]
     threads = results["machine"]["threads"]
-    lines = [f"Measured by `make bench` ({threads} thread{'s' if threads != 1 else ''}, torch "
-             f"{results['machine']['torch']}); fp32 matmul ceiling **{peak:.0f} GFLOP/s** "
-             "(square products of 512, 1024 and 2048, best of 15 each, the faster library: "
-             + ", ".join(f"{name} {rate:.0f}" for name, rate in
-                         results.get("matmul_by_library", {}).items()) + ").", "",
-             "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |", "|---|---|---|---|"]
+    lines = [
+        f"Measured by `make bench` ({threads} thread{'s' if threads != 1 else ''}, torch "
+        f"{results['machine']['torch']}); fp32 matmul ceiling **{peak:.0f} GFLOP/s** "
+        "(square products of 512, 1024 and 2048, best of 15 each, the faster library: "
+        + ", ".join(
+            f"{name} {rate:.0f}" for name, rate in results.get("matmul_by_library", {}).items()
+        )
+        + ").",
+        "",
+        "| training (E=128, T=128) | tokens/s | GFLOP/s | MFU |",
+        "|---|---|---|---|",
+    ]
     for row in results["training"]:
         chunks = row.get("seq_length", 128)
         shape = "" if chunks == 128 else f", T={chunks} (the default character model)"
-        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']}"
-                     f"{shape} | {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | "
-                     f"{row['mfu']:.0%} |")
+        lines.append(
+            f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']}"
+            f"{shape} | {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | "
+            f"{row['mfu']:.0%} |"
+        )
     for row in results.get("training_processes", []):
-        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
-                     f"as {row['processes']} single-thread processes (`torchrun "
-                     f"--nproc_per_node={row['processes']} ... --threads 1`) "
-                     f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |")
-    lines += ["", "| sampling (`generate()` as `recur generate --precision P` runs it, past its start-up) "
-              "| tokens/s |",
-              "|---|---|"]
+        lines.append(
+            f"| {row['cell'].upper()} 2×{row['hidden_size']}, batch {row['batch_size']} "
+            f"as {row['processes']} single-thread processes (`torchrun "
+            f"--nproc_per_node={row['processes']} ... --threads 1`) "
+            f"| {row['tokens_per_second']:,.0f} | {row['gflops']:.0f} | {row['mfu']:.0%} |"
+        )
+    lines += [
+        "",
+        "| sampling (`generate()` as `recur generate --precision P` runs it, past its start-up) "
+        "| tokens/s |",
+        "|---|---|",
+    ]
     for row in results["sampling"]:
-        lines.append(f"| {row['cell'].upper()} 2×{row['hidden_size']}, {row['streams']} "
-                     f"stream{'s' if row['streams'] > 1 else ''}, {row.get('precision', 'fp32')}"
-                     f"{', %d thread' % row['threads'] if row.get('threads') == 1 else ''} "
-                     f"| {row['tokens_per_second']:,.0f} |")
+        lines.append(
+            f"| {row['cell'].upper()} 2×{row['hidden_size']}, {row['streams']} "
+            f"stream{'s' if row['streams'] > 1 else ''}, {row.get('precision', 'fp32')}"
+            f"{', %d thread' % row['threads'] if row.get('threads') == 1 else ''} "
+            f"| {row['tokens_per_second']:,.0f} |"
+        )
     big = results.get("big_file")
     if big:
-        lines += ["", f"Training on a {big['megabytes']:,.0f} MB text file (30 steps): peak resident "
-                      f"memory **{big['peak_rss_mb']:,.0f} MB**; building the token cache "
-                      f"{big['cache_seconds']:.1f} s (**{big['cache_mb_per_second']:.0f} MB/s**)."]
+        lines += [
+            "",
+            f"Training on a {big['megabytes']:,.0f} MB text file (30 steps): peak resident "
+            f"memory **{big['peak_rss_mb']:,.0f} MB**; building the token cache "
+            f"{big['cache_seconds']:.1f} s (**{big['cache_mb_per_second']:.0f} MB/s**).",
+        ]
     if results["quality"]:
-        lines += ["", "| tiny Shakespeare, default model | validation loss (full stream) | "
-                      "bits/char | command |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "| tiny Shakespeare, default model | validation loss (full stream) | "
+            "bits/char | command |",
+            "|---|---|---|---|",
+        ]
         for row in results["quality"]:
-            lines.append(f"| {row['budget']} | {row['loss']:.4f} | {row['bits_per_char']:.3f} "
-                         f"| `{row['command']}` |")
+            lines.append(
+                f"| {row['budget']} | {row['loss']:.4f} | {row['bits_per_char']:.3f} "
+                f"| `{row['command']}` |"
+            )
     return "\n".join(lines)
 
 
@@ -214,8 +323,10 @@ def measure_quality(threads: int) -> dict:
     """The last run's results (speed rows kept) with new quality rows."""
     results = previous_results()
     if not results:
-        raise SystemExit(f"--quality keeps the speed rows of {RESULTS}, which is absent: "
-                         "run the whole benchmark first")
+        raise SystemExit(
+            f"--quality keeps the speed rows of {RESULTS}, which is absent: "
+            "run the whole benchmark first"
+        )
     results["quality"] = [r for r in (quality_run(b, threads) for b in BUDGETS) if r]
     return results
 
@@ -223,14 +334,16 @@ def measure_quality(threads: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="speed only, no quality runs")
-    parser.add_argument("--quality", action="store_true",
-                        help="quality runs only, keeping the speed rows of the last run")
+    parser.add_argument(
+        "--quality",
+        action="store_true",
+        help="quality runs only, keeping the speed rows of the last run",
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     if args.quick and args.quality:
         parser.error("--quick and --quality exclude each other")
-    results = (measure_quality(args.threads) if args.quality
-               else measure(args.quick, args.threads))
+    results = measure_quality(args.threads) if args.quality else measure(args.quick, args.threads)
     RESULTS.write_text(json.dumps(results, indent=2))
     write_readme(results)
     print(table(results))

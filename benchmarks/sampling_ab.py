@@ -10,6 +10,7 @@
 The variants alternate within each round, so a slow stretch of a shared host hits all of them;
 the medians over the rounds are printed. Needs nothing outside the repository.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,9 @@ import time
 import torch
 
 from recur.config.options import ModelConfig
-from recur.models.language_model import build_model
 from recur.generate.sampling import TokenSampler
 from recur.generate.stepper import Stepper
+from recur.models.language_model import build_model
 
 
 def main() -> None:
@@ -32,8 +33,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(cell="lstm", hidden_size=512, embedding_size=128,
-                                    num_layers=2, vocab_size=65)).eval()
+    model = build_model(
+        ModelConfig(cell="lstm", hidden_size=512, embedding_size=128, num_layers=2, vocab_size=65)
+    ).eval()
     python, scripted = Stepper(model, args.precision, script=False), Stepper(model, args.precision)
     banned = torch.tensor([0])
 
@@ -44,6 +46,7 @@ def main() -> None:
             for _ in range(args.steps):
                 logits, layers = stepper(token, layers)
                 token = draw(logits)
+
         return run
 
     def multinomial(logits):
@@ -58,12 +61,14 @@ def main() -> None:
             _, last, layers, _ = scripted.draw(last, layers, sampler.noise(16), sampler=sampler)
 
     sampler = TokenSampler((1, 65), 0.8, 0, 1.0, None, banned)
-    variants = {"Python loop, torch.multinomial": loop(python, multinomial),
-                "Python loop, block noise": loop(python, sampler),
-                "scripted draw, 16 steps a call": blocks}
+    variants = {
+        "Python loop, torch.multinomial": loop(python, multinomial),
+        "Python loop, block noise": loop(python, sampler),
+        "scripted draw, 16 steps a call": blocks,
+    }
     times = {name: [] for name in variants}
     with torch.inference_mode():
-        for run in variants.values():       # warm-up: TorchScript profiles its first calls
+        for run in variants.values():  # warm-up: TorchScript profiles its first calls
             run()
         for _ in range(args.rounds):
             for name, run in variants.items():
@@ -71,8 +76,11 @@ def main() -> None:
                 run()
                 times[name].append(time.perf_counter() - start)
     for name, values in times.items():
-        rate = args.steps // 16 * 16 / statistics.median(values) if "scripted" in name \
+        rate = (
+            args.steps // 16 * 16 / statistics.median(values)
+            if "scripted" in name
             else args.steps / statistics.median(values)
+        )
         print(f"{name}: {rate:,.0f} tokens/s ({args.precision}, median of {args.rounds})")
 
 

@@ -2,6 +2,7 @@
 
 Each figure is the median of several repeats; the machine is shared and noisy.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -41,7 +42,7 @@ def matmul_gflops(sizes: tuple = (512, 1024, 2048), repeats: int = 15) -> dict:
 
     products = {"mkl": torch.mm}
     if kernel() is not None:
-        products["onednn"] = linear                         # a @ b.T: the same FLOPs
+        products["onednn"] = linear  # a @ b.T: the same FLOPs
     rates = {}
     for name, product in products.items():
         for size in sizes:
@@ -61,10 +62,18 @@ def forward_flops_per_token(config: ModelConfig) -> float:
     return flops + 2 * config.hidden_size * config.vocab_size
 
 
-def training_throughput(cell: str, hidden_size: int, batch_size: int, seq_length: int = 128,
-                        vocab_size: int = 65, steps: int = 6, repeats: int = 3) -> dict:
-    config = ModelConfig(cell=cell, hidden_size=hidden_size, embedding_size=128, num_layers=2,
-                         vocab_size=vocab_size)
+def training_throughput(
+    cell: str,
+    hidden_size: int,
+    batch_size: int,
+    seq_length: int = 128,
+    vocab_size: int = 65,
+    steps: int = 6,
+    repeats: int = 3,
+) -> dict:
+    config = ModelConfig(
+        cell=cell, hidden_size=hidden_size, embedding_size=128, num_layers=2, vocab_size=vocab_size
+    )
     torch.manual_seed(0)
     model = build_model(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -87,12 +96,25 @@ def training_throughput(cell: str, hidden_size: int, batch_size: int, seq_length
     tokens_per_second = steps * batch_size * seq_length / seconds
     # Backward costs about twice the forward: 3x forward FLOPs per trained token.
     gflops = 3 * forward_flops_per_token(config) * tokens_per_second / 1e9
-    return {"cell": cell, "hidden_size": hidden_size, "batch_size": batch_size,
-            "seq_length": seq_length, "tokens_per_second": tokens_per_second, "gflops": gflops}
+    return {
+        "cell": cell,
+        "hidden_size": hidden_size,
+        "batch_size": batch_size,
+        "seq_length": seq_length,
+        "tokens_per_second": tokens_per_second,
+        "gflops": gflops,
+    }
 
 
-def sampling_throughput(cell: str, hidden_size: int, streams: int, steps: int = 1000,
-                        vocab_size: int = 65, repeats: int = 3, precision: str = "fp32") -> float:
+def sampling_throughput(
+    cell: str,
+    hidden_size: int,
+    streams: int,
+    steps: int = 1000,
+    vocab_size: int = 65,
+    repeats: int = 3,
+    precision: str = "fp32",
+) -> float:
     """Tokens per second of ``recur.generate.loop.generate`` (what ``recur generate`` runs: the
     stepper built in ``precision``, the prime fed, tokens drawn at temperature 0.8, decoded) for a
     character model of ``vocab_size`` ids, past its start-up: ``steps`` more tokens per stream
@@ -100,14 +122,29 @@ def sampling_throughput(cell: str, hidden_size: int, streams: int, steps: int = 
     start-up (building and compiling the int8 stepper, about 0.1 s) is paid once per call."""
     characters = "".join(chr(33 + i) for i in range(vocab_size - len(SPECIALS)))
     tokenizer = CharTokenizer().fit([characters])
-    config = ModelConfig(cell=cell, hidden_size=hidden_size, embedding_size=128, num_layers=2,
-                         vocab_size=tokenizer.vocab_size)
+    config = ModelConfig(
+        cell=cell,
+        hidden_size=hidden_size,
+        embedding_size=128,
+        num_layers=2,
+        vocab_size=tokenizer.vocab_size,
+    )
     model = build_model(config).eval()
 
     def run(length: int):
-        return lambda: generate(model, tokenizer, "!", length=length, num_samples=streams,
-                                temperature=0.8, seed=0, precision=precision)
+        return lambda: generate(
+            model,
+            tokenizer,
+            "!",
+            length=length,
+            num_samples=streams,
+            temperature=0.8,
+            seed=0,
+            precision=precision,
+        )
 
-    short, long = median_time(run(steps // 4), repeats), median_time(run(steps + steps // 4),
-                                                                      repeats)
+    short, long = (
+        median_time(run(steps // 4), repeats),
+        median_time(run(steps + steps // 4), repeats),
+    )
     return steps * streams / (long - short)

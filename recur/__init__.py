@@ -7,6 +7,7 @@
 
 Heavy modules (torch) load on first use, so ``import recur`` and ``recur --help`` stay fast.
 """
+
 __version__ = "0.1.0"
 __all__ = ["train", "load", "RecurError"]
 

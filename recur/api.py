@@ -2,16 +2,28 @@
 model's ``.generate(...)`` and ``.evaluate(...)`` (a classifier's ``.predict(...)``,
 ``.evaluate(path)`` and ``.predict_file(...)``). ``label_column=`` makes ``train`` fit a
 classifier."""
+
 from __future__ import annotations
 
 import dataclasses
 import json
 from pathlib import Path
 
-from recur.config.options import (CHARACTER_DEFAULTS, CONDITIONAL_DEFAULTS, LONG_BUDGET_DEFAULTS,
-                     LONG_BUDGET_SECONDS, SAVED_MODEL_FALLBACKS, ClassifierConfig, DataConfig,
-                     ModelConfig, MusicConfig, SampleConfig, TrainConfig, from_dict,
-                     parse_duration)
+from recur.config.options import (
+    CHARACTER_DEFAULTS,
+    CONDITIONAL_DEFAULTS,
+    LONG_BUDGET_DEFAULTS,
+    LONG_BUDGET_SECONDS,
+    SAVED_MODEL_FALLBACKS,
+    ClassifierConfig,
+    DataConfig,
+    ModelConfig,
+    MusicConfig,
+    SampleConfig,
+    TrainConfig,
+    from_dict,
+    parse_duration,
+)
 from recur.errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -27,9 +39,18 @@ MUSIC_DEFAULTS = {"cell": "lstm", "hidden_size": 384, "embedding_size": 384, "lr
 # than LSTM: lyrics3, --ensemble 3 --time 10m, 2 threads, test macro-F1 on three splits 0.7639,
 # 0.7513, 0.7621 against 0.7556, 0.7429, 0.7516; AG News (--ensemble 10 recipe) 0.8111 against
 # 0.8124; click-bait 0.9944 against 0.9952.
-CLASSIFIER_DEFAULTS = {"level": "word", "min_count": 2, "cell": "gru",
-                       "num_layers": 1, "hidden_size": 256, "embedding_size": 128,
-                       "dropout": 0.3, "lr": 3e-3, "warmup_steps": 20, "epochs": 10.0}
+CLASSIFIER_DEFAULTS = {
+    "level": "word",
+    "min_count": 2,
+    "cell": "gru",
+    "num_layers": 1,
+    "hidden_size": 256,
+    "embedding_size": 128,
+    "dropout": 0.3,
+    "lr": 3e-3,
+    "warmup_steps": 20,
+    "epochs": 10.0,
+}
 
 
 def _field_section(name: str, sections: dict = CLASSIFIER_SECTIONS) -> str:
@@ -57,7 +78,7 @@ def resume_configs(run_dir, options: dict) -> dict:
     if not path.is_file():
         raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
     saved = json.loads(path.read_text(encoding="utf-8"))
-    saved["train"]["stop_after"] = None        # a pause point belongs to one invocation
+    saved["train"]["stop_after"] = None  # a pause point belongs to one invocation
     sections = CLASSIFIER_SECTIONS if saved.get("task") == "classify" else SECTIONS
     saved["model"] = {**SAVED_MODEL_FALLBACKS, **saved["model"]}
     for name, value in options.items():
@@ -65,14 +86,21 @@ def resume_configs(run_dir, options: dict) -> dict:
         old = saved[section].get(name)
         if section in FIXED_ON_RESUME and value != old and not (name == "paths" and not value):
             flag = "--" + name.replace("_", "-")
-            raise RecurError(f"{flag} {value} conflicts with the run's saved {name} = {old}; "
-                             "drop the flag to resume, or start a new run")
+            raise RecurError(
+                f"{flag} {value} conflicts with the run's saved {name} = {old}; "
+                "drop the flag to resume, or start a new run"
+            )
     options = {k: v for k, v in options.items() if _field_section(k) == "train"}
     return build_configs(options, saved, sections)
 
 
-def train(*paths: str, resume: str | None = None, config: str | None = None, quiet: bool = False,
-          **options) -> "Model":
+def train(
+    *paths: str,
+    resume: str | None = None,
+    config: str | None = None,
+    quiet: bool = False,
+    **options,
+) -> Model:
     """Train a language model on files/folders (or ``corpus=NAME``) and return it loaded.
 
     Options are the fields of ModelConfig, DataConfig and TrainConfig (``hidden_size=256``,
@@ -105,8 +133,9 @@ def classifier_configs(options: dict, config: str | None = None) -> dict:
     """The configs of a new classifier run: CLASSIFIER_DEFAULTS under the options given and the
     sections of the ``config`` file."""
     base = json.loads(Path(config).read_text()) if config else None
-    chosen = set(options) | {k for section in (base or {}).values()
-                             if isinstance(section, dict) for k in section}
+    chosen = set(options) | {
+        k for section in (base or {}).values() if isinstance(section, dict) for k in section
+    }
     # --steps replaces the default epoch count; --time keeps it as a cap, so the schedule
     # still decays when a small set needs less than the budget (--patience used to stop
     # such runs at a high learning rate: AG News, ensemble of five, 0.7400 -> 0.7575).
@@ -125,8 +154,7 @@ def _is_classifier(options: dict, config: str | None) -> bool:
 
         return get_corpus(options["corpus"]).kind == "labelled"
     if config:
-        return bool(json.loads(Path(config).read_text()).get("classifier", {}).get(
-            "label_column"))
+        return bool(json.loads(Path(config).read_text()).get("classifier", {}).get("label_column"))
     return False
 
 
@@ -145,8 +173,13 @@ def _kind_defaults(data, train) -> dict:
         return MUSIC_DEFAULTS
     if data.condition_column and data.level in ("char", "word"):
         return CONDITIONAL_DEFAULTS
-    if data.level == "char" and train.time and train.steps is None and train.epochs is None \
-            and _seconds(train.time) >= LONG_BUDGET_SECONDS:
+    if (
+        data.level == "char"
+        and train.time
+        and train.steps is None
+        and train.epochs is None
+        and _seconds(train.time) >= LONG_BUDGET_SECONDS
+    ):
         return LONG_BUDGET_DEFAULTS
     if data.level == "char":
         return CHARACTER_DEFAULTS
@@ -157,7 +190,7 @@ def _seconds(text: str) -> float:
     try:
         return parse_duration(text)
     except ValueError:
-        return 0.0            # make_plan reports the bad duration
+        return 0.0  # make_plan reports the bad duration
 
 
 def _is_music(data) -> bool:
@@ -224,13 +257,21 @@ class Model:
         sample = dataclasses.asdict(from_dict(SampleConfig, sample))
         # Music samples whole pieces of events: the document options (conditions, word bounds,
         # beam search) do not apply.
-        music_sample = ("prime", "length", "num_samples", "temperature", "top_k", "top_p", "seed",
-                        "precision")
-        return generate_midi(self.bundle, {k: sample[k] for k in music_sample}, music,
-                             self.device)
+        music_sample = (
+            "prime",
+            "length",
+            "num_samples",
+            "temperature",
+            "top_k",
+            "top_p",
+            "seed",
+            "precision",
+        )
+        return generate_midi(self.bundle, {k: sample[k] for k in music_sample}, music, self.device)
 
-    def evaluate(self, text: str | None = None, path: str | None = None,
-                 encoding: str = "utf-8") -> dict:
+    def evaluate(
+        self, text: str | None = None, path: str | None = None, encoding: str = "utf-8"
+    ) -> dict:
         """Loss and perplexity per token, perplexity per word and bits per character on ``text``
         or the file at ``path`` (a document model reads a CSV/JSONL file's documents); for a MIDI
         run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline."""

@@ -2,6 +2,7 @@
 
 Only ``config`` (dataclasses) is imported at start, so ``recur --help`` never loads torch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,12 +12,23 @@ import os
 import re
 import sys
 
-from recur.config.options import (ClassifierConfig, DataConfig, ModelConfig, MusicConfig, SampleConfig,
-                     TrainConfig)
+from recur.config.options import (
+    ClassifierConfig,
+    DataConfig,
+    ModelConfig,
+    MusicConfig,
+    SampleConfig,
+    TrainConfig,
+)
 from recur.errors import RecurError
 
-TYPES = {"int": int, "float": float, "str": str, "Optional[int]": int,
-         "Optional[float]": float, "Optional[str]": str}
+TYPES = {"int": int, "float": float, "str": str}
+
+
+def field_type(annotation: str):
+    """The argparse type of a field annotated ``int``, ``int | None`` or ``Optional[int]``."""
+    name = annotation.removeprefix("Optional[").removesuffix("]").removesuffix(" | None")
+    return TYPES[name]
 
 
 def add_config_flags(parser: argparse.ArgumentParser, cls, title: str) -> None:
@@ -30,51 +42,80 @@ def add_config_flags(parser: argparse.ArgumentParser, cls, title: str) -> None:
         default = field.default if field.default is not dataclasses.MISSING else None
         help_text = meta.get("help", "") + ("" if default is None else f" (default: {default})")
         if field.type == "bool":
-            group.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS, help=help_text)
+            group.add_argument(
+                *flags,
+                dest=field.name,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
         else:
-            group.add_argument(*flags, dest=field.name, type=TYPES[field.type],
-                               choices=meta.get("choices"), default=argparse.SUPPRESS,
-                               help=help_text, metavar=field.name.upper())
+            group.add_argument(
+                *flags,
+                dest=field.name,
+                type=field_type(field.type),
+                choices=meta.get("choices"),
+                default=argparse.SUPPRESS,
+                help=help_text,
+                metavar=field.name.upper(),
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="recur", description="Train and sample recurrent neural networks on text and music.")
+        prog="recur", description="Train and sample recurrent neural networks on text and music."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = commands.add_parser("train", help="train a language model or a text classifier",
-                                description="Train an RNN language model on characters, words or BPE "
-                                "subwords (CSV/JSONL rows or --documents lines make a document "
-                                "model), or over MIDI events (music); with --label-column, a text "
-                                "classifier.")
-    train.add_argument("paths", nargs="*", metavar="PATH",
-                       help="text, CSV/JSONL or MIDI files, or folders")
+    train = commands.add_parser(
+        "train",
+        help="train a language model or a text classifier",
+        description="Train an RNN language model on characters, words or BPE "
+        "subwords (CSV/JSONL rows or --documents lines make a document "
+        "model), or over MIDI events (music); with --label-column, a text "
+        "classifier.",
+    )
+    train.add_argument(
+        "paths", nargs="*", metavar="PATH", help="text, CSV/JSONL or MIDI files, or folders"
+    )
     train.add_argument("--resume", metavar="RUN", help="continue a run exactly where it stopped")
     train.add_argument("--config", metavar="FILE", help="JSON file with model/data/train sections")
     train.add_argument("--quiet", action="store_true", help="print nothing while training")
     add_config_flags(train, ModelConfig, "model")
     add_config_flags(train, DataConfig, "data")
     add_config_flags(train, TrainConfig, "training")
-    add_config_flags(train, ClassifierConfig, "classifiers (with --label-column, or --corpus "
-                                              "kjv-genres)")
+    add_config_flags(
+        train, ClassifierConfig, "classifiers (with --label-column, or --corpus kjv-genres)"
+    )
 
     generate = commands.add_parser("generate", help="sample text from a trained run")
     generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
     add_config_flags(generate, SampleConfig, "sampling")
     add_config_flags(generate, MusicConfig, "music (runs trained on MIDI)")
     generate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    generate.add_argument("--threads", type=int, help="CPU threads (default: one for up to 4 "
-                          "streams, which is faster there; else all cores)")
+    generate.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads (default: one for up to 4 "
+        "streams, which is faster there; else all cores)",
+    )
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    evaluate = commands.add_parser("evaluate", help="loss, perplexity and bits/char on a text; "
-                                   "a classifier's report on a labelled file")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="loss, perplexity and bits/char on a text; a classifier's report on a labelled file",
+    )
     evaluate.add_argument("run", metavar="RUN")
-    evaluate.add_argument("file", metavar="FILE", help="a text file, a MIDI file/folder for music, "
-                          "or a labelled CSV/JSONL for a classifier")
-    evaluate.add_argument("--group-by", metavar="COLUMN", help="classifiers: also report per "
-                          "value of this column (years grouped by decade)")
+    evaluate.add_argument(
+        "file",
+        metavar="FILE",
+        help="a text file, a MIDI file/folder for music, or a labelled CSV/JSONL for a classifier",
+    )
+    evaluate.add_argument(
+        "--group-by",
+        metavar="COLUMN",
+        help="classifiers: also report per value of this column (years grouped by decade)",
+    )
     evaluate.add_argument("--encoding", default="utf-8")
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
@@ -83,8 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="a classifier's predictions for a CSV/JSONL")
     predict.add_argument("run", metavar="RUN")
     predict.add_argument("file", metavar="FILE", help="CSV or JSONL file with the text column(s)")
-    predict.add_argument("--out", required=True, help="CSV (or .jsonl) to write: the input's "
-                         "columns, predicted, dropped, and p_<class> for every class")
+    predict.add_argument(
+        "--out",
+        required=True,
+        help="CSV (or .jsonl) to write: the input's "
+        "columns, predicted, dropped, and p_<class> for every class",
+    )
     predict.add_argument("--device", default="cpu")
     predict.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
 
@@ -103,12 +148,15 @@ def run_train(args) -> None:
     from recur import api
 
     options = options_of(args, ModelConfig, DataConfig, TrainConfig, ClassifierConfig)
-    model = api.train(*args.paths, resume=args.resume, config=args.config, quiet=args.quiet,
-                      **options)
+    model = api.train(
+        *args.paths, resume=args.resume, config=args.config, quiet=args.quiet, **options
+    )
     if os.environ.get("RANK", "0") == "0":
         action = "generate" if hasattr(model, "generate") else "predict"
-        print(f"saved {model.path.parent}  (try: recur {action} {model.path.parent}"
-              + (" FILE.csv --out predictions.csv)" if action == "predict" else ")"))
+        print(
+            f"saved {model.path.parent}  (try: recur {action} {model.path.parent}"
+            + (" FILE.csv --out predictions.csv)" if action == "predict" else ")")
+        )
 
 
 def set_threads(threads: int | None) -> None:
@@ -130,10 +178,12 @@ def run_generate(args) -> None:
         if args.json:
             print(json.dumps(written))
         for entry in written:
-            print(f"wrote {entry['midi']} ({entry['events']} events, {entry['notes']} notes, "
-                  f"{entry['seconds']:.1f} s) and "
-                  f"{entry['png']}" + (f" and {entry['wav']}" if "wav" in entry else ""),
-                  file=sys.stderr if args.json else sys.stdout)
+            print(
+                f"wrote {entry['midi']} ({entry['events']} events, {entry['notes']} notes, "
+                f"{entry['seconds']:.1f} s) and "
+                f"{entry['png']}" + (f" and {entry['wav']}" if "wav" in entry else ""),
+                file=sys.stderr if args.json else sys.stdout,
+            )
         print(f"(seed {written[0]['seed']})", file=sys.stderr)
         return
     result = model.generate_full(**options_of(args, SampleConfig))
@@ -154,8 +204,11 @@ def run_generate(args) -> None:
     print(f"(seed {result.seed})", file=sys.stderr)
     if result.novelty is not None:
         novelty = result.novelty
-        print(f"novelty: {novelty['novel']} of {novelty['outputs']} outputs are not among the "
-              f"training documents ({novelty['novel_share']:.0%})", file=sys.stderr)
+        print(
+            f"novelty: {novelty['novel']} of {novelty['outputs']} outputs are not among the "
+            f"training documents ({novelty['novel_share']:.0%})",
+            file=sys.stderr,
+        )
 
 
 def _generation_threads(args) -> int | None:
@@ -183,22 +236,31 @@ def run_evaluate(args) -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        if "unigram_loss" in result:                                          # MIDI: per event
-            print(f"loss {result['loss']:.4f} nats/event, perplexity {result['perplexity']:.3f}, "
-                  f"{result['bits_per_char']:.4f} bits/event over {result['tokens']:,} events; "
-                  f"unigram baseline {result['unigram_loss']:.4f} nats/event")
+        if "unigram_loss" in result:  # MIDI: per event
+            print(
+                f"loss {result['loss']:.4f} nats/event, perplexity {result['perplexity']:.3f}, "
+                f"{result['bits_per_char']:.4f} bits/event over {result['tokens']:,} events; "
+                f"unigram baseline {result['unigram_loss']:.4f} nats/event"
+            )
             return
-        print(f"{result['level']} level: loss {result['loss']:.4f} nats/token, perplexity "
-              f"{result['perplexity']:.3f} per token, {result['word_perplexity']:.3f} per word, "
-              f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
-              f"({result['words']:,} words, {result['characters']:,} characters"
-              f"{', ' + format(result['unknown_tokens'], ',') + ' unknown' if result['unknown_tokens'] else ''})")
+        print(
+            f"{result['level']} level: loss {result['loss']:.4f} nats/token, perplexity "
+            f"{result['perplexity']:.3f} per token, {result['word_perplexity']:.3f} per word, "
+            f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
+            f"({result['words']:,} words, {result['characters']:,} characters"
+            f"{', ' + format(result['unknown_tokens'], ',') + ' unknown' if result['unknown_tokens'] else ''})"
+        )
 
 
 def evaluate_classifier(classifier, args) -> None:
     from pathlib import Path
 
-    from recur.classify.reports import format_baselines, format_groups, format_report, plot_confusion
+    from recur.classify.reports import (
+        format_baselines,
+        format_groups,
+        format_report,
+        plot_confusion,
+    )
 
     report = classifier.evaluate(args.file, group_by=args.group_by)
     image = Path(classifier.path).parent / f"confusion-{Path(args.file).stem}.png"
@@ -211,10 +273,15 @@ def evaluate_classifier(classifier, args) -> None:
         print(format_baselines(report, report["baselines"]))
     if "groups" in report:
         print(format_groups(report["groups"], args.group_by))
-    left = [f"{report[k]:,} {label}" for k, label in (
-        ("dropped_by_preprocessing", "dropped by the run's preprocessing"),
-        ("unseen_classes", "with classes the run never saw"),
-        ("missing_labels", "with an empty label")) if report[k]]
+    left = [
+        f"{report[k]:,} {label}"
+        for k, label in (
+            ("dropped_by_preprocessing", "dropped by the run's preprocessing"),
+            ("unseen_classes", "with classes the run never saw"),
+            ("missing_labels", "with an empty label"),
+        )
+        if report[k]
+    ]
     if left:
         print("left out: " + ", ".join(left))
     print(f"confusion matrix: {image}")
@@ -228,8 +295,10 @@ def run_predict(args) -> None:
     if not hasattr(model, "predict_file"):
         raise RecurError(f"{args.run}: not a classifier run; predict needs one")
     result = model.predict_file(args.file, args.out)
-    print(f"wrote {result['out']}: {result['rows']:,} rows, {result['predicted']:,} predicted, "
-          f"{result['dropped']:,} marked as dropped by the run's preprocessing")
+    print(
+        f"wrote {result['out']}: {result['rows']:,} rows, {result['predicted']:,} predicted, "
+        f"{result['dropped']:,} marked as dropped by the run's preprocessing"
+    )
 
 
 def run_corpora(args) -> None:
@@ -248,16 +317,26 @@ def run_info(args) -> None:
     print(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
-COMMANDS = {"train": run_train, "generate": run_generate, "evaluate": run_evaluate,
-            "predict": run_predict, "corpora": run_corpora, "info": run_info}
+COMMANDS = {
+    "train": run_train,
+    "generate": run_generate,
+    "evaluate": run_evaluate,
+    "predict": run_predict,
+    "corpora": run_corpora,
+    "info": run_info,
+}
 
 
 def join_negative_values(argv: list[str]) -> list[str]:
     """'--transpose -5..6' -> '--transpose=-5..6': argparse takes '-5..6' for an option."""
     out = []
     for arg in argv:
-        if out and out[-1].startswith("--") and "=" not in out[-1] and re.fullmatch(
-                r"-\d+\.\.-?\d+", arg):
+        if (
+            out
+            and out[-1].startswith("--")
+            and "=" not in out[-1]
+            and re.fullmatch(r"-\d+\.\.-?\d+", arg)
+        ):
             out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)

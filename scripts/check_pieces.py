@@ -4,6 +4,7 @@ Each file must load with pretty_midi and have >= 8 distinct pitches, no pitch re
 times in a row (notes ordered by start, then pitch), >= 3 distinct durations (ms) and last >= 20 s.
 Prints one line per file and exits 1 when any file fails.
 """
+
 import sys
 
 import pretty_midi
@@ -23,8 +24,10 @@ def check(path: str) -> tuple[bool, str]:
     durations = {round((end - start) * 1000) for start, _, end in notes}
     seconds = midi.get_end_time()
     ok = len(set(pitches)) >= 8 and longest <= 8 and len(durations) >= 3 and seconds >= 20
-    return ok, (f"{len(notes)} notes, {len(set(pitches))} pitches, longest repeat {longest}, "
-                f"{len(durations)} durations, {seconds:.1f} s")
+    return ok, (
+        f"{len(notes)} notes, {len(set(pitches))} pitches, longest repeat {longest}, "
+        f"{len(durations)} durations, {seconds:.1f} s"
+    )
 
 
 def main(paths) -> int:

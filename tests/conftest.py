@@ -1,4 +1,5 @@
 """Shared fixtures: tiny corpora built in tmp_path, one thread, small models."""
+
 import os
 import random
 
@@ -10,14 +11,17 @@ torch.set_num_threads(1)
 # with nothing, but two-thread PyTorch collapses when anything else holds a core.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
-WORDS = ("the cat sat on a mat and the dog ran to the old red barn while rain fell softly "
-         "over green hills where sheep slept").split()
+WORDS = (
+    "the cat sat on a mat and the dog ran to the old red barn while rain fell softly "
+    "over green hills where sheep slept"
+).split()
 
 
 def tiny_text(lines: int = 120, seed: int = 0) -> str:
     rng = random.Random(seed)
-    return "".join(" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 10))) + ".\n"
-                   for _ in range(lines))
+    return "".join(
+        " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 10))) + ".\n" for _ in range(lines)
+    )
 
 
 @pytest.fixture
@@ -51,6 +55,16 @@ def assert_stepper_matches(model, ids: torch.Tensor) -> None:
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
-TINY_OPTIONS = dict(hidden_size=32, embedding_size=16, num_layers=2, batch_size=4,
-                    seq_length=16, samples=0, threads=1, eval_every="5", log_every=1,
-                    warmup_steps=2, lr=1e-2)
+TINY_OPTIONS = dict(
+    hidden_size=32,
+    embedding_size=16,
+    num_layers=2,
+    batch_size=4,
+    seq_length=16,
+    samples=0,
+    threads=1,
+    eval_every="5",
+    log_every=1,
+    warmup_steps=2,
+    lr=1e-2,
+)

@@ -1,11 +1,12 @@
 """Beam search against brute force on a toy model: it must find the most likely completion."""
+
 import itertools
 
 import pytest
 import torch
 
-from recur.generate.beam import beam_search
 from recur.config.options import ModelConfig
+from recur.generate.beam import beam_search
 from recur.generate.loop import generate
 from recur.models.language_model import build_model
 from recur.tokenizers import CharTokenizer
@@ -14,11 +15,12 @@ from recur.tokenizers import CharTokenizer
 def toy(seed):
     torch.manual_seed(seed)
     tokenizer = CharTokenizer().fit(["abc"])
-    model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, hidden_size=8,
-                                    embedding_size=4, num_layers=1))
+    model = build_model(
+        ModelConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, embedding_size=4, num_layers=1)
+    )
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.mul_(4)                    # peaky distributions: greedy is often wrong
+            parameter.mul_(4)  # peaky distributions: greedy is often wrong
     return model, tokenizer
 
 
@@ -38,7 +40,7 @@ def best_by_brute_force(model, tokenizer, prefix, length, end_at_eos):
     allowed = letters + ([tokenizer.eos_id] if end_at_eos else [])
     candidates = []
     # With <eos>, ``length`` tokens include it: bodies of up to length - 1 tokens.
-    for size in (range(length) if end_at_eos else [length]):
+    for size in range(length) if end_at_eos else [length]:
         for body in itertools.product(letters, repeat=size):
             body = list(body)
             if end_at_eos:
@@ -54,8 +56,15 @@ def seeds_where_greedy_is_not_best(length, end_at_eos, wanted=2):
         model, tokenizer = toy(seed)
         prefix = tokenizer.encode("a") if not end_at_eos else [tokenizer.bos_id]
         best = best_by_brute_force(model, tokenizer, prefix, length, end_at_eos)
-        greedy = beam_search(model, tokenizer, "a" if not end_at_eos else "", 1, length,
-                             end_at_eos=end_at_eos, starts=[[2]] if end_at_eos else None).texts[0]
+        greedy = beam_search(
+            model,
+            tokenizer,
+            "a" if not end_at_eos else "",
+            1,
+            length,
+            end_at_eos=end_at_eos,
+            starts=[[2]] if end_at_eos else None,
+        ).texts[0]
         if greedy != best:
             found.append((seed, best))
         if len(found) == wanted:
@@ -74,6 +83,13 @@ def test_wide_beam_finds_the_most_likely_completion(end_at_eos):
     length = 4
     for seed, best in seeds_where_greedy_is_not_best(length, end_at_eos):
         model, tokenizer = toy(seed)
-        found = beam_search(model, tokenizer, "" if end_at_eos else "a", 3 ** length, length,
-                            end_at_eos=end_at_eos, starts=[[2]] if end_at_eos else None)
+        found = beam_search(
+            model,
+            tokenizer,
+            "" if end_at_eos else "a",
+            3**length,
+            length,
+            end_at_eos=end_at_eos,
+            starts=[[2]] if end_at_eos else None,
+        )
         assert found.texts[0] == best, seed

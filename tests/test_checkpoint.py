@@ -3,18 +3,19 @@ import json
 import pytest
 import torch
 
-from recur.runs import checkpoint
 from recur.config.options import ModelConfig, to_dict
 from recur.errors import RecurError
 from recur.models.language_model import build_model
+from recur.runs import checkpoint
 from recur.tokenizers import CharTokenizer
 
 
 def make(tie=True):
     torch.manual_seed(0)
     tokenizer = CharTokenizer().fit(["hello world"])
-    config = ModelConfig(vocab_size=tokenizer.vocab_size, hidden_size=8,
-                         embedding_size=8 if tie else 4)
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=8, embedding_size=8 if tie else 4
+    )
     return build_model(config), tokenizer, {"model": to_dict(config)}
 
 
@@ -22,12 +23,15 @@ def make(tie=True):
 def test_save_then_load_gives_identical_logits(tmp_path, tie):
     model, tokenizer, config = make(tie)
     checkpoint.save(tmp_path / "best", model, tokenizer, config)
-    bundle = checkpoint.load(tmp_path)                       # a run dir resolves to best/
+    bundle = checkpoint.load(tmp_path)  # a run dir resolves to best/
     ids = torch.tensor([tokenizer.encode("hello")])
     assert torch.equal(model(ids)[0], bundle.model(ids)[0])
     assert bundle.tokenizer.symbols == tokenizer.symbols
     assert sorted(p.name for p in (tmp_path / "best").iterdir()) == [
-        "config.json", "model.safetensors", "tokenizer.json"]
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+    ]
 
 
 def test_overwrite_is_atomic_and_leaves_no_temporaries(tmp_path):

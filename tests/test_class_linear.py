@@ -1,6 +1,7 @@
 """The TF-IDF + logistic regression partner (class_linear.py): the same probabilities as
 scikit-learn's pipeline, saved and loaded without pickle, the blend weight chosen on validation,
 and a classifier run that blends (or, with --blend none, does not)."""
+
 import json
 import random
 
@@ -12,18 +13,21 @@ from recur.classify.linear import blend, choose_weight, fit_linear, load_linear
 
 from .test_classifier import TINY, write_csv
 
-WORDS = {"north": "snow ice cold wind pine frost".split(),
-         "south": "sun sand heat palm beach dry".split(),
-         "east": "rice tea silk jade river temple".split()}
+WORDS = {
+    "north": "snow ice cold wind pine frost".split(),
+    "south": "sun sand heat palm beach dry".split(),
+    "east": "rice tea silk jade river temple".split(),
+}
 
 
 def texts_and_labels(count, classes, seed=0):
     rng = random.Random(seed)
     rows = [(rng.choice(classes), rng.randint(2, 8)) for _ in range(count)]
     # a shared word and a word of another class keep the probabilities away from 0 and 1
-    texts = [" ".join([rng.choice(WORDS[c]) for _ in range(n)] + ["the",
-                                                                   rng.choice(WORDS[classes[0]])])
-             for c, n in rows]
+    texts = [
+        " ".join([rng.choice(WORDS[c]) for _ in range(n)] + ["the", rng.choice(WORDS[classes[0]])])
+        for c, n in rows
+    ]
     return texts, [c for c, _ in rows]
 
 
@@ -35,15 +39,18 @@ def test_probabilities_match_scikit_learn(classes):
 
     texts, labels = texts_and_labels(60, classes)
     reference = make_pipeline(
-        make_union(TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
-                   TfidfVectorizer(analyzer="char", ngram_range=(2, 5), sublinear_tf=True)),
-        LogisticRegression(max_iter=2000, class_weight="balanced")).fit(texts, labels)
+        make_union(
+            TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char", ngram_range=(2, 5), sublinear_tf=True),
+        ),
+        LogisticRegression(max_iter=2000, class_weight="balanced"),
+    ).fit(texts, labels)
     model = fit_linear(texts, labels, classes)
     test, _ = texts_and_labels(20, classes, seed=1)
     expected = reference.predict_proba(test + ["sun unseen words"])
     got = model.probabilities(test + ["sun unseen words"])
     assert got.shape == (21, len(classes))
-    assert np.abs(got - expected).max() < 1e-4            # coefficients kept in float32
+    assert np.abs(got - expected).max() < 1e-4  # coefficients kept in float32
     assert 0.01 < expected.min() and expected.max() < 0.99  # the check is not of 0s and 1s
 
 
@@ -80,17 +87,22 @@ def test_the_weight_follows_the_better_model():
     rng = np.random.default_rng(0)
     true = rng.integers(0, 3, 300)
     sharp = np.full((300, 3), 0.1)
-    sharp[np.arange(300), true] = 0.8                   # right, fairly sure
-    noise = rng.dirichlet(np.ones(3), 300)              # knows nothing
+    sharp[np.arange(300), true] = 0.8  # right, fairly sure
+    noise = rng.dirichlet(np.ones(3), 300)  # knows nothing
     assert choose_weight(sharp, noise, true)[0] == 0.0
     assert choose_weight(noise, sharp, true)[0] == 1.0
     # an over-sure model right 85% of the time and a modest one right 75%, wrong on other
     # rows: each corrects the other, so the blend takes some of both
-    assert 0.2 < choose_weight(guesses(true, 0.85, 0.98, 1), guesses(true, 0.75, 0.6, 2),
-                               true)[0] < 0.8
+    assert (
+        0.2
+        < choose_weight(guesses(true, 0.85, 0.98, 1), guesses(true, 0.75, 0.6, 2), true)[0]
+        < 0.8
+    )
     mixed = blend(sharp, noise, 0.5)
     assert np.allclose(mixed.sum(axis=1), 1.0)
-    assert np.allclose(blend(sharp, noise, 0.0), sharp) and np.allclose(blend(sharp, noise, 1), noise)
+    assert np.allclose(blend(sharp, noise, 0.0), sharp) and np.allclose(
+        blend(sharp, noise, 1), noise
+    )
 
 
 def test_a_run_blends_and_predicts_with_the_blend(tmp_path):

@@ -1,4 +1,5 @@
 """The command line on a tiny folder of MIDI files: train, generate MIDI + piano roll, evaluate."""
+
 import json
 
 import pytest
@@ -17,8 +18,17 @@ def music_run(tmp_path_factory):
     for k in range(5):
         write_song(folder / "songs" / f"song{k}.mid", scale_song(k, count=60))
     (folder / "songs" / "broken.mid").write_bytes(b"MThd not really")
-    result = recur("train", folder / "songs", "--steps", 30, "--out", folder / "run",
-                   "--transpose", "-2..2", *flags(TINY_OPTIONS))
+    result = recur(
+        "train",
+        folder / "songs",
+        "--steps",
+        30,
+        "--out",
+        folder / "run",
+        "--transpose",
+        "-2..2",
+        *flags(TINY_OPTIONS),
+    )
     return folder, result.stderr
 
 
@@ -31,8 +41,21 @@ def test_training_summary_reports_files_notes_events_and_baseline(music_run):
 
 def test_generate_writes_loadable_midi_and_piano_rolls(music_run):
     folder, _ = music_run
-    out = recur("generate", folder / "run", "--out", folder / "gen" / "piece.mid", "-n", 2,
-                "--length", 120, "--seed", 3, "--temperature", 1.0, "--json")
+    out = recur(
+        "generate",
+        folder / "run",
+        "--out",
+        folder / "gen" / "piece.mid",
+        "-n",
+        2,
+        "--length",
+        120,
+        "--seed",
+        3,
+        "--temperature",
+        1.0,
+        "--json",
+    )
     written = json.loads(out.stdout)
     assert [w["midi"] for w in written] == [str(folder / "gen" / f"piece-{i}.mid") for i in (1, 2)]
     for entry in written:
@@ -45,18 +68,31 @@ def test_generate_writes_loadable_midi_and_piano_rolls(music_run):
 
 def test_generate_primed_from_a_midi_file_starts_with_its_notes(music_run):
     folder, _ = music_run
-    recur("generate", folder / "run", "--out", folder / "primed.mid", "--prime-midi",
-          folder / "songs" / "song0.mid", "--prime-seconds", 2, "--length", 20, "--seed", 1)
+    recur(
+        "generate",
+        folder / "run",
+        "--out",
+        folder / "primed.mid",
+        "--prime-midi",
+        folder / "songs" / "song0.mid",
+        "--prime-seconds",
+        2,
+        "--length",
+        20,
+        "--seed",
+        1,
+    )
     prime = pretty_midi.PrettyMIDI(str(folder / "songs" / "song0.mid")).instruments[0].notes
     made = pretty_midi.PrettyMIDI(str(folder / "primed.mid")).instruments[0].notes
     first = sorted((round(n.start, 3), n.pitch) for n in prime if n.start < 2)
-    assert sorted((round(n.start, 3), n.pitch) for n in made)[:len(first)] == first
+    assert sorted((round(n.start, 3), n.pitch) for n in made)[: len(first)] == first
 
 
 def test_evaluate_reports_loss_and_unigram_baseline(music_run):
     folder, _ = music_run
-    result = json.loads(recur("evaluate", folder / "run", folder / "songs" / "song4.mid",
-                              "--json").stdout)
+    result = json.loads(
+        recur("evaluate", folder / "run", folder / "songs" / "song4.mid", "--json").stdout
+    )
     assert result["tokens"] > 50 and 0 < result["unigram_loss"] < 6 and result["loss"] > 0
 
 
@@ -71,8 +107,10 @@ def test_help_does_not_import_midi_libraries():
     import subprocess
     import sys
 
-    code = ("import sys, recur.cli; recur.cli.build_parser().format_help(); "
-            "print(sorted({'torch', 'pretty_midi', 'music21', 'matplotlib'} & set(sys.modules)))")
+    code = (
+        "import sys, recur.cli; recur.cli.build_parser().format_help(); "
+        "print(sorted({'torch', 'pretty_midi', 'music21', 'matplotlib'} & set(sys.modules)))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]"
     assert "--prime-midi" in recur("generate", "--help").stdout
@@ -82,7 +120,12 @@ def test_negative_transpose_range_is_read_as_a_value():
     from recur.cli import join_negative_values
 
     assert join_negative_values(["train", "x", "--transpose", "-5..6", "--steps", "-3"]) == [
-        "train", "x", "--transpose=-5..6", "--steps", "-3"]
+        "train",
+        "x",
+        "--transpose=-5..6",
+        "--steps",
+        "-3",
+    ]
 
 
 def test_wav_renders_when_fluidsynth_and_a_soundfont_are_installed(tmp_path):
@@ -113,10 +156,19 @@ def test_music_defaults_fill_only_what_is_not_given(music_run, tmp_path):
     from recur.api import MUSIC_DEFAULTS
 
     folder, _ = music_run
-    model = recur.train(folder / "songs", out=str(tmp_path / "run"), steps=2, batch_size=2,
-                        seq_length=8, samples=0, threads=1, quiet=True, embedding_size=16)
+    model = recur.train(
+        folder / "songs",
+        out=str(tmp_path / "run"),
+        steps=2,
+        batch_size=2,
+        seq_length=8,
+        samples=0,
+        threads=1,
+        quiet=True,
+        embedding_size=16,
+    )
     config = model.bundle.config
     assert config["model"]["cell"] == "lstm" == MUSIC_DEFAULTS["cell"]
     assert config["model"]["hidden_size"] == MUSIC_DEFAULTS["hidden_size"]
-    assert config["model"]["embedding_size"] == 16                    # given, so kept
+    assert config["model"]["embedding_size"] == 16  # given, so kept
     assert config["train"]["lr"] == MUSIC_DEFAULTS["lr"]

@@ -1,5 +1,6 @@
 """Document models end to end through the Python API: conditional training and generation,
 bounded documents, the novelty report and evaluation at every level."""
+
 import csv
 import random
 
@@ -10,7 +11,10 @@ from recur.errors import RecurError
 
 from .conftest import TINY_OPTIONS
 
-WORDS = {"pop": "love baby dance night heart".split(), "metal": "fire death steel blood iron".split()}
+WORDS = {
+    "pop": "love baby dance night heart".split(),
+    "metal": "fire death steel blood iron".split(),
+}
 
 
 def one_line_song(rng, words: list) -> str:
@@ -40,8 +44,16 @@ def songs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def conditional(songs):
     options = {**TINY_OPTIONS, "eval_every": "200", "log_every": 50}
-    return recur.train(songs, level="word", text_column="lyrics", condition_column="genre",
-                       steps=200, out=str(songs.parent / "run"), quiet=True, **options)
+    return recur.train(
+        songs,
+        level="word",
+        text_column="lyrics",
+        condition_column="genre",
+        steps=200,
+        out=str(songs.parent / "run"),
+        quiet=True,
+        **options,
+    )
 
 
 def test_condition_steers_the_words(conditional):
@@ -61,16 +73,20 @@ def test_conditions_are_saved_with_their_counts(conditional):
 
 def test_unknown_condition_lists_values_with_counts(conditional):
     counts = conditional.bundle.config["data"]["conditions"]["genre"]
-    with pytest.raises(RecurError, match=rf"unknown genre 'jazz'; valid values: "
-                                         rf"\w+ \({max(counts.values())}\), \w+ \("):
+    with pytest.raises(
+        RecurError,
+        match=rf"unknown genre 'jazz'; valid values: "
+        rf"\w+ \({max(counts.values())}\), \w+ \(",
+    ):
         conditional.generate(condition="genre=jazz")
     with pytest.raises(RecurError, match=r"unknown condition column 'mood'; the run has genre:"):
         conditional.generate(condition="mood=happy")
 
 
 def test_bounded_generation_gives_n_complete_documents_within_bounds(conditional):
-    result = conditional.generate_full(num_samples=12, min_words=5, max_words=6, unique=True,
-                                       seed=3)
+    result = conditional.generate_full(
+        num_samples=12, min_words=5, max_words=6, unique=True, seed=3
+    )
     assert len(result.texts) == 12 and all(result.finished)
     assert all(5 <= len(t.split()) <= 6 for t in result.texts)
     assert len(set(result.texts)) == 12
@@ -99,15 +115,23 @@ def test_no_repeat_ngram_blocks_repeats(conditional):
         assert len(set(text.split())) == len(text.split())
 
 
-@pytest.mark.parametrize("level, extra", [("char", {}), ("word", {}),
-                                          ("bpe", {"bpe_vocab_size": 300})])
+@pytest.mark.parametrize(
+    "level, extra", [("char", {}), ("word", {}), ("bpe", {"bpe_vocab_size": 300})]
+)
 def test_evaluate_reports_every_scale_at_every_level(tmp_path, level, extra):
     from .conftest import tiny_text
 
     path = tmp_path / "tiny.txt"
     path.write_text(tiny_text())
-    model = recur.train(path, level=level, steps=10, out=str(tmp_path / level), quiet=True,
-                        **{**TINY_OPTIONS, "eval_every": "10"}, **extra)
+    model = recur.train(
+        path,
+        level=level,
+        steps=10,
+        out=str(tmp_path / level),
+        quiet=True,
+        **{**TINY_OPTIONS, "eval_every": "10"},
+        **extra,
+    )
     result = model.evaluate(path=path)
     text = path.read_text()
     assert result["level"] == level and result["words"] == len(text.split())
@@ -121,17 +145,25 @@ def test_evaluate_reports_every_scale_at_every_level(tmp_path, level, extra):
 def test_document_model_evaluates_csv_documents(conditional, songs):
     result = conditional.evaluate(path=songs)
     assert result["words"] == sum(len(r["lyrics"].split()) for r in csv.DictReader(open(songs)))
-    assert result["perplexity"] < 10          # 5 words per genre, learned
+    assert result["perplexity"] < 10  # 5 words per genre, learned
 
 
 def test_lines_document_model_resumes_and_generates_complete_lines(tmp_path):
     from .conftest import tiny_text
 
     path = tmp_path / "lines.txt"
-    path.write_text(tiny_text().replace(".\n", ".\n\n"))          # blank lines between documents
+    path.write_text(tiny_text().replace(".\n", ".\n\n"))  # blank lines between documents
     options = {**TINY_OPTIONS, "eval_every": "10"}
-    recur.train(path, documents="lines", level="word", steps=30, stop_after=15,
-                out=str(tmp_path / "run"), quiet=True, **options)
+    recur.train(
+        path,
+        documents="lines",
+        level="word",
+        steps=30,
+        stop_after=15,
+        out=str(tmp_path / "run"),
+        quiet=True,
+        **options,
+    )
     model = recur.train(resume=str(tmp_path / "run"), quiet=True)
     assert model.bundle.config["data"]["documents"] == "lines"
     assert (tmp_path / "run" / "documents.json").is_file()
@@ -141,15 +173,23 @@ def test_lines_document_model_resumes_and_generates_complete_lines(tmp_path):
 
 def test_condition_every_line_keeps_long_documents_on_their_condition(tmp_path):
     def lines_song(rng, words):
-        return "\n".join(" ".join(rng.choice(words) for _ in range(3))
-                         for _ in range(rng.randint(2, 5)))
+        return "\n".join(
+            " ".join(rng.choice(words) for _ in range(3)) for _ in range(rng.randint(2, 5))
+        )
 
-    path = write_songs(tmp_path / "songs.csv", rows=150, seed=2, song=lines_song,
-                       blank_row=False)
+    path = write_songs(tmp_path / "songs.csv", rows=150, seed=2, song=lines_song, blank_row=False)
     options = {**TINY_OPTIONS, "eval_every": "200", "log_every": 50}
-    model = recur.train(path, level="word", text_column="lyrics", condition_column="genre",
-                        condition_every_line=True, steps=200, out=str(tmp_path / "run"),
-                        quiet=True, **options)
+    model = recur.train(
+        path,
+        level="word",
+        text_column="lyrics",
+        condition_column="genre",
+        condition_every_line=True,
+        steps=200,
+        out=str(tmp_path / "run"),
+        quiet=True,
+        **options,
+    )
     result = model.generate_full(num_samples=8, condition="genre=metal", seed=0, length=80)
     produced = " ".join(result.texts).split()
     assert sum(word in WORDS["metal"] for word in produced) / len(produced) > 0.9
@@ -162,10 +202,10 @@ def test_condition_every_line_keeps_long_documents_on_their_condition(tmp_path):
 
 
 def test_guidance_steers_harder_towards_the_condition(conditional):
-    plain = conditional.generate_full(num_samples=8, condition="genre=pop", seed=3,
-                                      temperature=1.5)
-    guided = conditional.generate_full(num_samples=8, condition="genre=pop", seed=3,
-                                       temperature=1.5, guidance=3.0)
+    plain = conditional.generate_full(num_samples=8, condition="genre=pop", seed=3, temperature=1.5)
+    guided = conditional.generate_full(
+        num_samples=8, condition="genre=pop", seed=3, temperature=1.5, guidance=3.0
+    )
 
     def share(texts):
         words = " ".join(texts).split()
@@ -181,7 +221,7 @@ def test_guidance_scores_are_the_log_odds_rule():
 
     from recur.generate.loop import Guidance
 
-    logits = torch.randn(3 * 2, 5)                      # 3 groups of 2 samples
+    logits = torch.randn(3 * 2, 5)  # 3 groups of 2 samples
     logp = logits.log_softmax(-1)
     contrast = (logp[2:4].exp() + logp[4:6].exp()).div(2).log()
     expected = logp[:2] + 0.5 * (logp[:2] - contrast)
@@ -191,10 +231,17 @@ def test_guidance_scores_are_the_log_odds_rule():
 
 def test_conditional_char_and_word_models_repeat_the_condition_by_default(conditional, tmp_path):
     assert conditional.bundle.config["data"]["condition_every_line"] is True
-    assert conditional.bundle.model.conditioned           # condition_embedding, also a default
+    assert conditional.bundle.model.conditioned  # condition_embedding, also a default
     options = {**TINY_OPTIONS, "eval_every": "5"}
-    model = recur.train(conditional.path.parent.parent / "songs.csv", level="word",
-                        text_column="lyrics", condition_column="genre", steps=5,
-                        condition_every_line=False, out=str(tmp_path / "off"), quiet=True,
-                        **options)
+    model = recur.train(
+        conditional.path.parent.parent / "songs.csv",
+        level="word",
+        text_column="lyrics",
+        condition_column="genre",
+        steps=5,
+        condition_every_line=False,
+        out=str(tmp_path / "off"),
+        quiet=True,
+        **options,
+    )
     assert model.bundle.config["data"]["condition_every_line"] is False

@@ -1,16 +1,16 @@
 """The CPU training GRU (cpu_gru.py) gives nn.GRU's outputs and gradients, and the model uses
 it exactly when it should."""
+
 import platform
 
 import pytest
 import torch
 from torch import nn
 
-from recur.kernels import cpu_gru
-
-from recur.training import machine
 from recur.config.options import ModelConfig
+from recur.kernels import cpu_gru
 from recur.models.language_model import build_model
+from recur.training import machine
 
 
 def outputs_and_gradients(rnn, x, h0, fused, use="both"):
@@ -19,14 +19,19 @@ def outputs_and_gradients(rnn, x, h0, fused, use="both"):
     out, h = cpu_gru.gru(rnn, x, h0) if fused else rnn(x, h0)
     torch.manual_seed(1)
     weights_out, weights_h = torch.randn_like(out), torch.randn_like(h)
-    loss = {"both": (out * weights_out).sum() + (h * weights_h).sum(),
-            "h": (h * weights_h).sum(), "out": (out * weights_out).sum()}[use]
+    loss = {
+        "both": (out * weights_out).sum() + (h * weights_h).sum(),
+        "h": (h * weights_h).sum(),
+        "out": (out * weights_out).sum(),
+    }[use]
     loss.backward()
     return [out.detach(), h.detach(), x.grad.clone()] + [p.grad.clone() for p in rnn.parameters()]
 
 
-@pytest.mark.parametrize("layers,steps,with_state,use", [
-    (2, 9, True, "both"), (1, 1, False, "both"), (3, 5, True, "h"), (2, 4, False, "out")])
+@pytest.mark.parametrize(
+    "layers,steps,with_state,use",
+    [(2, 9, True, "both"), (1, 1, False, "both"), (3, 5, True, "h"), (2, 4, False, "out")],
+)
 def test_it_matches_nn_gru(layers, steps, with_state, use):
     torch.manual_seed(0)
     rnn = nn.GRU(6, 10, layers, batch_first=True)
@@ -71,8 +76,9 @@ def test_the_model_trains_through_it_and_evaluates_through_nn_gru(monkeypatch):
     assert len(calls) == model.config.num_layers
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                    reason="mallopt is glibc's")
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's"
+)
 def test_cpu_training_keeps_freed_memory_on_glibc():
     assert machine.keep_freed_memory() is True
 
@@ -95,10 +101,11 @@ def test_a_small_vocabulary_folds_the_embedding_into_the_first_products(monkeypa
     for index, (a, b) in enumerate(zip(folded, unfolded)):
         assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), index
     monkeypatch.undo()
-    assert not model.folds_embedding(ids[:, :2])          # 8 tokens: fewer than the vocabulary
+    assert not model.folds_embedding(ids[:, :2])  # 8 tokens: fewer than the vocabulary
     with torch.no_grad():
-        assert not model.folds_embedding(ids)            # validation runs nn.GRU
-    dropped = build_model(ModelConfig(vocab_size=12, cell="gru", hidden_size=16,
-                                      embedding_size=8, dropout=0.1))
-    assert not dropped.folds_embedding(ids)               # embedding dropout sits in between
+        assert not model.folds_embedding(ids)  # validation runs nn.GRU
+    dropped = build_model(
+        ModelConfig(vocab_size=12, cell="gru", hidden_size=16, embedding_size=8, dropout=0.1)
+    )
+    assert not dropped.folds_embedding(ids)  # embedding dropout sits in between
     assert dropped.eval().folds_embedding(ids)

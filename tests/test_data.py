@@ -14,10 +14,10 @@ def test_contiguous_split_keeps_the_tail_for_validation():
 def test_chunks_continue_each_stream_and_targets_shift_by_one():
     ids = np.arange(103, dtype=np.int32)
     batches = StreamBatches(ids, batch_size=4, seq_length=7, seed=0)
-    length = batches.stream_length(0)                      # (103 - 1) // 4 = 25
+    length = batches.stream_length(0)  # (103 - 1) // 4 = 25
     assert length == 25 and batches.chunks_per_epoch(0) == 4
     chunks = [batches.chunk(0, i) for i in range(batches.chunks_per_epoch(0))]
-    assert [x.shape[1] for x, _ in chunks] == [7, 7, 7, 4]    # the short last chunk is kept
+    assert [x.shape[1] for x, _ in chunks] == [7, 7, 7, 4]  # the short last chunk is kept
     inputs = np.concatenate([x.numpy() for x, _ in chunks], axis=1)
     targets = np.concatenate([y.numpy() for _, y in chunks], axis=1)
     for stream in range(4):

@@ -1,4 +1,5 @@
 """Two CPU processes under torchrun (gloo): own streams per rank, rank 0 writes, resume works."""
+
 import json
 import subprocess
 import sys
@@ -11,8 +12,17 @@ from .conftest import ONE_THREAD, TINY_OPTIONS
 
 
 def torchrun(*args):
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node=2", "-m", "recur", "train", *map(str, args)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "recur",
+        "train",
+        *map(str, args),
+    ]
     for name, value in {**TINY_OPTIONS, "batch_size": 2}.items():
         command += ["--" + name.replace("_", "-"), str(value)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=180, env=ONE_THREAD)
@@ -38,4 +48,4 @@ def test_two_ranks_train_and_resume_exactly(corpus_file, tmp_path):
     for p, q in zip(a.state_dict().values(), b.state_dict().values()):
         assert torch.equal(p, q)
     records = (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
-    assert len([r for r in records if '"train"' in r]) == 8      # only rank 0 logs
+    assert len([r for r in records if '"train"' in r]) == 8  # only rank 0 logs

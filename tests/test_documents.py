@@ -1,22 +1,25 @@
 """Document corpora: CSV and JSONL rows, lines and blocks, --where, skipped rows, column errors."""
+
 import json
 
 import numpy as np
 import pytest
 
 from recur.config.options import DataConfig
-from recur.data.streams import frame_documents, split_documents
 from recur.data.documents import fingerprint, read_documents, resolve_mode
-from recur.errors import RecurError
 from recur.data.readers import collect_files
+from recur.data.streams import frame_documents, split_documents
+from recur.errors import RecurError
 from recur.tokenizers import CharTokenizer
 
-CSV = ('genre,title,lyrics\n'
-       'pop,Hello,"la la\nla"\n'
-       'metal,Iron,fire\n'
-       'pop,,\n'
-       'metal,Steel,\n'
-       'pop,Bye,"so long"\n')
+CSV = (
+    "genre,title,lyrics\n"
+    'pop,Hello,"la la\nla"\n'
+    "metal,Iron,fire\n"
+    "pop,,\n"
+    "metal,Steel,\n"
+    'pop,Bye,"so long"\n'
+)
 
 
 def documents(path, **options):
@@ -33,7 +36,7 @@ def test_csv_joins_text_columns_and_skips_empty_rows(tmp_path):
     only_lyrics = documents(path, text_column="lyrics", condition_column="genre")
     assert only_lyrics.texts == ["la la\nla", "fire", "so long"] and only_lyrics.skipped == 2
     assert only_lyrics.counts(["genre"]) == {"genre": {"pop": 2, "metal": 1}}
-    path.write_text(CSV.replace("metal,Iron", "\nmetal,Iron"))     # a blank line counts too
+    path.write_text(CSV.replace("metal,Iron", "\nmetal,Iron"))  # a blank line counts too
     assert documents(path, text_column="title,lyrics").skipped == 2
 
 
@@ -57,11 +60,14 @@ def test_missing_column_lists_the_columns(tmp_path):
 
 def test_jsonl_rows(tmp_path):
     path = tmp_path / "songs.jsonl"
-    rows = [{"genre": "pop", "lyrics": "a b"}, {"genre": "pop", "lyrics": "  "},
-            {"genre": "metal", "lyrics": "c"}]
+    rows = [
+        {"genre": "pop", "lyrics": "a b"},
+        {"genre": "pop", "lyrics": "  "},
+        {"genre": "metal", "lyrics": "c"},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
     docs = documents(path, text_column="lyrics", condition_column="genre")
-    assert docs.texts == ["a b", "c"] and docs.skipped == 2           # empty text, blank line
+    assert docs.texts == ["a b", "c"] and docs.skipped == 2  # empty text, blank line
     assert docs.conditions == [{"genre": "pop"}, {"genre": "metal"}]
     path.write_text('{"lyrics": "a"}\nnot json\n')
     with pytest.raises(RecurError, match="line 2 is not JSON"):

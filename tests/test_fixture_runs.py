@@ -1,5 +1,6 @@
 """Run directories written by the release before the restructuring (tests/fixtures/runs, made
 by tests/fixtures/make_runs.py) still load and give the same samples, byte for byte."""
+
 import json
 from pathlib import Path
 

@@ -1,15 +1,16 @@
 """MIDI in and out, the event tokenizer, corpus preparation and the baseline, on tiny files."""
+
 import json
 
 import numpy as np
 import pytest
 
 from recur.config.options import DataConfig
-from recur.errors import RecurError
 from recur.data.midi_files import clean_notes, quantize, read_midi, write_midi
-from recur.tokenizers.midi import MidiTokenizer
+from recur.errors import RecurError
 from recur.music.runs import parse_transpose, prepare_midi, transpose, unigram_loss
 from recur.tokenizers import load_tokenizer
+from recur.tokenizers.midi import MidiTokenizer
 
 pretty_midi = pytest.importorskip("pretty_midi")
 
@@ -52,9 +53,9 @@ def songs(tmp_path):
 
 
 def test_read_write_round_trip_keeps_pitch_start_and_duration(tmp_path):
-    rows = [(0.0, 0.5, 60), (0.0, 1.0, 64), (0.5, 0.74, 62), (1.26, 2.0, 67)]   # chord, off-grid
+    rows = [(0.0, 0.5, 60), (0.0, 1.0, 64), (0.5, 0.74, 62), (1.26, 2.0, 67)]  # chord, off-grid
     piece = read_midi(write_song(tmp_path / "a.mid", rows, tempo=120.0))
-    grid = quantize(piece.notes, 4)                   # 1/4 beat = 0.125 s at 120 BPM
+    grid = quantize(piece.notes, 4)  # 1/4 beat = 0.125 s at 120 BPM
     assert grid.tolist() == [[0, 4, 60, 90], [0, 8, 64, 90], [4, 2, 62, 90], [10, 6, 67, 90]]
     back = read_midi(write_midi(grid, tmp_path / "b.mid", steps_per_beat=4, tempo=120.0))
     assert quantize(back.notes, 4).tolist() == grid.tolist()
@@ -67,17 +68,23 @@ def test_tempo_changes_are_followed_in_beats(tmp_path):
 
 
 def test_tokenizer_round_trip_and_save_load(tmp_path):
-    grid = np.array([[0, 4, 60, 90], [0, 4, 64, 90], [4, 2, 62, 40], [30, 80, 67, 100],
-                     [100, 80, 69, 100]])
+    grid = np.array(
+        [[0, 4, 60, 90], [0, 4, 64, 90], [4, 2, 62, 40], [30, 80, 67, 100], [100, 80, 69, 100]]
+    )
     tokenizer = MidiTokenizer(steps_per_beat=4, velocity=True, tempo=96.0)
     ids = tokenizer.encode_notes(grid)
     text = tokenizer.decode(ids)
     assert text.split()[:5] == ["vel:5", "dur:4", "note:60", "note:64", "wait:4"]
     decoded = tokenizer.decode_notes(ids)
     # Durations clip at 8 beats (32 steps); rests longer than 8 beats shrink to 8 beats.
-    assert decoded[:, :3].tolist() == [[0, 4, 60], [0, 4, 64], [4, 2, 62], [30, 32, 67],
-                                       [62, 32, 69]]
-    assert np.abs(decoded[:, 3] - grid[:, 3]).max() <= 8                   # 8 velocity levels
+    assert decoded[:, :3].tolist() == [
+        [0, 4, 60],
+        [0, 4, 64],
+        [4, 2, 62],
+        [30, 32, 67],
+        [62, 32, 69],
+    ]
+    assert np.abs(decoded[:, 3] - grid[:, 3]).max() <= 8  # 8 velocity levels
     tokenizer.fit([ids])
     tokenizer.save(tmp_path / "tokenizer.json")
     loaded = load_tokenizer(tmp_path / "tokenizer.json")
@@ -96,8 +103,16 @@ def test_any_id_sequence_decodes_to_writable_notes(tmp_path):
 
 
 def test_writer_removes_duplicates_and_overlaps(tmp_path):
-    notes = np.array([[0, 8, 60, 90], [0, 2, 60, 90], [4, 4, 60, 90], [2, 0, 62, 90],
-                      [3, 2, 200, 90], [6, 2, 64, 90]])
+    notes = np.array(
+        [
+            [0, 8, 60, 90],
+            [0, 2, 60, 90],
+            [4, 4, 60, 90],
+            [2, 0, 62, 90],
+            [3, 2, 200, 90],
+            [6, 2, 64, 90],
+        ]
+    )
     assert clean_notes(notes).tolist() == [[0, 4, 60, 90], [4, 4, 60, 90], [6, 2, 64, 90]]
     midi = pretty_midi.PrettyMIDI(str(write_midi(notes, tmp_path / "x.mid", 4, tempo=90)))
     written = sorted((n.pitch, n.start, n.end) for n in midi.instruments[0].notes)
@@ -127,10 +142,11 @@ def test_prepare_skips_bad_files_with_warning_and_augments_training_only(songs, 
     assert "4 pieces read, 3 skipped, 1 non-MIDI files ignored" in plain["summary"]
     shifted = prepare_midi(DataConfig(paths=[str(songs)], transpose="-2..2"))
     assert len(shifted["train_ids"]) == 5 * len(plain["train_ids"])
-    assert shifted["val_ids"].tolist() == plain["val_ids"].tolist()        # last piece, untouched
+    assert shifted["val_ids"].tolist() == plain["val_ids"].tolist()  # last piece, untouched
     assert plain["val_characters"] == len(plain["val_ids"]) - 1
     assert plain["baseline"] == pytest.approx(
-        unigram_loss(plain["tokenizer"].counts, plain["val_ids"]))
+        unigram_loss(plain["tokenizer"].counts, plain["val_ids"])
+    )
 
 
 def test_drums_can_be_asked_for(songs):
@@ -146,9 +162,10 @@ def test_folder_without_usable_notes_is_one_line_error(tmp_path):
 
 
 def test_unigram_loss_with_add_one_smoothing():
-    counts = [3, 1, 0]                                  # smoothed: 4/7, 2/7, 1/7
+    counts = [3, 1, 0]  # smoothed: 4/7, 2/7, 1/7
     assert unigram_loss(counts, np.array([0, 0, 2])) == pytest.approx(
-        -(np.log(4 / 7) + np.log(1 / 7)) / 2)
+        -(np.log(4 / 7) + np.log(1 / 7)) / 2
+    )
 
 
 def test_readme_example_is_what_the_tokenizer_writes():
@@ -183,10 +200,13 @@ def test_midi_run_resumes_exactly(songs, tmp_path):
     whole = recur.train(songs, out=str(tmp_path / "whole"), **options)
     recur.train(songs, out=str(tmp_path / "paused"), stop_after=6, **options)
     resumed = recur.train(resume=str(tmp_path / "paused"), quiet=True)
-    notes = [m.generate_midi(str(tmp_path / f"{i}.mid"), length=40, seed=2)[0]["notes"]
-             for i, m in enumerate((whole, resumed))]
+    notes = [
+        m.generate_midi(str(tmp_path / f"{i}.mid"), length=40, seed=2)[0]["notes"]
+        for i, m in enumerate((whole, resumed))
+    ]
     assert resumed.evaluate(path=str(songs))["loss"] == pytest.approx(
-        whole.evaluate(path=str(songs))["loss"], rel=1e-6)
+        whole.evaluate(path=str(songs))["loss"], rel=1e-6
+    )
     assert notes[0] == notes[1] and resumed.bundle.tokenizer.kind == "midi"
 
 

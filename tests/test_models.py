@@ -9,8 +9,9 @@ from recur.models.language_model import build_model
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_shapes_and_explicit_state(cell):
-    model = build_model(ModelConfig(cell=cell, vocab_size=11, hidden_size=8, embedding_size=6,
-                                    num_layers=3))
+    model = build_model(
+        ModelConfig(cell=cell, vocab_size=11, hidden_size=8, embedding_size=6, num_layers=3)
+    )
     ids = torch.randint(0, 11, (2, 5))
     logits, state = model(ids)
     assert logits.shape == (2, 5, 11)

@@ -1,7 +1,7 @@
 import pytest
 
-from recur.errors import RecurError
 from recur.data.readers import collect_files, load_text, read_text, read_texts
+from recur.errors import RecurError
 
 
 def test_reads_folder_recursively_with_glob(tmp_path):
@@ -24,14 +24,18 @@ def test_empty_file_is_a_one_line_error(tmp_path):
 def test_binary_file_names_the_offset(tmp_path):
     path = tmp_path / "image.bin"
     path.write_bytes(b"GIF89a\x00\x01\x02")
-    with pytest.raises(RecurError, match=r"image\.bin: looks like a binary file \(NUL byte at offset 6\)"):
+    with pytest.raises(
+        RecurError, match=r"image\.bin: looks like a binary file \(NUL byte at offset 6\)"
+    ):
         read_text(path)
 
 
 def test_undecodable_bytes_name_the_offset_and_the_fix(tmp_path):
     path = tmp_path / "latin.txt"
     path.write_bytes("café au lait".encode("latin-1"))
-    with pytest.raises(RecurError, match=r"latin\.txt: byte 3 \(0xe9\) is not valid utf-8; pass --encoding"):
+    with pytest.raises(
+        RecurError, match=r"latin\.txt: byte 3 \(0xe9\) is not valid utf-8; pass --encoding"
+    ):
         read_text(path)
     assert read_text(path, "latin-1") == "café au lait"
 

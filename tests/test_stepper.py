@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from recur.config.options import ModelConfig
-from recur.models.language_model import build_model
 from recur.generate.stepper import Stepper
+from recur.models.language_model import build_model
 
 from .conftest import assert_stepper_matches, step_through
 
@@ -12,8 +12,9 @@ from .conftest import assert_stepper_matches, step_through
 @pytest.mark.parametrize("layers", [1, 3])
 def test_one_step_path_matches_the_full_model(cell, layers):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(cell=cell, vocab_size=13, hidden_size=12, embedding_size=7,
-                                    num_layers=layers)).eval()
+    model = build_model(
+        ModelConfig(cell=cell, vocab_size=13, hidden_size=12, embedding_size=7, num_layers=layers)
+    ).eval()
     ids = torch.randint(0, 13, (3, 9))
     assert_stepper_matches(model, ids)
 
@@ -23,14 +24,15 @@ def test_one_step_path_matches_the_full_model(cell, layers):
 def test_reduced_precision_steps_stay_close_to_the_model(cell, precision, tolerance):
     torch.manual_seed(0)
     # 256 wide: products under stepper.SMALL_PRODUCT weights stay fp32 at any precision
-    model = build_model(ModelConfig(cell=cell, vocab_size=29, hidden_size=256, embedding_size=16,
-                                    num_layers=2)).eval()
+    model = build_model(
+        ModelConfig(cell=cell, vocab_size=29, hidden_size=256, embedding_size=16, num_layers=2)
+    ).eval()
     ids = torch.randint(0, 29, (4, 12))
     with torch.no_grad():
         expected = model(ids)[0].log_softmax(-1)
     stepped, _ = step_through(Stepper(model, precision), model, ids)
     error = (stepped.log_softmax(-1) - expected).abs().max().item()
-    assert 0 < error < tolerance      # really a different path, and still the same model
+    assert 0 < error < tolerance  # really a different path, and still the same model
 
 
 def test_small_products_stay_fp32_at_any_precision():
@@ -43,6 +45,7 @@ def test_small_products_stay_fp32_at_any_precision():
 
 def test_unknown_precision_is_an_error():
     from recur.errors import RecurError
+
     model = build_model(ModelConfig(vocab_size=5, hidden_size=8, embedding_size=4))
     with pytest.raises(RecurError, match="fp32, bf16, int8"):
         Stepper(model, "fp8")
@@ -51,8 +54,9 @@ def test_unknown_precision_is_an_error():
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_the_scripted_step_is_the_python_step(cell):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(cell=cell, vocab_size=13, hidden_size=12, embedding_size=7,
-                                    num_layers=2)).eval()
+    model = build_model(
+        ModelConfig(cell=cell, vocab_size=13, hidden_size=12, embedding_size=7, num_layers=2)
+    ).eval()
     ids = torch.randint(0, 13, (3, 9))
     scripted, python = Stepper(model), Stepper(model, script=False)
     assert scripted.scripted and not python.scripted

@@ -2,16 +2,16 @@ import numpy as np
 import pytest
 
 from recur.data import token_cache
-from recur.data.streams import split_text
-from recur.errors import RecurError
 from recur.data.readers import read_texts
-from recur.tokenizers import CharTokenizer
+from recur.data.streams import split_text
 from recur.data.token_cache import TokenFile, build_cache
+from recur.errors import RecurError
+from recur.tokenizers import CharTokenizer
 
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(token_cache, "BLOCK_BYTES", 7)     # many blocks, split everywhere
+    monkeypatch.setattr(token_cache, "BLOCK_BYTES", 7)  # many blocks, split everywhere
 
 
 def test_cache_matches_in_memory_tokenization(tmp_path, small_blocks):
@@ -24,7 +24,7 @@ def test_cache_matches_in_memory_tokenization(tmp_path, small_blocks):
     assert tokenizer.symbols == expected.symbols
     assert train_ids[:].tolist() == expected.encode(train_text)
     assert val_ids[:].tolist() == expected.encode(val_text)
-    assert expected.unk_id in val_ids[:].tolist()           # "✓" is only in validation
+    assert expected.unk_id in val_ids[:].tolist()  # "✓" is only in validation
 
 
 def test_token_file_slices_like_an_array(tmp_path):

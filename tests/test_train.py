@@ -4,9 +4,9 @@ import pytest
 import torch
 
 import recur
-from recur.training import trainer as train_module
 from recur.errors import RecurError
 from recur.runs.logbook import read_metrics
+from recur.training import trainer as train_module
 
 from .conftest import TINY_OPTIONS
 
@@ -33,7 +33,7 @@ def test_evaluate_reproduces_the_logged_validation_loss(corpus_file, tmp_path):
     model = train_tiny(corpus_file, tmp_path / "run", steps=30)
     best = min(r["val_loss"] for r in read_metrics(tmp_path / "run") if r["kind"] == "eval")
     text = corpus_file.read_text()
-    result = model.evaluate(text=text[int(len(text) * 0.9):])
+    result = model.evaluate(text=text[int(len(text) * 0.9) :])
     assert result["loss"] == pytest.approx(best, abs=1e-6)
     assert result["bits_per_char"] == pytest.approx(best / 0.6931471805599453, rel=1e-3)
 
@@ -42,8 +42,10 @@ def test_resume_continues_exactly(corpus_file, tmp_path):
     straight = train_tiny(corpus_file, tmp_path / "a", steps=24, dropout=0.1)
     train_tiny(corpus_file, tmp_path / "b", steps=24, dropout=0.1, stop_after=11)
     resumed = recur.train(resume=str(tmp_path / "b"), quiet=True)
-    last = [json.loads((tmp_path / run / "last" / "trainer_state.json").read_text())
-            for run in ("a", "b")]
+    last = [
+        json.loads((tmp_path / run / "last" / "trainer_state.json").read_text())
+        for run in ("a", "b")
+    ]
     assert last[0]["step"] == last[1]["step"] == 24
     assert last[0]["last_loss"] == last[1]["last_loss"]
     a, b = (recur.load(tmp_path / run / "last") for run in ("a", "b"))
@@ -73,8 +75,9 @@ def test_ctrl_c_saves_last_and_resume_finishes(corpus_file, tmp_path, monkeypatc
 
 def test_resume_refuses_a_conflicting_model_flag(corpus_file, tmp_path):
     train_tiny(corpus_file, tmp_path / "run", steps=3)
-    with pytest.raises(RecurError, match="--hidden-size 64 conflicts with the run's saved "
-                                         "hidden_size = 32"):
+    with pytest.raises(
+        RecurError, match="--hidden-size 64 conflicts with the run's saved hidden_size = 32"
+    ):
         recur.train(resume=str(tmp_path / "run"), hidden_size=64, quiet=True)
 
 
@@ -102,14 +105,14 @@ def test_time_budget_stops_training(corpus_file, tmp_path):
     records = read_metrics(tmp_path / "run")
     trained = [r for r in records if r["kind"] == "train"]
     assert 1.9 < trained[-1]["time"] < 4.0
-    assert trained[-1]["lr"] < 0.2 * TINY_OPTIONS.get("lr", 4e-3)   # the schedule ran out too
+    assert trained[-1]["lr"] < 0.2 * TINY_OPTIONS.get("lr", 4e-3)  # the schedule ran out too
 
 
 def test_validation_can_be_capped_to_a_prefix_of_the_slice(corpus_file, tmp_path):
     model = train_tiny(corpus_file, tmp_path / "run", steps=10, max_val_tokens=50)
     logged = [r for r in read_metrics(tmp_path / "run") if r["kind"] == "eval"][-1]
     text = corpus_file.read_text()
-    prefix = text[int(len(text) * 0.9):][:50]
+    prefix = text[int(len(text) * 0.9) :][:50]
     assert logged["val_loss"] == pytest.approx(model.evaluate(text=prefix)["loss"], abs=1e-6)
 
 
@@ -129,8 +132,10 @@ def test_fp16_loss_scaling_trains_and_resumes_exactly(corpus_file, tmp_path):
     losses = [r["loss"] for r in read_metrics(tmp_path / "a") if r["kind"] == "train"]
     assert losses[-1] < losses[0]
     assert all(p.dtype == torch.float32 for p in straight.bundle.model.parameters())
-    states = [json.loads((tmp_path / run / "last" / "trainer_state.json").read_text())
-              for run in ("a", "b")]
+    states = [
+        json.loads((tmp_path / run / "last" / "trainer_state.json").read_text())
+        for run in ("a", "b")
+    ]
     # the growth tracker counts every step since the scale last changed: 11 had the resume
     # started a fresh scaler
     assert states[0]["grad_scaler"] == states[1]["grad_scaler"]
@@ -142,8 +147,8 @@ def test_fp16_loss_scaling_trains_and_resumes_exactly(corpus_file, tmp_path):
 
 
 def test_threads_take_the_free_cores_unless_given(monkeypatch):
-    from recur.training import machine
     from recur.config.options import TrainConfig
+    from recur.training import machine
 
     monkeypatch.setattr(machine.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(machine, "busy_cores", lambda: 0.1)
@@ -155,11 +160,23 @@ def test_threads_take_the_free_cores_unless_given(monkeypatch):
 
 
 def test_long_time_budgets_start_deeper_and_wider_unless_given(corpus_file, tmp_path):
-    small = dict(embedding_size=8, num_layers=1, batch_size=2, seq_length=8, samples=0,
-                 threads=1, stop_after=1, eval_every="1000")
+    small = dict(
+        embedding_size=8,
+        num_layers=1,
+        batch_size=2,
+        seq_length=8,
+        samples=0,
+        threads=1,
+        stop_after=1,
+        eval_every="1000",
+    )
+
     def width(run, **options):
         recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **small, **options)
-        return json.loads((tmp_path / run / "last" / "config.json").read_text())["model"]["hidden_size"]
+        return json.loads((tmp_path / run / "last" / "config.json").read_text())["model"][
+            "hidden_size"
+        ]
+
     small.pop("seq_length")
     assert width("long", time="10m") == 320
     saved = json.loads((tmp_path / "long" / "last" / "config.json").read_text())
@@ -169,7 +186,7 @@ def test_long_time_budgets_start_deeper_and_wider_unless_given(corpus_file, tmp_
     saved = json.loads((tmp_path / "short" / "last" / "config.json").read_text())
     assert saved["data"]["seq_length"] == 64
     assert saved["train"]["weight_decay"] == 0.1
-    small.pop("num_layers")                 # the depth is a long-budget default too
+    small.pop("num_layers")  # the depth is a long-budget default too
     width("deep", time="10m", hidden_size=64)
     saved = json.loads((tmp_path / "deep" / "last" / "config.json").read_text())
     assert (saved["model"]["num_layers"], saved["model"]["hidden_size"]) == (3, 64)
@@ -181,23 +198,37 @@ def test_long_time_budgets_start_deeper_and_wider_unless_given(corpus_file, tmp_
 
 
 def test_a_given_weight_decay_and_word_models_keep_their_own(corpus_file, tmp_path):
-    small = dict(embedding_size=8, hidden_size=16, num_layers=1, batch_size=2, seq_length=8,
-                 samples=0, threads=1, stop_after=1, eval_every="1000")
+    small = dict(
+        embedding_size=8,
+        hidden_size=16,
+        num_layers=1,
+        batch_size=2,
+        seq_length=8,
+        samples=0,
+        threads=1,
+        stop_after=1,
+        eval_every="1000",
+    )
+
     def decay(run, **options):
         recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **small, **options)
-        return json.loads((tmp_path / run / "last" / "config.json").read_text())["train"]["weight_decay"]
+        return json.loads((tmp_path / run / "last" / "config.json").read_text())["train"][
+            "weight_decay"
+        ]
+
     # plain character runs: 0.1, or 0.4 at 10 minutes (asserted in the test above)
     assert decay("given", time="3m", weight_decay=0.01) == 0.01
     assert decay("words", time="3m", level="word") == 0.01
 
 
 def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
-    from recur.training import sizing
     from recur.config.options import DataConfig, ModelConfig, TrainConfig
+    from recur.training import sizing
 
     # A machine where every model runs at 2M tokens/s: 60 s give 120M tokens.
     def probe(config, data, device):
-        return 2e6, 10 * config.hidden_size ** 2
+        return 2e6, 10 * config.hidden_size**2
+
     monkeypatch.setattr(sizing, "probe", probe)
     model, train = ModelConfig(vocab_size=65), TrainConfig(lr=6e-3)
     sizing.choose_width(model, DataConfig(), train, 60.0, torch.device("cpu"))
@@ -205,22 +236,30 @@ def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
     assert model.hidden_size == 2048 and train.lr == sizing.WIDE_LR
     model, train = ModelConfig(vocab_size=65), TrainConfig(lr=6e-3)
     sizing.choose_width(model, DataConfig(), train, 1.0, torch.device("cpu"))
-    assert model.hidden_size == 256 and train.lr == 6e-3      # 2M / 655,360 = 3.05
+    assert model.hidden_size == 256 and train.lr == 6e-3  # 2M / 655,360 = 3.05
 
 
 def test_size_auto_measures_and_records_the_width(corpus_file, tmp_path):
-    small = dict(embedding_size=8, num_layers=1, batch_size=2, seq_length=8, samples=0,
-                 threads=1, stop_after=2, eval_every="1000")
-    recur.train(corpus_file, out=str(tmp_path / "run"), quiet=True, time="1s", size="auto",
-                **small)
+    small = dict(
+        embedding_size=8,
+        num_layers=1,
+        batch_size=2,
+        seq_length=8,
+        samples=0,
+        threads=1,
+        stop_after=2,
+        eval_every="1000",
+    )
+    recur.train(corpus_file, out=str(tmp_path / "run"), quiet=True, time="1s", size="auto", **small)
     config = json.loads((tmp_path / "run" / "last" / "config.json").read_text())
     from recur.training.sizing import WIDTHS
 
     assert config["model"]["hidden_size"] in WIDTHS
     assert config["train"]["size"] == "auto"
     with pytest.raises(RecurError, match="needs a --time budget"):
-        recur.train(corpus_file, out=str(tmp_path / "steps"), quiet=True, steps=3, size="auto",
-                    **small)
+        recur.train(
+            corpus_file, out=str(tmp_path / "steps"), quiet=True, steps=3, size="auto", **small
+        )
 
 
 class Bigram(torch.nn.Module):
@@ -236,8 +275,9 @@ class Bigram(torch.nn.Module):
         count = (state[0] if state is not None else 0) + ids.shape[1]
         logits = self.table(ids)
         if targets is not None:
-            return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten()), \
-                (count,)
+            return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten()), (
+                count,
+            )
         return logits, (count,)
 
 
@@ -264,5 +304,5 @@ def test_sliced_validation_is_close_to_one_stream(corpus_file, tmp_path):
     ids = bundle.tokenizer.encode_array(corpus_file.read_text() * 3)
     exact, count = stream_loss(model, ids)
     total, _ = sliced_loss(model, ids, streams=8, warmup=64)
-    assert abs(total - exact) / count < 0.01           # nats per token
-    assert total != exact                               # it did slice
+    assert abs(total - exact) / count < 0.01  # nats per token
+    assert total != exact  # it did slice

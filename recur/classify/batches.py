@@ -6,6 +6,7 @@ same batches), cuts them into pools of 50 batches, sorts each pool by length and
 batches, then shuffles the batch order. A batch then holds texts of similar length, so a long
 song does not make 31 short ones pay for its padding, while batches still differ every epoch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,7 +29,7 @@ def stratified_split(labels: list, fraction: float, seed: int) -> tuple[list, li
         count = 0
         if fraction > 0 and len(indices) < 2:
             too_small[label] = len(indices)
-        elif fraction > 0:        # at least one row on each side
+        elif fraction > 0:  # at least one row on each side
             count = min(max(int(round(len(indices) * fraction)), 1), len(indices) - 1)
         val.extend(indices[:count].tolist())
         train.extend(indices[count:].tolist())
@@ -46,23 +47,24 @@ def epoch_order(labels: np.ndarray, sampler: str, seed: int, epoch: int) -> np.n
     return rng.choice(len(labels), size=len(labels), replace=True, p=weights / weights.sum())
 
 
-def bucket_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, seed: int,
-                   epoch: int) -> list[np.ndarray]:
+def bucket_batches(
+    order: np.ndarray, lengths: np.ndarray, batch_size: int, seed: int, epoch: int
+) -> list[np.ndarray]:
     """``order`` cut into batches of similar lengths, in a seeded random batch order."""
     rng = np.random.default_rng([seed, epoch, 1])
     batches = []
     pool = batch_size * POOL_BATCHES
     for start in range(0, len(order), pool):
-        chunk = order[start:start + pool]
+        chunk = order[start : start + pool]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
     """For evaluation: every example once, sorted by length (order restored by the caller)."""
     order = np.argsort(lengths, kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def pad(sequences: list) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,7 +74,7 @@ def pad(sequences: list) -> tuple[torch.Tensor, torch.Tensor]:
     ids = np.zeros((len(sequences), lengths.max()), dtype=np.int64)
     for row, sequence in enumerate(sequences):
         if len(sequence):
-            ids[row, :len(sequence)] = sequence
+            ids[row, : len(sequence)] = sequence
         else:
             ids[row, 0] = 1
     return torch.from_numpy(ids), torch.from_numpy(lengths)
@@ -87,8 +89,9 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> torch.Tens
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def drop_words(ids: torch.Tensor, fraction: float, unknown_id: int, first_word_id: int,
-               seed: int, step: int) -> torch.Tensor:
+def drop_words(
+    ids: torch.Tensor, fraction: float, unknown_id: int, first_word_id: int, seed: int, step: int
+) -> torch.Tensor:
     """Word dropout: each ordinary token (id ``first_word_id`` or above) of a padded (B, T) batch
     becomes ``unknown_id`` with probability ``fraction``; padding and the special and condition
     tokens stay. Seeded by (seed, step), so a resumed run drops the same words."""

@@ -11,6 +11,7 @@ epoch with ``--average-epochs 0``) in one ``model.safetensors``; its prediction 
 of the members' class probabilities. On 2,000 AG News rows the members' test accuracy ranges
 over several points and the mean of five is above every one of them (README, Classify).
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recur.runs import checkpoint
 from recur.config.options import parse_duration
+from recur.runs import checkpoint
 
-DONE = "member.json"     # written into a member's folder once it has finished training
+DONE = "member.json"  # written into a member's folder once it has finished training
 
 
 class ClassifierEnsemble(nn.Module):
@@ -41,8 +42,9 @@ class ClassifierEnsemble(nn.Module):
         return self.members[0].num_classes
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        log_probabilities = torch.stack([F.log_softmax(member(ids, lengths).float(), dim=-1)
-                                         for member in self.members])         # (N, B, C)
+        log_probabilities = torch.stack(
+            [F.log_softmax(member(ids, lengths).float(), dim=-1) for member in self.members]
+        )  # (N, B, C)
         return torch.logsumexp(log_probabilities, dim=0) - math.log(len(self.members))
 
 
@@ -64,19 +66,24 @@ def member_configs(configs: dict, index: int, used: float) -> dict:
 def seconds_used(run_dir: Path, index: int, even_share: float) -> float:
     """Training seconds the finished members before ``index`` took (a member that recorded
     none, from an older version, counts ``even_share``)."""
-    return sum(json.loads((run_dir / "members" / str(before) / DONE).read_text())
-               .get("seconds", even_share) for before in range(index))
+    return sum(
+        json.loads((run_dir / "members" / str(before) / DONE).read_text()).get(
+            "seconds", even_share
+        )
+        for before in range(index)
+    )
 
 
-def train_members(configs: dict, prepared, run_dir: Path, device, log, source=None,
-                  describe=None) -> bool:
+def train_members(
+    configs: dict, prepared, run_dir: Path, device, log, source=None, describe=None
+) -> bool:
     """Train the members not finished yet; False when ``--stop-after`` paused one. Then write
     the run's ``best/`` and ``last/`` as the ensemble of the members' ``best/`` weights."""
     from recur.classify.trainer import ClassifierTrainer
     from recur.models.classifier import load_encoder
 
     count = configs["classifier"].ensemble
-    if not (run_dir / "last").is_dir():        # what --resume reads the run's configs from
+    if not (run_dir / "last").is_dir():  # what --resume reads the run's configs from
         save_ensemble(configs, prepared.tokenizer, run_dir, ["last"])
     even_share = parse_duration(configs["train"].time) / count if configs["train"].time else 0.0
     for index in range(count):
@@ -84,27 +91,48 @@ def train_members(configs: dict, prepared, run_dir: Path, device, log, source=No
         if (member_dir / DONE).is_file():
             continue
         settings = member_configs(configs, index, seconds_used(run_dir, index, even_share))
-        trainer = ClassifierTrainer(settings, prepared.train, prepared.val, prepared.tokenizer,
-                                    member_dir, device, log, prepared.vectors)
+        trainer = ClassifierTrainer(
+            settings,
+            prepared.train,
+            prepared.val,
+            prepared.tokenizer,
+            member_dir,
+            device,
+            log,
+            prepared.vectors,
+        )
         trainer.tags = {"member": index}
         if source is not None:
             trainer.freeze(load_encoder(trainer.model, source.model))
         resumed = (member_dir / "last").is_dir()
         if resumed:
             trainer.resume()
-        log.say(f"ensemble member {index + 1} of {count} (seed {settings['train'].seed}"
-                + (f", {settings['train'].time} of training" if settings["train"].time else "")
-                + (", resumed" if resumed else "") + ")"
-                + (f"; encoder from {configs['classifier'].init_from}, frozen for "
-                   f"{trainer.freeze_steps} steps" if source is not None else ""))
+        log.say(
+            f"ensemble member {index + 1} of {count} (seed {settings['train'].seed}"
+            + (f", {settings['train'].time} of training" if settings["train"].time else "")
+            + (", resumed" if resumed else "")
+            + ")"
+            + (
+                f"; encoder from {configs['classifier'].init_from}, frozen for "
+                f"{trainer.freeze_steps} steps"
+                if source is not None
+                else ""
+            )
+        )
         if describe is not None:
             describe(trainer, log.say)
             describe = None
         if not trainer.run():
             return False
-        (member_dir / DONE).write_text(json.dumps({"best_epoch": trainer.best_epoch + 1,
-                                                   "val_macro_f1": trainer.best,
-                                                   "seconds": round(trainer.elapsed, 3)}))
+        (member_dir / DONE).write_text(
+            json.dumps(
+                {
+                    "best_epoch": trainer.best_epoch + 1,
+                    "val_macro_f1": trainer.best,
+                    "seconds": round(trainer.elapsed, 3),
+                }
+            )
+        )
     save_ensemble(configs, prepared.tokenizer, run_dir, ["best", "last"])
     return True
 
@@ -124,4 +152,3 @@ def save_ensemble(configs: dict, tokenizer, run_dir: Path, names: list) -> None:
             load_model(member, str(weights))
     for name in names:
         checkpoint.save(run_dir / name, model, tokenizer, classifier_config_dict(configs))
-

@@ -6,6 +6,7 @@ language model's with ``--init-from``), encodes and truncates, then hands over t
 ``ClassifierTrainer``. After training, the ``best/`` model is reported on the validation split
 beside the two baselines: ``report.json``, ``confusion.png`` and the text on screen.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recur.runs import checkpoint
 from recur.classify.batches import stratified_split
-from recur.classify.trainer import ClassifierTrainer, LabelledSet
-from recur.errors import RecurError
-from recur.data.labelled import read_examples
-from recur.runs.logbook import Logbook
 from recur.classify.preprocess import Preprocessor, apply_rules, distribution, rare_classes
+from recur.classify.trainer import ClassifierTrainer, LabelledSet
+from recur.data.labelled import read_examples
+from recur.errors import RecurError
+from recur.runs import checkpoint
+from recur.runs.logbook import Logbook
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Prepared:
     train: LabelledSet
     val: LabelledSet
     tokenizer: object
-    lines: list            # the summary a user reads before training
+    lines: list  # the summary a user reads before training
     preprocessor: object = None
     vectors: object = None  # (V, E) starting embedding rows (--embedding-init svd), or None
 
@@ -38,26 +39,37 @@ def select_rows(data, classifier, lines: list) -> tuple:
     """Examples kept by the rules and the class filter: (texts, labels, groups, preprocessor)."""
     examples = read_examples(data, classifier)
     preprocessor = Preprocessor(classifier, data.lowercase)
-    lines.append(f"rows: {len(examples.texts) + examples.missing_labels:,} read"
-                 + (f", {examples.missing_labels:,} with an empty or NaN label dropped"
-                    if examples.missing_labels else ""))
+    lines.append(
+        f"rows: {len(examples.texts) + examples.missing_labels:,} read"
+        + (
+            f", {examples.missing_labels:,} with an empty or NaN label dropped"
+            if examples.missing_labels
+            else ""
+        )
+    )
     lines.append(f"classes before: {distribution(examples.labels)}")
     kept, removed = apply_rules(examples, preprocessor)
     if removed:
-        lines.append("preprocessing removed: " + ", ".join(
-            f"{n:,} {reason}" for reason, n in removed.most_common()))
+        lines.append(
+            "preprocessing removed: "
+            + ", ".join(f"{n:,} {reason}" for reason, n in removed.most_common())
+        )
     labels = [examples.labels[i] for i in kept]
     rare = rare_classes(labels, classifier.min_class_count)
     if rare:
-        lines.append(f"classes with fewer than {classifier.min_class_count} rows dropped "
-                     "(--min-class-count): " + ", ".join(f"{c} ({n})" for c, n in rare.items()))
+        lines.append(
+            f"classes with fewer than {classifier.min_class_count} rows dropped "
+            "(--min-class-count): " + ", ".join(f"{c} ({n})" for c, n in rare.items())
+        )
         kept = [i for i in kept if examples.labels[i] not in rare]
     texts = [preprocessor.clean(examples.texts[i]) for i in kept]
     labels = [examples.labels[i] for i in kept]
     groups = [examples.groups[i] for i in kept]
     if len(set(labels)) < 2:
-        raise RecurError(f"only one class left ({', '.join(set(labels)) or 'none'}): a "
-                         "classifier needs at least two; check --label-column and the filters")
+        raise RecurError(
+            f"only one class left ({', '.join(set(labels)) or 'none'}): a "
+            "classifier needs at least two; check --label-column and the filters"
+        )
     lines.append(f"classes after:  {distribution(labels)}")
     return texts, labels, groups, preprocessor
 
@@ -68,8 +80,10 @@ def training_split(data, classifier, seed: int, lines: list) -> tuple:
     texts, labels, groups, preprocessor = select_rows(data, classifier, lines)
     train, val, too_small = stratified_split(labels, data.val_fraction, seed)
     if too_small:
-        lines.append("classes too small for the validation split (kept for training only): "
-                     + ", ".join(f"{c} ({n})" for c, n in too_small.items()))
+        lines.append(
+            "classes too small for the validation split (kept for training only): "
+            + ", ".join(f"{c} ({n})" for c, n in too_small.items())
+        )
     if not val:
         raise RecurError("the validation split is empty: raise --val-fraction")
     return texts, labels, groups, preprocessor, train, val
@@ -78,8 +92,7 @@ def training_split(data, classifier, seed: int, lines: list) -> tuple:
 def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     """Everything the trainer needs; ``classifier.classes`` is set (kept when resuming)."""
     lines = []
-    texts, labels, groups, preprocessor, train, val = training_split(data, classifier, seed,
-                                                                     lines)
+    texts, labels, groups, preprocessor, train, val = training_split(data, classifier, seed, lines)
     if not classifier.classes:
         classifier.classes = sorted(set(labels))
     unknown = sorted(set(labels) - set(classifier.classes))
@@ -89,21 +102,27 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
         from recur.tokenizers import build_tokenizer
 
         tokenizer = build_tokenizer(data.level, data).fit(texts[i] for i in train)
-    lines.append(f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
-                 f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}")
+    lines.append(
+        f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
+        f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}"
+    )
     ids = [tokenizer.encode_array(text) for text in texts]
     lengths = np.array([len(i) for i in ids])
     cut = int((lengths > classifier.max_tokens).sum()) if classifier.max_tokens else 0
-    lines.append(f"tokens per text: median {int(np.median(lengths))}, 95th percentile "
-                 f"{int(np.percentile(lengths, 95))}, longest {lengths.max():,}"
-                 + (f"; {cut:,} texts cut to {classifier.max_tokens} ({classifier.truncate})"
-                    if cut else ""))
+    lines.append(
+        f"tokens per text: median {int(np.median(lengths))}, 95th percentile "
+        f"{int(np.percentile(lengths, 95))}, longest {lengths.max():,}"
+        + (f"; {cut:,} texts cut to {classifier.max_tokens} ({classifier.truncate})" if cut else "")
+    )
     index = {name: i for i, name in enumerate(classifier.classes)}
 
     def labelled(rows):
-        return LabelledSet([preprocessor.cut(ids[i]) for i in rows],
-                           np.array([index[labels[i]] for i in rows], dtype=np.int64),
-                           [texts[i] for i in rows], [groups[i] for i in rows])
+        return LabelledSet(
+            [preprocessor.cut(ids[i]) for i in rows],
+            np.array([index[labels[i]] for i in rows], dtype=np.int64),
+            [texts[i] for i in rows],
+            [groups[i] for i in rows],
+        )
 
     return Prepared(labelled(train), labelled(val), tokenizer, lines, preprocessor)
 
@@ -115,8 +134,10 @@ def init_from(run: str, data, model) -> tuple:
         raise RecurError(f"--init-from {run}: not a language-model run")
     level = bundle.config["data"]["level"]
     if level != data.level:
-        raise RecurError(f"--init-from {run}: that model reads {level} tokens, this run "
-                         f"--level {data.level}; they must match")
+        raise RecurError(
+            f"--init-from {run}: that model reads {level} tokens, this run "
+            f"--level {data.level}; they must match"
+        )
     source = bundle.config["model"]
     for name in ("cell", "num_layers", "hidden_size", "embedding_size", "vocab_size"):
         setattr(model, name, source[name])
@@ -129,21 +150,28 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
     from recur.lm.fit import default_run_dir
     from recur.training.machine import auto_threads, choose_device
 
-    data, model, train, classifier = (configs[k] for k in ("data", "model", "train",
-                                                          "classifier"))
+    data, model, train, classifier = (configs[k] for k in ("data", "model", "train", "classifier"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise RecurError("classifiers train in one process; run recur train without torchrun")
     threads, note = auto_threads(train)
     device = choose_device(train, None, threads)
     run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
     if not resume and any((run_dir / name).exists() for name in ("last", "best", "members")):
-        raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
-                         "or choose another --out")
+        raise RecurError(
+            f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
+            "or choose another --out"
+        )
     # A resumed ensemble may still have members to start from the language model.
-    source = init_from(classifier.init_from, data, model) if classifier.init_from and (
-        not resume or classifier.ensemble > 1) else None
-    tokenizer = checkpoint.load(run_dir / "last").tokenizer if resume else \
-        (source.tokenizer if source else None)
+    source = (
+        init_from(classifier.init_from, data, model)
+        if classifier.init_from and (not resume or classifier.ensemble > 1)
+        else None
+    )
+    tokenizer = (
+        checkpoint.load(run_dir / "last").tokenizer
+        if resume
+        else (source.tokenizer if source else None)
+    )
     prepared = prepare(data, classifier, train.seed, tokenizer)
     model.vocab_size = prepared.tokenizer.vocab_size
     # A resumed run reloads its weights; only an ensemble's members not started yet need these.
@@ -169,14 +197,24 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
 def _train_one(configs, prepared, run_dir: Path, device, log, source, resume) -> bool:
     """One classifier: started from ``source``'s encoder, or resumed from ``last/``."""
     classifier = configs["classifier"]
-    trainer = ClassifierTrainer(configs, prepared.train, prepared.val, prepared.tokenizer,
-                                run_dir, device, log, prepared.vectors)
+    trainer = ClassifierTrainer(
+        configs,
+        prepared.train,
+        prepared.val,
+        prepared.tokenizer,
+        run_dir,
+        device,
+        log,
+        prepared.vectors,
+    )
     if source is not None:
         from recur.models.classifier import load_encoder
 
         trainer.freeze(load_encoder(trainer.model, source.model))
-        log.say(f"encoder started from {classifier.init_from} ({len(trainer.frozen)} tensors; "
-                f"frozen for {trainer.freeze_steps} steps)")
+        log.say(
+            f"encoder started from {classifier.init_from} ({len(trainer.frozen)} tensors; "
+            f"frozen for {trainer.freeze_steps} steps)"
+        )
     if resume:
         trainer.resume()
     _describe(trainer, log.say)
@@ -187,20 +225,28 @@ def _describe(trainer, say) -> None:
     from recur.models.language_model import count_parameters
 
     config, classifier = trainer.configs["model"], trainer.classifier
-    say(f"model: {'bi' if classifier.bidirectional else ''}{config.cell.upper()} "
+    say(
+        f"model: {'bi' if classifier.bidirectional else ''}{config.cell.upper()} "
         f"{config.num_layers}x{config.hidden_size}, embedding {config.embedding_size}, "
         f"{classifier.pooling} pooling, dropout {config.dropout}, "
         f"{count_parameters(trainer.model):,} parameters on {trainer.device}; batch "
         f"{trainer.data.batch_size}; class weights {classifier.class_weight}, sampler "
-        f"{classifier.sampler}; plan: {trainer.plan.describe()}")
+        f"{classifier.sampler}; plan: {trainer.plan.describe()}"
+    )
 
 
 def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> dict:
     """The best model on the validation split, beside the baselines; with ``--blend tfidf``
     the blend weight is chosen here and the TF-IDF model saved into ``best/``."""
     from recur.classify.linear import blend, choose_weight, fit_linear
-    from recur.classify.reports import (format_baselines, format_report, majority_baseline, names,
-                                plot_confusion, scores)
+    from recur.classify.reports import (
+        format_baselines,
+        format_report,
+        majority_baseline,
+        names,
+        plot_confusion,
+        scores,
+    )
     from recur.classify.trainer import predict_probabilities
 
     bundle = checkpoint.load(run_dir, device)
@@ -210,28 +256,39 @@ def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> 
     train_labels = [classes[i] for i in prepared.train.labels]
     linear = fit_linear(prepared.train.texts, train_labels, classes, classifier.class_weight)
     linear_probabilities = linear.probabilities(prepared.val.texts)
-    baselines = {"majority": majority_baseline(train_labels, true, classes),
-                 "tfidf_logreg": scores(true, names(linear_probabilities, classes), classes)}
+    baselines = {
+        "majority": majority_baseline(train_labels, true, classes),
+        "tfidf_logreg": scores(true, names(linear_probabilities, classes), classes),
+    }
     report = scores(true, names(probabilities, classes), classes)
     if classifier.blend == "tfidf":
-        linear.blend_weight, _ = choose_weight(probabilities, linear_probabilities,
-                                               prepared.val.labels)
+        linear.blend_weight, _ = choose_weight(
+            probabilities, linear_probabilities, prepared.val.labels
+        )
         linear.save(bundle.path)
         probabilities = blend(probabilities, linear_probabilities, linear.blend_weight)
-        report = {**scores(true, names(probabilities, classes), classes), "rnn_alone": report,
-                  "blend_weight": linear.blend_weight}
-    say(format_report(report, "validation split, best checkpoint"
-                      + (" blended with TF-IDF" if "rnn_alone" in report else "")))
+        report = {
+            **scores(true, names(probabilities, classes), classes),
+            "rnn_alone": report,
+            "blend_weight": linear.blend_weight,
+        }
+    say(
+        format_report(
+            report,
+            "validation split, best checkpoint"
+            + (" blended with TF-IDF" if "rnn_alone" in report else ""),
+        )
+    )
     say(format_baselines(report, baselines))
     if classifier.group_by:
         from recur.classify.reports import by_group, format_groups
 
-        report["groups"] = by_group(true, names(probabilities, classes), prepared.val.groups,
-                                    classes)
+        report["groups"] = by_group(
+            true, names(probabilities, classes), prepared.val.groups, classes
+        )
         say(format_groups(report["groups"], classifier.group_by))
     plot_confusion(report, run_dir / "confusion.png", "validation split")
     payload = {"split": "validation", **report, "baselines": baselines}
     (run_dir / "report.json").write_text(json.dumps(payload, indent=2))
     say(f"wrote {run_dir / 'report.json'} and {run_dir / 'confusion.png'}")
     return payload
-

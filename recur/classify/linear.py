@@ -15,6 +15,7 @@ The blend is the weighted geometric mean ``p ~ p_rnn^(1 - w) * p_linear^w``, wit
 lyrics3 (2,400 songs, 3 genres) an ensemble of three RNNs scored test macro-F1 0.7608 alone and
 0.7854 blended at the chosen ``w`` = 0.75, the TF-IDF model alone 0.7579 (README, Classify).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,11 @@ class LinearModel:
     """A fitted TF-IDF + logistic regression over ``classes`` (in the run's order)."""
 
     classes: list
-    vocabularies: list                  # one {term: column} per block of BLOCKS
-    idf: list                           # one (F_block,) array per block
-    coef: np.ndarray                    # (C, F) over the blocks side by side
-    intercept: np.ndarray               # (C,)
-    blend_weight: float | None = None   # w of the blend, once chosen
+    vocabularies: list  # one {term: column} per block of BLOCKS
+    idf: list  # one (F_block,) array per block
+    coef: np.ndarray  # (C, F) over the blocks side by side
+    intercept: np.ndarray  # (C,)
+    blend_weight: float | None = None  # w of the blend, once chosen
 
     def features(self, texts: list):
         """(N, F) sparse TF-IDF rows of ``texts``."""
@@ -51,7 +52,7 @@ class LinearModel:
             counts = CountVectorizer(vocabulary=vocabulary, **settings).transform(texts)
             counts = counts.astype(np.float64)
             np.log(counts.data, out=counts.data)
-            counts.data += 1.0                                 # sublinear tf: 1 + log(tf)
+            counts.data += 1.0  # sublinear tf: 1 + log(tf)
             blocks.append(normalize(counts.multiply(idf).tocsr()))
         return sparse.hstack(blocks).tocsr()
 
@@ -63,15 +64,24 @@ class LinearModel:
         from safetensors.numpy import save_file
 
         directory = Path(directory)
-        meta = {"classes": self.classes, "blocks": [dict(b, ngram_range=list(b["ngram_range"]))
-                                                    for b in BLOCKS],
-                "vocabularies": self.vocabularies, "blend_weight": self.blend_weight}
+        meta = {
+            "classes": self.classes,
+            "blocks": [dict(b, ngram_range=list(b["ngram_range"])) for b in BLOCKS],
+            "vocabularies": self.vocabularies,
+            "blend_weight": self.blend_weight,
+        }
         # written beside the checkpoint's files, each under a temporary name renamed into place
         temporary = [directory / f".{name}.tmp" for name in FILES]
         temporary[0].write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         tensors = {f"idf_{i}": idf.astype(np.float32) for i, idf in enumerate(self.idf)}
-        save_file({**tensors, "coef": self.coef.astype(np.float32),
-                   "intercept": self.intercept.astype(np.float32)}, str(temporary[1]))
+        save_file(
+            {
+                **tensors,
+                "coef": self.coef.astype(np.float32),
+                "intercept": self.intercept.astype(np.float32),
+            },
+            str(temporary[1]),
+        )
         for source, name in zip(temporary, FILES):
             source.replace(directory / name)
 
@@ -83,8 +93,9 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def fit_linear(texts: list, labels: list, classes: list,
-               class_weight: str = "balanced") -> LinearModel:
+def fit_linear(
+    texts: list, labels: list, classes: list, class_weight: str = "balanced"
+) -> LinearModel:
     """Fit on training ``texts`` and their ``labels`` (class names); every class of ``classes``
     should have rows (a class with none gets probability near 0). ``class_weight`` as the
     classifier's ``--class-weight``: on all 2,000 skewed AG News training rows, balanced
@@ -93,27 +104,32 @@ def fit_linear(texts: list, labels: list, classes: list,
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_union
 
-    vectorizers = [TfidfVectorizer(sublinear_tf=True, max_features=MAX_FEATURES, **settings)
-                   for settings in BLOCKS]
+    vectorizers = [
+        TfidfVectorizer(sublinear_tf=True, max_features=MAX_FEATURES, **settings)
+        for settings in BLOCKS
+    ]
     features = make_union(*vectorizers).fit_transform(texts)
     weight = "balanced" if class_weight == "balanced" else None
     regression = LogisticRegression(max_iter=2000, class_weight=weight).fit(features, labels)
     fitted = list(regression.classes_)
     coef, intercept = regression.coef_, regression.intercept_
-    if len(fitted) == 2:                      # sigmoid(s) = softmax([0, s])[1]
+    if len(fitted) == 2:  # sigmoid(s) = softmax([0, s])[1]
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.concatenate([[0.0], intercept])
     rows = {name: i for i, name in enumerate(fitted)}
     full_coef = np.zeros((len(classes), coef.shape[1]))
-    full_intercept = np.full(len(classes), -1e4)       # a class unseen in training
+    full_intercept = np.full(len(classes), -1e4)  # a class unseen in training
     for position, name in enumerate(classes):
         if name in rows:
             full_coef[position], full_intercept[position] = coef[rows[name]], intercept[rows[name]]
     # rounded to the float32 they are saved in, so a loaded model predicts exactly the same
     stored = [np.float32(a).astype(np.float64) for a in (full_coef, full_intercept)]
-    return LinearModel(list(classes),
-                       [{term: int(i) for term, i in v.vocabulary_.items()} for v in vectorizers],
-                       [np.float32(v.idf_).astype(np.float64) for v in vectorizers], *stored)
+    return LinearModel(
+        list(classes),
+        [{term: int(i) for term, i in v.vocabulary_.items()} for v in vectorizers],
+        [np.float32(v.idf_).astype(np.float64) for v in vectorizers],
+        *stored,
+    )
 
 
 def load_linear(directory) -> LinearModel | None:
@@ -126,9 +142,14 @@ def load_linear(directory) -> LinearModel | None:
     meta = json.loads((directory / FILES[0]).read_text(encoding="utf-8"))
     tensors = load_file(str(directory / FILES[1]))
     idf = [tensors[f"idf_{i}"].astype(np.float64) for i in range(len(BLOCKS))]
-    return LinearModel(meta["classes"], meta["vocabularies"], idf,
-                       tensors["coef"].astype(np.float64),
-                       tensors["intercept"].astype(np.float64), meta.get("blend_weight"))
+    return LinearModel(
+        meta["classes"],
+        meta["vocabularies"],
+        idf,
+        tensors["coef"].astype(np.float64),
+        tensors["intercept"].astype(np.float64),
+        meta.get("blend_weight"),
+    )
 
 
 def blend(rnn: np.ndarray, linear: np.ndarray, weight: float) -> np.ndarray:

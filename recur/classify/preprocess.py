@@ -14,6 +14,7 @@ with the most wins if it has at least 3 and more than any other; otherwise, and 
 words, it cannot tell and the row is kept. ``--language en`` drops rows judged to be another
 language.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,17 +26,17 @@ from recur.errors import RecurError
 
 FUNCTION_WORDS = {
     "en": "the of and to a in is it you that he was for on are with as i his they be at have "
-          "this from or had by but what we my me your not",
+    "this from or had by but what we my me your not",
     "es": "de la que el en y los se del las un por con una su para es al lo como más pero sus "
-          "yo tu mi te porque esta está cuando muy sin",
+    "yo tu mi te porque esta está cuando muy sin",
     "fr": "de la le et les des en du un une est que pour qui dans pas sur au avec ce il je tu "
-          "nous vous elle mais ou où moi toi",
+    "nous vous elle mais ou où moi toi",
     "de": "der die und in den von zu das mit sich des auf für ist im dem nicht ein eine als "
-          "auch es an ich du wir ihr sie mir dich",
+    "auch es an ich du wir ihr sie mir dich",
     "pt": "de a o que e do da em um para é com não uma os no se na por mais as dos como mas "
-          "eu você meu minha",
+    "eu você meu minha",
     "it": "di e il la che è per un in non una sono mi si ho lo ma ha le io tu del della con "
-          "sei ti mio",
+    "sei ti mio",
 }
 STOP_WORDS = {language: set(words.split()) for language, words in FUNCTION_WORDS.items()}
 for _language in STOP_WORDS:
@@ -52,8 +53,9 @@ def detect_language(text: str) -> str | None:
     if len(words) < MIN_WORDS_TO_JUDGE:
         return None
     types = set(words)
-    found = sorted(((len(types & stop), language) for language, stop in STOP_WORDS.items()),
-                   reverse=True)
+    found = sorted(
+        ((len(types & stop), language) for language, stop in STOP_WORDS.items()), reverse=True
+    )
     (best, language), (second, _) = found[0], found[1]
     return language if best >= MIN_DISTINCT and best > second else None
 
@@ -63,11 +65,13 @@ class Preprocessor:
 
     def __init__(self, classifier, lowercase: bool):
         if classifier.language and classifier.language not in STOP_WORDS:
-            raise RecurError(f"--language {classifier.language!r}: the detector knows "
-                             f"{', '.join(STOP_WORDS)}")
+            raise RecurError(
+                f"--language {classifier.language!r}: the detector knows {', '.join(STOP_WORDS)}"
+            )
         self.lowercase, self.newlines = lowercase, classifier.newlines
-        self.placeholders = {p.strip().lower() for p in classifier.drop_text.split(",")
-                             if p.strip()}
+        self.placeholders = {
+            p.strip().lower() for p in classifier.drop_text.split(",") if p.strip()
+        }
         self.language = classifier.language
         self.max_tokens, self.truncate = classifier.max_tokens, classifier.truncate
 
@@ -93,9 +97,9 @@ class Preprocessor:
         if not self.max_tokens or len(ids) <= self.max_tokens:
             return ids
         if self.truncate == "head":
-            return ids[:self.max_tokens]
+            return ids[: self.max_tokens]
         head = (self.max_tokens + 1) // 2
-        return np.concatenate([ids[:head], ids[len(ids) - (self.max_tokens - head):]])
+        return np.concatenate([ids[:head], ids[len(ids) - (self.max_tokens - head) :]])
 
 
 def apply_rules(examples, preprocessor: Preprocessor) -> tuple[list[int], Counter]:

@@ -4,6 +4,7 @@ two baselines every report carries (majority class; TF-IDF + logistic regression
 
 Metrics come from scikit-learn, imported lazily. Labels are class names (strings) throughout.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -24,20 +25,31 @@ def scores(true: list, predicted: list, classes: list) -> dict:
     """Every figure of a report, JSON-ready."""
     metrics = _sklearn_metrics()
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
-        true, predicted, labels=classes, zero_division=0)
+        true, predicted, labels=classes, zero_division=0
+    )
     matrix = metrics.confusion_matrix(true, predicted, labels=classes).tolist()
-    pairs = sorted(((matrix[i][j], classes[i], classes[j]) for i in range(len(classes))
-                    for j in range(len(classes)) if i != j and matrix[i][j]), reverse=True)
+    pairs = sorted(
+        (
+            (matrix[i][j], classes[i], classes[j])
+            for i in range(len(classes))
+            for j in range(len(classes))
+            if i != j and matrix[i][j]
+        ),
+        reverse=True,
+    )
     return {
         "examples": len(true),
         "accuracy": float(metrics.accuracy_score(true, predicted)),
-        "macro_f1": float(metrics.f1_score(true, predicted, labels=classes, average="macro",
-                                           zero_division=0)),
-        "weighted_f1": float(metrics.f1_score(true, predicted, labels=classes,
-                                              average="weighted", zero_division=0)),
-        "per_class": {c: {"precision": float(p), "recall": float(r), "f1": float(f),
-                          "support": int(s)}
-                      for c, p, r, f, s in zip(classes, precision, recall, f1, support)},
+        "macro_f1": float(
+            metrics.f1_score(true, predicted, labels=classes, average="macro", zero_division=0)
+        ),
+        "weighted_f1": float(
+            metrics.f1_score(true, predicted, labels=classes, average="weighted", zero_division=0)
+        ),
+        "per_class": {
+            c: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for c, p, r, f, s in zip(classes, precision, recall, f1, support)
+        },
         "confusion": {"classes": classes, "matrix": matrix},
         "most_confused": [{"true": t, "predicted": p, "count": n} for n, t, p in pairs[:5]],
     }
@@ -48,8 +60,14 @@ def majority_baseline(train_labels: list, true: list, classes: list) -> dict:
     return scores(true, [majority] * len(true), classes)
 
 
-def tfidf_baseline(train_texts: list, train_labels: list, texts: list, true: list,
-                   classes: list, class_weight: str = "balanced") -> dict:
+def tfidf_baseline(
+    train_texts: list,
+    train_labels: list,
+    texts: list,
+    true: list,
+    classes: list,
+    class_weight: str = "balanced",
+) -> dict:
     """TF-IDF + logistic regression (``class_linear.py``) fitted on the classifier's own
     training split with the classifier's ``--class-weight``, scored on ``texts``."""
     from recur.classify.linear import fit_linear
@@ -81,60 +99,86 @@ def by_group(true: list, predicted: list, groups: list, classes: list) -> dict:
         rows = [i for i, k in enumerate(keys) if k == key]
         t, p = [true[i] for i in rows], [predicted[i] for i in rows]
         present = [c for c in classes if c in set(t)]
-        result[key] = {"examples": len(rows),
-                       "accuracy": float(metrics.accuracy_score(t, p)),
-                       "macro_f1": float(metrics.f1_score(t, p, labels=present, average="macro",
-                                                          zero_division=0)),
-                       "classes": dict(Counter(t).most_common())}
+        result[key] = {
+            "examples": len(rows),
+            "accuracy": float(metrics.accuracy_score(t, p)),
+            "macro_f1": float(
+                metrics.f1_score(t, p, labels=present, average="macro", zero_division=0)
+            ),
+            "classes": dict(Counter(t).most_common()),
+        }
     return result
 
 
 def format_report(report: dict, title: str) -> str:
     """The text a user reads: headline figures, per-class table, confusion matrix, pairs."""
-    lines = [f"{title}: {report['examples']:,} examples, accuracy {report['accuracy']:.4f}, "
-             f"macro-F1 {report['macro_f1']:.4f}, weighted-F1 {report['weighted_f1']:.4f}"]
+    lines = [
+        f"{title}: {report['examples']:,} examples, accuracy {report['accuracy']:.4f}, "
+        f"macro-F1 {report['macro_f1']:.4f}, weighted-F1 {report['weighted_f1']:.4f}"
+    ]
     classes = report["confusion"]["classes"]
     width = max(8, *(len(c) for c in classes))
     lines.append(f"  {'class':<{width}} precision  recall      f1  support")
     for name, row in report["per_class"].items():
-        lines.append(f"  {name:<{width}} {row['precision']:9.3f} {row['recall']:7.3f} "
-                     f"{row['f1']:7.3f} {row['support']:8,}")
-    cell = max(5, *(len(str(n)) for row in report["confusion"]["matrix"] for n in row),
-               *(min(len(c), 10) for c in classes)) + 1
-    short = [c[:cell - 1] for c in classes]
+        lines.append(
+            f"  {name:<{width}} {row['precision']:9.3f} {row['recall']:7.3f} "
+            f"{row['f1']:7.3f} {row['support']:8,}"
+        )
+    cell = (
+        max(
+            5,
+            *(len(str(n)) for row in report["confusion"]["matrix"] for n in row),
+            *(min(len(c), 10) for c in classes),
+        )
+        + 1
+    )
+    short = [c[: cell - 1] for c in classes]
     lines.append("  confusion (rows: true, columns: predicted)")
     lines.append(f"  {'':<{width}}" + "".join(f"{c:>{cell}}" for c in short))
     for name, row in zip(classes, report["confusion"]["matrix"]):
         lines.append(f"  {name:<{width}}" + "".join(f"{n:>{cell}}" for n in row))
     if report["most_confused"]:
-        lines.append("  most confused: " + "; ".join(
-            f"{p['true']} -> {p['predicted']} ({p['count']})" for p in report["most_confused"]))
+        lines.append(
+            "  most confused: "
+            + "; ".join(
+                f"{p['true']} -> {p['predicted']} ({p['count']})" for p in report["most_confused"]
+            )
+        )
     return "\n".join(lines)
 
 
 def format_baselines(report: dict, baselines: dict) -> str:
     lines = ["  same split, for comparison:"]
-    for name, label in (("majority", "majority class"), ("tfidf_logreg", "TF-IDF + logistic "
-                                                                          "regression")):
+    for name, label in (
+        ("majority", "majority class"),
+        ("tfidf_logreg", "TF-IDF + logistic regression"),
+    ):
         if name in baselines:
             b = baselines[name]
-            lines.append(f"    {label:<36} accuracy {b['accuracy']:.4f}, macro-F1 "
-                         f"{b['macro_f1']:.4f}")
+            lines.append(
+                f"    {label:<36} accuracy {b['accuracy']:.4f}, macro-F1 {b['macro_f1']:.4f}"
+            )
     alone = report.get("rnn_alone", report)
-    lines.append(f"    {'this RNN alone' if 'rnn_alone' in report else 'this RNN':<36} accuracy "
-                 f"{alone['accuracy']:.4f}, macro-F1 {alone['macro_f1']:.4f}")
+    lines.append(
+        f"    {'this RNN alone' if 'rnn_alone' in report else 'this RNN':<36} accuracy "
+        f"{alone['accuracy']:.4f}, macro-F1 {alone['macro_f1']:.4f}"
+    )
     if "rnn_alone" in report:
         label = f"RNN + TF-IDF blend (weight {report['blend_weight']:g})"
-        lines.append(f"    {label:<36} accuracy {report['accuracy']:.4f}, macro-F1 "
-                     f"{report['macro_f1']:.4f}   <- what this run predicts")
+        lines.append(
+            f"    {label:<36} accuracy {report['accuracy']:.4f}, macro-F1 "
+            f"{report['macro_f1']:.4f}   <- what this run predicts"
+        )
     return "\n".join(lines)
 
 
 def format_groups(groups: dict, column: str) -> str:
     lines = [f"  per {column}:"]
     for key, row in groups.items():
-        lines.append(f"    {key:<12} {row['examples']:6,} examples  accuracy {row['accuracy']:.3f}"
-                     f"  macro-F1 {row['macro_f1']:.3f}")
+        lines.append(
+            f"    {key:<12} {row['examples']:6,} examples  accuracy {row['accuracy']:.3f}"
+            f"  macro-F1 {row['macro_f1']:.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -159,8 +203,15 @@ def plot_confusion(report: dict, path: Path, title: str) -> Path:
     axes.set_title(title)
     for i in range(len(classes)):
         for j in range(len(classes)):
-            axes.text(j, i, f"{int(matrix[i, j])}", ha="center", va="center",
-                      color="white" if share[i, j] > 0.5 else "black", fontsize=8)
+            axes.text(
+                j,
+                i,
+                f"{int(matrix[i, j])}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.5 else "black",
+                fontsize=8,
+            )
     figure.colorbar(image, ax=axes, fraction=0.046, label="share of the true class")
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -11,6 +11,7 @@ Classify). ``--word-dropout`` turns a seeded fraction of each batch's tokens int
 a resumed run continues exactly; Ctrl-C saves it. With ``--init-from`` the copied encoder weights
 stay frozen for the first ``--freeze-epochs``.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,17 +22,31 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from recur.runs import checkpoint
-from recur.classify.batches import (bucket_batches, class_weights, drop_words, epoch_order, length_batches,
-                            pad)
+from recur.classify.batches import (
+    bucket_batches,
+    class_weights,
+    drop_words,
+    epoch_order,
+    length_batches,
+    pad,
+)
 from recur.models.classifier import build_classifier
-from recur.training.schedule import learning_rate, make_plan
+from recur.runs import checkpoint
 from recur.tokenizers.base import SPECIALS
+from recur.training.schedule import learning_rate, make_plan
 from recur.training.trainer import build_optimizer
 
-
-STATE_FIELDS = ("step", "epoch", "position", "elapsed", "tokens", "best", "best_epoch",
-                "stale_epochs", "stopped_early")
+STATE_FIELDS = (
+    "step",
+    "epoch",
+    "position",
+    "elapsed",
+    "tokens",
+    "best",
+    "best_epoch",
+    "stale_epochs",
+    "stopped_early",
+)
 
 
 @dataclass
@@ -74,8 +89,17 @@ def classifier_config_dict(configs: dict) -> dict:
 class ClassifierTrainer:
     """One classifier run: model, optimizer, epoch position and the best macro-F1 so far."""
 
-    def __init__(self, configs: dict, train_set: LabelledSet, val_set: LabelledSet, tokenizer,
-                 run_dir: Path, device, log, vectors=None):
+    def __init__(
+        self,
+        configs: dict,
+        train_set: LabelledSet,
+        val_set: LabelledSet,
+        tokenizer,
+        run_dir: Path,
+        device,
+        log,
+        vectors=None,
+    ):
         self.configs, self.train_set, self.val_set = configs, train_set, val_set
         self.data, self.train = configs["data"], configs["train"]
         self.classifier = configs["classifier"]
@@ -86,21 +110,23 @@ class ClassifierTrainer:
             self.model.start_embedding(vectors)
         self.model.to(device)
         self.optimizer = build_optimizer(self.model, self.train)
-        weights = class_weights(train_set.labels, len(self.classifier.classes),
-                                self.classifier.class_weight)
+        weights = class_weights(
+            train_set.labels, len(self.classifier.classes), self.classifier.class_weight
+        )
         self.weights = None if weights is None else weights.to(device)
         self.plan = make_plan(self.train, len(self.batches(0)))
         self.frozen, self.freeze_steps = [], 0
         self.step, self.epoch, self.position, self.elapsed = 0, 0, 0, 0.0
         self.tokens, self.current_lr = 0, self.train.lr
         self.best, self.best_epoch, self.stale_epochs, self.stopped_early = -1.0, -1, 0, False
-        self.tags = {}           # added to every metrics.jsonl line (an ensemble's member index)
-        self.snapshots = []      # weights at the end of the last --average-epochs epochs
+        self.tags = {}  # added to every metrics.jsonl line (an ensemble's member index)
+        self.snapshots = []  # weights at the end of the last --average-epochs epochs
 
     def batches(self, epoch: int) -> list:
         order = epoch_order(self.train_set.labels, self.classifier.sampler, self.train.seed, epoch)
-        return bucket_batches(order, self.train_set.lengths, self.data.batch_size,
-                              self.train.seed, epoch)
+        return bucket_batches(
+            order, self.train_set.lengths, self.data.batch_size, self.train.seed, epoch
+        )
 
     def freeze(self, names: list) -> None:
         """Keep these (copied) parameters fixed for the first ``freeze_epochs``."""
@@ -119,9 +145,13 @@ class ClassifierTrainer:
                     loss = self.train_step(batches[self.position])
                     self.elapsed += time.perf_counter() - tick
                     self.position += 1
-                    self.log.progress(self.plan.progress(self.step, self.elapsed), self.step,
-                                      loss, self.tokens / max(self.elapsed, 1e-9),
-                                      self.current_lr)
+                    self.log.progress(
+                        self.plan.progress(self.step, self.elapsed),
+                        self.step,
+                        loss,
+                        self.tokens / max(self.elapsed, 1e-9),
+                        self.current_lr,
+                    )
                 self.end_epoch(complete=self.position >= len(batches))
         except KeyboardInterrupt:
             self.log.close()
@@ -134,25 +164,36 @@ class ClassifierTrainer:
 
     def keep_snapshot(self) -> None:
         if self.classifier.average_epochs > 0:
-            self.snapshots.append({name: value.detach().to("cpu", copy=True)
-                                   for name, value in self.model.state_dict().items()})
-            self.snapshots = self.snapshots[-self.classifier.average_epochs:]
+            self.snapshots.append(
+                {
+                    name: value.detach().to("cpu", copy=True)
+                    for name, value in self.model.state_dict().items()
+                }
+            )
+            self.snapshots = self.snapshots[-self.classifier.average_epochs :]
 
     def save_average(self) -> None:
         """``--average-epochs``: the mean of the kept snapshots becomes ``best/``."""
         if not self.snapshots:
             return
-        average = {name: sum(s[name].float() for s in self.snapshots).div(len(self.snapshots))
-                   .to(value.dtype) if value.is_floating_point() else value
-                   for name, value in self.snapshots[-1].items()}
+        average = {
+            name: sum(s[name].float() for s in self.snapshots)
+            .div(len(self.snapshots))
+            .to(value.dtype)
+            if value.is_floating_point()
+            else value
+            for name, value in self.snapshots[-1].items()
+        }
         model = build_classifier(self.configs["model"], self.classifier)
         model.load_state_dict(average)
         model.to(self.device)
         report = self.validate(model)
         checkpoint.save(self.run_dir / "best", model, self.tokenizer, self.config_dict())
-        self.log.say(f"best/: the mean of the weights after the last {len(self.snapshots)} "
-                     f"epochs (--average-epochs): validation accuracy {report['accuracy']:.4f}, "
-                     f"macro-F1 {report['macro_f1']:.4f}")
+        self.log.say(
+            f"best/: the mean of the weights after the last {len(self.snapshots)} "
+            f"epochs (--average-epochs): validation accuracy {report['accuracy']:.4f}, "
+            f"macro-F1 {report['macro_f1']:.4f}"
+        )
 
     def validate(self, model) -> dict:
         """Accuracy, macro-F1 and the rest of ``scores`` of ``model`` on the validation split."""
@@ -160,16 +201,19 @@ class ClassifierTrainer:
 
         classes = self.classifier.classes
         predicted = predict_probabilities(model, self.val_set.ids, self.device).argmax(axis=1)
-        return scores([classes[i] for i in self.val_set.labels],
-                      [classes[i] for i in predicted], classes)
+        return scores(
+            [classes[i] for i in self.val_set.labels], [classes[i] for i in predicted], classes
+        )
 
     def paused(self) -> bool:
         """``--stop-after N``: leave the run at step N, as Ctrl-C would."""
         if self.train.stop_after is None or self.step < self.train.stop_after:
             return False
         self.log.close()
-        self.log.say(f"stopping at step {self.step} (--stop-after); continue with: recur train "
-                     f"--resume {self.run_dir}")
+        self.log.say(
+            f"stopping at step {self.step} (--stop-after); continue with: recur train "
+            f"--resume {self.run_dir}"
+        )
         self.save_last()
         return True
 
@@ -185,9 +229,14 @@ class ClassifierTrainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         ids, lengths = pad([self.train_set.ids[i] for i in indices])
-        ids = drop_words(ids, self.classifier.word_dropout, self.tokenizer.unk_id,
-                         len(SPECIALS) + len(self.tokenizer.conditions), self.train.seed,
-                         self.step)
+        ids = drop_words(
+            ids,
+            self.classifier.word_dropout,
+            self.tokenizer.unk_id,
+            len(SPECIALS) + len(self.tokenizer.conditions),
+            self.train.seed,
+            self.step,
+        )
         self.tokens += int(lengths.sum())
         labels = torch.from_numpy(self.train_set.labels[indices]).long().to(self.device)
         logits = self.model(ids.to(self.device), lengths)
@@ -206,24 +255,36 @@ class ClassifierTrainer:
         improved = report["macro_f1"] > self.best
         if improved:
             self.best, self.best_epoch, self.stale_epochs = report["macro_f1"], self.epoch, 0
-            checkpoint.save(self.run_dir / "best", self.model, self.tokenizer,
-                            self.config_dict())
+            checkpoint.save(self.run_dir / "best", self.model, self.tokenizer, self.config_dict())
         else:
             self.stale_epochs += 1
-        self.log.write({"kind": "eval", "step": self.step, "epoch": self.epoch,
-                        "time": round(self.elapsed, 3), "val_accuracy": report["accuracy"],
-                        "val_macro_f1": report["macro_f1"], "best": improved, **self.tags})
-        self.log.say(f"epoch {self.epoch + 1} (step {self.step}, {self.elapsed:.0f} s): "
-                     f"validation accuracy {report['accuracy']:.4f}, macro-F1 "
-                     f"{report['macro_f1']:.4f}{' *best*' if improved else ''}")
+        self.log.write(
+            {
+                "kind": "eval",
+                "step": self.step,
+                "epoch": self.epoch,
+                "time": round(self.elapsed, 3),
+                "val_accuracy": report["accuracy"],
+                "val_macro_f1": report["macro_f1"],
+                "best": improved,
+                **self.tags,
+            }
+        )
+        self.log.say(
+            f"epoch {self.epoch + 1} (step {self.step}, {self.elapsed:.0f} s): "
+            f"validation accuracy {report['accuracy']:.4f}, macro-F1 "
+            f"{report['macro_f1']:.4f}{' *best*' if improved else ''}"
+        )
         self.keep_snapshot()
         if complete:
             self.epoch, self.position = self.epoch + 1, 0
         patience = self.classifier.patience
         if patience and self.stale_epochs >= patience:
             self.stopped_early = True
-            self.log.say(f"stopping early: no better macro-F1 for {patience} epochs "
-                         f"(--patience); the best was epoch {self.best_epoch + 1}")
+            self.log.say(
+                f"stopping early: no better macro-F1 for {patience} epochs "
+                f"(--patience); the best was epoch {self.best_epoch + 1}"
+            )
         self.save_last()
 
     def config_dict(self) -> dict:
@@ -236,8 +297,13 @@ class ClassifierTrainer:
             tensors.update({f"snapshot.{index}.{name}": value for name, value in snapshot.items()})
         state = {name: getattr(self, name) for name in STATE_FIELDS}
         state["optimizer"] = groups
-        checkpoint.save(self.run_dir / "last", self.model, self.tokenizer, self.config_dict(),
-                        {"json": state, "tensors": tensors})
+        checkpoint.save(
+            self.run_dir / "last",
+            self.model,
+            self.tokenizer,
+            self.config_dict(),
+            {"json": state, "tensors": tensors},
+        )
 
     def resume(self) -> None:
         """Continue from ``run_dir/last``: its weights, optimizer, RNG and epoch position."""

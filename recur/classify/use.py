@@ -7,16 +7,17 @@ refitted on the run's training split when its training data is still where it wa
 every input row is written back with its other columns; rows the rules would drop are kept and
 marked in ``dropped`` instead of being predicted.
 """
+
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
 
-from recur.config.options import ClassifierConfig, DataConfig, from_dict
-from recur.errors import RecurError
-from recur.data.labelled import check_columns, read_examples, row_text, text_columns
 from recur.classify.preprocess import Preprocessor
+from recur.config.options import ClassifierConfig, DataConfig, from_dict
+from recur.data.labelled import check_columns, read_examples, row_text, text_columns
+from recur.errors import RecurError
 
 
 class Classifier:
@@ -28,7 +29,7 @@ class Classifier:
         self.classifier = from_dict(ClassifierConfig, bundle.config["classifier"])
         self.classes = self.classifier.classes
         self.preprocessor = Preprocessor(self.classifier, self.data.lowercase)
-        self.linear = None            # the TF-IDF partner of --blend tfidf, saved beside best/
+        self.linear = None  # the TF-IDF partner of --blend tfidf, saved beside best/
         if self.classifier.blend == "tfidf":
             from recur.classify.linear import load_linear
 
@@ -50,8 +51,7 @@ class Classifier:
         from recur.classify.trainer import predict_probabilities
 
         cleaned = [self.preprocessor.clean(text) for text in texts]
-        ids = [self.preprocessor.cut(self.bundle.tokenizer.encode_array(text))
-               for text in cleaned]
+        ids = [self.preprocessor.cut(self.bundle.tokenizer.encode_array(text)) for text in cleaned]
         rnn = predict_probabilities(self.bundle.model, ids, self.device)
         return rnn, (self.linear.probabilities(cleaned) if self.linear is not None else None)
 
@@ -71,8 +71,9 @@ class Classifier:
         """The full report on a labelled file, beside the baselines on the same rows."""
         from recur.classify.reports import by_group, names, scores
 
-        classifier = from_dict(ClassifierConfig, {**vars(self.classifier),
-                                                  "group_by": group_by or None})
+        classifier = from_dict(
+            ClassifierConfig, {**vars(self.classifier), "group_by": group_by or None}
+        )
         data = from_dict(DataConfig, {**vars(self.data), "paths": [path], "corpus": None})
         examples = read_examples(data, classifier)
         rows, dropped, unseen = [], 0, 0
@@ -84,21 +85,30 @@ class Classifier:
             else:
                 rows.append(index)
         if not rows:
-            raise RecurError(f"{path}: no row left to evaluate ({dropped} dropped by the "
-                             f"preprocessing, {unseen} with classes the run never saw)")
+            raise RecurError(
+                f"{path}: no row left to evaluate ({dropped} dropped by the "
+                f"preprocessing, {unseen} with classes the run never saw)"
+            )
         texts = [examples.texts[i] for i in rows]
         true = [examples.labels[i] for i in rows]
         rnn, linear = self._parts(texts)
         predicted = names(self._combine(rnn, linear), self.classes)
-        report = {"file": str(path), **scores(true, predicted, self.classes),
-                  "dropped_by_preprocessing": dropped, "unseen_classes": unseen,
-                  "missing_labels": examples.missing_labels}
+        report = {
+            "file": str(path),
+            **scores(true, predicted, self.classes),
+            "dropped_by_preprocessing": dropped,
+            "unseen_classes": unseen,
+            "missing_labels": examples.missing_labels,
+        }
         if self.linear is not None:
-            report.update(rnn_alone=scores(true, names(rnn, self.classes), self.classes),
-                          blend_weight=self.linear.blend_weight)
+            report.update(
+                rnn_alone=scores(true, names(rnn, self.classes), self.classes),
+                blend_weight=self.linear.blend_weight,
+            )
         if group_by:
-            report["groups"] = by_group(true, predicted, [examples.groups[i] for i in rows],
-                                        self.classes)
+            report["groups"] = by_group(
+                true, predicted, [examples.groups[i] for i in rows], self.classes
+            )
         baselines = self.baselines(texts, true, linear)
         if baselines:
             report["baselines"] = baselines
@@ -117,8 +127,9 @@ class Classifier:
             baselines["tfidf_logreg"] = scores(true, names(linear, self.classes), self.classes)
         elif train is not None:
             cleaned = [self.preprocessor.clean(t) for t in texts]
-            baselines["tfidf_logreg"] = tfidf_baseline(*train, cleaned, true, self.classes,
-                                                       self.classifier.class_weight)
+            baselines["tfidf_logreg"] = tfidf_baseline(
+                *train, cleaned, true, self.classes, self.classifier.class_weight
+            )
         return baselines
 
     def training_rows(self):
@@ -130,8 +141,9 @@ class Classifier:
         if not self.data.corpus and not all(Path(p).exists() for p in paths):
             return None
         classifier = from_dict(ClassifierConfig, {**vars(self.classifier), "group_by": None})
-        texts, labels, _, _, train, _ = training_split(self.data, classifier,
-                                                       self.bundle.config["train"]["seed"], [])
+        texts, labels, _, _, train, _ = training_split(
+            self.data, classifier, self.bundle.config["train"]["seed"], []
+        )
         return [texts[i] for i in train], [labels[i] for i in train]
 
     def predict_file(self, path: str, out: str) -> dict:
@@ -158,8 +170,12 @@ class Classifier:
             for c, p in zip(self.classes, probabilities[position]):
                 rows[index][f"p_{c}"] = f"{p:.6f}"
         _write_rows(Path(out), [c for c in columns if c not in added] + added, rows)
-        return {"rows": len(rows), "predicted": len(live), "dropped": len(rows) - len(live),
-                "out": str(out)}
+        return {
+            "rows": len(rows),
+            "predicted": len(live),
+            "dropped": len(rows) - len(live),
+            "out": str(out),
+        }
 
 
 def _write_rows(path: Path, columns: list, rows: list) -> None:
@@ -168,8 +184,9 @@ def _write_rows(path: Path, columns: list, rows: list) -> None:
     with open(temporary, "w", encoding="utf-8", newline="") as handle:
         if path.suffix.lower() == ".jsonl":
             for row in rows:
-                handle.write(json.dumps({c: row.get(c, "") for c in columns},
-                                        ensure_ascii=False) + "\n")
+                handle.write(
+                    json.dumps({c: row.get(c, "") for c in columns}, ensure_ascii=False) + "\n"
+                )
         else:
             writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()

@@ -17,11 +17,12 @@ validation or test rows leaks in, plus any unlabelled text given with ``--vector
 folders read line by line, one text per line, cleaned and tokenized like the training rows):
 word vectors from more text of the same kind are a cheap form of pretraining.
 """
+
 from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -29,8 +30,9 @@ WINDOW, CONTEXT_POWER = 5, 0.75
 CHUNK_TOKENS = 1_000_000
 
 
-def cooccurrence(id_arrays: Iterable, vocab_size: int, window: int = WINDOW,
-                 chunk_tokens: int = CHUNK_TOKENS):
+def cooccurrence(
+    id_arrays: Iterable, vocab_size: int, window: int = WINDOW, chunk_tokens: int = CHUNK_TOKENS
+):
     """Symmetric (V, V) sparse counts of token pairs at most ``window`` apart, weighted
     1/distance; pairs never cross from one text to the next. Texts are counted in chunks of
     about ``chunk_tokens`` tokens, so memory follows the distinct pairs, not the corpus."""
@@ -60,9 +62,10 @@ def _count_pairs(chunk: list, vocab_size: int, window: int):
                 weights.append(np.full(len(ids) - distance, 1.0 / distance))
     if not rows:
         return sparse.csr_matrix((vocab_size, vocab_size))
-    return sparse.coo_matrix((np.concatenate(weights),
-                              (np.concatenate(rows), np.concatenate(columns))),
-                             shape=(vocab_size, vocab_size)).tocsr()
+    return sparse.coo_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(columns))),
+        shape=(vocab_size, vocab_size),
+    ).tocsr()
 
 
 def positive_pmi(counts):
@@ -75,12 +78,12 @@ def positive_pmi(counts):
     context /= context.sum()
     pmi = np.log(counts.data / total / word[counts.row] / context[counts.col])
     keep = pmi > 0
-    return sparse.csr_matrix((pmi[keep], (counts.row[keep], counts.col[keep])),
-                             shape=counts.shape)
+    return sparse.csr_matrix((pmi[keep], (counts.row[keep], counts.col[keep])), shape=counts.shape)
 
 
-def ppmi_svd(id_arrays: Iterable, vocab_size: int, dimension: int, seed: int = 0,
-             window: int = WINDOW) -> np.ndarray:
+def ppmi_svd(
+    id_arrays: Iterable, vocab_size: int, dimension: int, seed: int = 0, window: int = WINDOW
+) -> np.ndarray:
     """(V, dimension) float32 word vectors from the token id arrays of the training texts; rows
     of tokens that never occur near another are 0. Needs ``dimension`` < V."""
     from sklearn.utils.extmath import randomized_svd
@@ -90,7 +93,7 @@ def ppmi_svd(id_arrays: Iterable, vocab_size: int, dimension: int, seed: int = 0
     if matrix.nnz:
         left, singular, _ = randomized_svd(matrix, dimension, random_state=seed)
         vectors = left * np.sqrt(singular)
-    used = np.diff(matrix.indptr) > 0                  # rows with any positive PMI
+    used = np.diff(matrix.indptr) > 0  # rows with any positive PMI
     vectors[~used] = 0
     if used.any():
         vectors /= vectors[used].std()
@@ -127,18 +130,27 @@ def starting_vectors(prepared, model, classifier, data, seed: int):
     if classifier.embedding_init != "svd":
         return None
     if model.vocab_size <= 2 * model.embedding_size:
-        prepared.lines.append(f"embedding: random (a vocabulary of {model.vocab_size} is too "
-                              f"small for {model.embedding_size} word-vector dimensions)")
+        prepared.lines.append(
+            f"embedding: random (a vocabulary of {model.vocab_size} is too "
+            f"small for {model.embedding_size} word-vector dimensions)"
+        )
         return None
     tick = time.perf_counter()
-    extra = (unlabelled_texts(classifier.vectors_from, prepared, data.encoding)
-             if classifier.vectors_from else [])
+    extra = (
+        unlabelled_texts(classifier.vectors_from, prepared, data.encoding)
+        if classifier.vectors_from
+        else []
+    )
     counted = Tally(itertools.chain(prepared.train.ids, extra))
     vectors = ppmi_svd(counted, model.vocab_size, model.embedding_size, seed)
     prepared.lines.append(
-        f"embedding: started from PPMI + SVD word vectors of the training split"
-        + (f" and {counted.texts - len(prepared.train.ids):,} lines of "
-           f"{classifier.vectors_from}" if classifier.vectors_from else "")
+        "embedding: started from PPMI + SVD word vectors of the training split"
+        + (
+            f" and {counted.texts - len(prepared.train.ids):,} lines of {classifier.vectors_from}"
+            if classifier.vectors_from
+            else ""
+        )
         + f" ({counted.tokens:,} tokens, window {WINDOW}, "
-          f"{time.perf_counter() - tick:.1f} s)")
+        f"{time.perf_counter() - tick:.1f} s)"
+    )
     return vectors

@@ -4,6 +4,7 @@ music21 parses a chorale in about 100 ms, so the extracted notes (in beats, ties
 in ``$XDG_CACHE_HOME/recur`` (default ``~/.cache/recur``) keyed by music21's version; later runs
 read one .npz file. Nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recur.errors import RecurError
 from recur.data.midi_files import Piece
+from recur.errors import RecurError
 
 VELOCITY = 80
 
@@ -27,8 +28,12 @@ def _extract(path) -> np.ndarray:
     from music21 import corpus
 
     score = corpus.parse(path).stripTies()
-    rows = [(float(n.offset), float(n.offset + n.quarterLength), p.midi, VELOCITY)
-            for n in score.flatten().notes if n.quarterLength > 0 for p in n.pitches]
+    rows = [
+        (float(n.offset), float(n.offset + n.quarterLength), p.midi, VELOCITY)
+        for n in score.flatten().notes
+        if n.quarterLength > 0
+        for p in n.pitches
+    ]
     return np.array(rows, dtype=np.float64).reshape(-1, 4)
 
 
@@ -44,13 +49,16 @@ def load_bach() -> list[Piece]:
         with np.load(cache) as stored:
             return [Piece(name, stored[name]) for name in stored.files]
     paths = [p for p in corpus.getComposer("bach") if Path(p).suffix == ".mxl"]
-    print(f"extracting {len(paths)} Bach chorales from music21 once (about a minute); "
-          f"cached in {cache}", file=sys.stderr)
+    print(
+        f"extracting {len(paths)} Bach chorales from music21 once (about a minute); "
+        f"cached in {cache}",
+        file=sys.stderr,
+    )
     pieces = {}
     for path in paths:
         try:
             notes = _extract(path)
-        except Exception as error:                    # a score music21 cannot read: skip it
+        except Exception as error:  # a score music21 cannot read: skip it
             print(f"warning: {Path(path).name}: skipped ({error})", file=sys.stderr)
             continue
         if len(notes):

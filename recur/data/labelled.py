@@ -5,14 +5,15 @@ Rows whose label is empty or NaN are counted and dropped here; every other row i
 the preprocessing rules (preprocess.py) report what they remove themselves. A missing column is a
 one-line error that lists the columns the file has.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from recur.data.documents import TABLE_SUFFIXES, read_table, split_names
-from recur.errors import RecurError
 from recur.data.readers import collect_files, read_text
+from recur.errors import RecurError
 
 MISSING_LABELS = {"", "nan", "none", "null", "n/a", "na"}
 
@@ -20,9 +21,9 @@ MISSING_LABELS = {"", "nan", "none", "null", "n/a", "na"}
 @dataclass
 class Examples:
     texts: list = field(default_factory=list)
-    labels: list = field(default_factory=list)        # str; None where a file has no labels
-    groups: list = field(default_factory=list)        # values of --group-by (None without it)
-    sources: list = field(default_factory=list)       # "file:row" of each example
+    labels: list = field(default_factory=list)  # str; None where a file has no labels
+    groups: list = field(default_factory=list)  # values of --group-by (None without it)
+    sources: list = field(default_factory=list)  # "file:row" of each example
     missing_labels: int = 0
 
     def add(self, text: str, label, group, source: str) -> None:
@@ -31,7 +32,7 @@ class Examples:
         self.groups.append(group)
         self.sources.append(source)
 
-    def subset(self, indices) -> "Examples":
+    def subset(self, indices) -> Examples:
         chosen = Examples(missing_labels=self.missing_labels)
         for i in indices:
             chosen.add(self.texts[i], self.labels[i], self.groups[i], self.sources[i])
@@ -72,8 +73,10 @@ def text_columns(path, columns: list, data, classifier) -> list:
     if not names:
         others = [c for c in columns if c not in (classifier.label_column, classifier.group_by)]
         if len(others) != 1:
-            raise RecurError(f"{path}: say which column holds the text with --text-column; "
-                             f"the file has: {', '.join(columns)}")
+            raise RecurError(
+                f"{path}: say which column holds the text with --text-column; "
+                f"the file has: {', '.join(columns)}"
+            )
         names = others
     return names
 
@@ -91,8 +94,10 @@ def row_text(row: dict, names: list, separator: str) -> str:
 
 def _add_table(examples: Examples, path: Path, data, classifier, need_labels: bool) -> None:
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        raise RecurError(f"{path}: a classifier reads .csv or .jsonl files, or a folder with "
-                         "one sub-folder per class")
+        raise RecurError(
+            f"{path}: a classifier reads .csv or .jsonl files, or a folder with "
+            "one sub-folder per class"
+        )
     columns, rows, _ = read_table(path, data.encoding)
     label = classifier.label_column
     if need_labels and not label:
@@ -101,7 +106,7 @@ def _add_table(examples: Examples, path: Path, data, classifier, need_labels: bo
     names = text_columns(path, columns, data, classifier)
     check_columns(path, columns, names)
     separator = data.separator.replace("\\n", "\n").replace("\\t", "\t")
-    for number, row in enumerate(rows, 2):            # row 1 is the header
+    for number, row in enumerate(rows, 2):  # row 1 is the header
         value = None
         if need_labels:
             value = str(row.get(label) if row.get(label) is not None else "").strip()
@@ -109,8 +114,12 @@ def _add_table(examples: Examples, path: Path, data, classifier, need_labels: bo
                 examples.missing_labels += 1
                 continue
         group = row.get(classifier.group_by) if classifier.group_by else None
-        examples.add(row_text(row, names, separator), value,
-                     None if group is None else str(group), f"{path.name}:{number}")
+        examples.add(
+            row_text(row, names, separator),
+            value,
+            None if group is None else str(group),
+            f"{path.name}:{number}",
+        )
 
 
 def _corpus_examples(name: str, classifier) -> Examples:
@@ -123,8 +132,9 @@ def _corpus_examples(name: str, classifier) -> Examples:
     label = classifier.label_column or "genre"
     for number, row in enumerate(corpus.load(), 1):
         if label not in row:
-            raise RecurError(f"the corpus {name!r} has no column {label!r}; it has: "
-                             f"{', '.join(row)}")
+            raise RecurError(
+                f"the corpus {name!r} has no column {label!r}; it has: {', '.join(row)}"
+            )
         group = str(row[classifier.group_by]) if classifier.group_by in row else None
         examples.add(row["text"], str(row[label]), group, f"{name}:{number}")
     return examples

@@ -7,6 +7,7 @@ any note list before writing (no duplicate or overlapping notes of one pitch, ev
 least one step), so whatever a model samples is a valid file. pretty_midi (on mido) does the I/O;
 it and matplotlib are imported inside the functions that need them.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -20,8 +21,12 @@ import numpy as np
 from recur.errors import RecurError
 
 MIDI_SUFFIXES = (".mid", ".midi")
-SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/default-GM.sf2",
-              "/usr/share/soundfonts/default.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2")
+SOUNDFONTS = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+)
 
 
 class SkipFile(Exception):
@@ -31,8 +36,8 @@ class SkipFile(Exception):
 @dataclass
 class Piece:
     name: str
-    notes: np.ndarray          # (N, 4) float: start beat, end beat, pitch, velocity
-    tempo: float = 120.0       # beats per minute at the start of the piece
+    notes: np.ndarray  # (N, 4) float: start beat, end beat, pitch, velocity
+    tempo: float = 120.0  # beats per minute at the start of the piece
 
 
 def is_midi(path) -> bool:
@@ -46,31 +51,41 @@ def parse_tracks(tracks: str) -> list[int] | None:
     try:
         return [int(part) for part in tracks.split(",")]
     except ValueError:
-        raise RecurError(f"--tracks {tracks!r}: give 'all' or instrument numbers such as 0,2") from None
+        raise RecurError(
+            f"--tracks {tracks!r}: give 'all' or instrument numbers such as 0,2"
+        ) from None
 
 
-def read_midi(path, tracks: str = "all", drums: bool = False,
-              max_seconds: float | None = None) -> Piece:
+def read_midi(
+    path, tracks: str = "all", drums: bool = False, max_seconds: float | None = None
+) -> Piece:
     """One MIDI file as a Piece; raises SkipFile when it is corrupt, empty or has no notes."""
     import pretty_midi
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")            # pretty_midi's notes on odd tempo tracks
+            warnings.simplefilter("ignore")  # pretty_midi's notes on odd tempo tracks
             midi = pretty_midi.PrettyMIDI(str(path))
-    except Exception as error:                          # mido/pretty_midi raise many kinds
+    except Exception as error:  # mido/pretty_midi raise many kinds
         raise SkipFile(f"not a readable MIDI file ({type(error).__name__}: {error})") from None
     chosen = parse_tracks(tracks)
-    instruments = [inst for index, inst in enumerate(midi.instruments)
-                   if (chosen is None or index in chosen) and (drums or not inst.is_drum)]
-    rows = [(n.start, n.end, n.pitch, n.velocity) for inst in instruments for n in inst.notes
-            if n.end > n.start and (max_seconds is None or n.start < max_seconds)]
+    instruments = [
+        inst
+        for index, inst in enumerate(midi.instruments)
+        if (chosen is None or index in chosen) and (drums or not inst.is_drum)
+    ]
+    rows = [
+        (n.start, n.end, n.pitch, n.velocity)
+        for inst in instruments
+        for n in inst.notes
+        if n.end > n.start and (max_seconds is None or n.start < max_seconds)
+    ]
     if not rows:
         where = "" if chosen is None else f" in --tracks {tracks}"
         raise SkipFile(f"no notes{where}" + ("" if drums else " (drum tracks are skipped)"))
     notes = np.array(rows, dtype=np.float64)
     scale = 1.0 / midi.resolution
-    for column in (0, 1):                               # seconds -> beats, following tempo changes
+    for column in (0, 1):  # seconds -> beats, following tempo changes
         notes[:, column] = [midi.time_to_tick(t) * scale for t in notes[:, column]]
     tempi = midi.get_tempo_changes()[1]
     return Piece(Path(path).stem, notes, float(tempi[0]) if len(tempi) else 120.0)
@@ -83,8 +98,15 @@ def quantize(notes: np.ndarray, steps_per_beat: int) -> np.ndarray:
         return np.zeros((0, 4), dtype=np.int64)
     start = np.round(notes[:, 0] * steps_per_beat).astype(np.int64)
     end = np.round(notes[:, 1] * steps_per_beat).astype(np.int64)
-    grid = np.stack([start - start.min(), np.maximum(end - start, 1),
-                     notes[:, 2].astype(np.int64), notes[:, 3].astype(np.int64)], axis=1)
+    grid = np.stack(
+        [
+            start - start.min(),
+            np.maximum(end - start, 1),
+            notes[:, 2].astype(np.int64),
+            notes[:, 3].astype(np.int64),
+        ],
+        axis=1,
+    )
     return clean_notes(grid)
 
 
@@ -92,7 +114,9 @@ def clean_notes(notes: np.ndarray) -> np.ndarray:
     """Valid notes: pitches 0..127, durations >= 1, no two notes of one pitch sounding at once
     (an earlier note is cut where the next one of its pitch starts)."""
     notes = np.asarray(notes, dtype=np.int64).reshape(-1, 4)
-    notes = notes[(notes[:, 2] >= 0) & (notes[:, 2] <= 127) & (notes[:, 1] >= 1) & (notes[:, 0] >= 0)]
+    notes = notes[
+        (notes[:, 2] >= 0) & (notes[:, 2] <= 127) & (notes[:, 1] >= 1) & (notes[:, 0] >= 0)
+    ]
     # Sort by pitch, start, longest first; keep the first note of each (pitch, start).
     notes = notes[np.lexsort((-notes[:, 1], notes[:, 0], notes[:, 2]))]
     keep = np.ones(len(notes), dtype=bool)
@@ -106,8 +130,9 @@ def clean_notes(notes: np.ndarray) -> np.ndarray:
     return notes[np.lexsort((notes[:, 2], notes[:, 0]))]
 
 
-def write_midi(notes: np.ndarray, path, steps_per_beat: int, tempo: float = 120.0,
-               program: int = 0) -> Path:
+def write_midi(
+    notes: np.ndarray, path, steps_per_beat: int, tempo: float = 120.0, program: int = 0
+) -> Path:
     """Grid notes -> a MIDI file with one tempo and one instrument; returns the path."""
     import pretty_midi
 
@@ -116,9 +141,14 @@ def write_midi(notes: np.ndarray, path, steps_per_beat: int, tempo: float = 120.
     midi = pretty_midi.PrettyMIDI(initial_tempo=float(tempo))
     instrument = pretty_midi.Instrument(program=program, name="recur")
     for start, duration, pitch, velocity in notes.tolist():
-        instrument.notes.append(pretty_midi.Note(velocity=int(min(max(velocity, 1), 127)),
-                                                 pitch=int(pitch), start=start * seconds,
-                                                 end=(start + duration) * seconds))
+        instrument.notes.append(
+            pretty_midi.Note(
+                velocity=int(min(max(velocity, 1), 127)),
+                pitch=int(pitch),
+                start=start * seconds,
+                end=(start + duration) * seconds,
+            )
+        )
     midi.instruments.append(instrument)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,10 +187,15 @@ def render_wav(path_mid, path_wav) -> str | None:
     fluidsynth = shutil.which("fluidsynth")
     soundfont = next((f for f in SOUNDFONTS if Path(f).is_file()), None)
     if not fluidsynth or not soundfont:
-        return ("--wav needs fluidsynth and a General MIDI soundfont: "
-                "sudo apt-get install fluidsynth fluid-soundfont-gm")
-    result = subprocess.run([fluidsynth, "-ni", "-F", str(path_wav), "-r", "44100", soundfont,
-                             str(path_mid)], capture_output=True, text=True)
+        return (
+            "--wav needs fluidsynth and a General MIDI soundfont: "
+            "sudo apt-get install fluidsynth fluid-soundfont-gm"
+        )
+    result = subprocess.run(
+        [fluidsynth, "-ni", "-F", str(path_wav), "-r", "44100", soundfont, str(path_mid)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         return f"fluidsynth failed: {result.stderr.strip().splitlines()[-1:]}"
     return None

@@ -3,11 +3,12 @@
 Text is read as Unicode code points. Every failure (missing, empty, binary or undecodable file)
 becomes a one-line ``RecurError`` that names the file and, where it helps, the byte offset.
 """
+
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from recur.errors import RecurError
 
@@ -21,8 +22,10 @@ def collect_files(paths: Iterable[str], glob: str = "*") -> list[Path]:
         path = Path(name)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob(glob)
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                p
+                for p in path.rglob(glob)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
                 raise RecurError(f"{path}: no files match --glob {glob!r} in this folder")
@@ -52,8 +55,7 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     except LookupError:
         raise unknown_encoding(encoding) from None
     except UnicodeDecodeError as error:
-        raise not_valid(path, f"byte {error.start} (0x{data[error.start]:02x})",
-                        encoding) from None
+        raise not_valid(path, f"byte {error.start} (0x{data[error.start]:02x})", encoding) from None
     return text.replace("\r\n", "\n")
 
 
@@ -72,13 +74,16 @@ def unreadable(path: Path, error: OSError) -> RecurError:
 
 def not_valid(path: Path, where: str, encoding: str) -> RecurError:
     """The one-line error for undecodable bytes at ``where`` (a byte offset, or a line)."""
-    return RecurError(f"{path}: {where} is not valid {encoding}; pass --encoding "
-                      "(for example latin-1)")
+    return RecurError(
+        f"{path}: {where} is not valid {encoding}; pass --encoding (for example latin-1)"
+    )
 
 
 def binary_file(path: Path, where: str) -> RecurError:
-    return RecurError(f"{path}: looks like a binary file (NUL byte {where}); give text files, "
-                      "or narrow a folder with --glob")
+    return RecurError(
+        f"{path}: looks like a binary file (NUL byte {where}); give text files, "
+        "or narrow a folder with --glob"
+    )
 
 
 def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[str]:
@@ -113,8 +118,9 @@ def read_texts(paths: Iterable[str], glob: str = "*", encoding: str = "utf-8") -
     return "".join(parts)
 
 
-def load_text(paths: Iterable[str], corpus: str | None, glob: str = "*",
-              encoding: str = "utf-8") -> str:
+def load_text(
+    paths: Iterable[str], corpus: str | None, glob: str = "*", encoding: str = "utf-8"
+) -> str:
     """The training text of a run: a built-in corpus or the given files and folders."""
     paths = list(paths)
     if corpus and paths:

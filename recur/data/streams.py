@@ -15,6 +15,7 @@ and no text is always cut at the same place. The last chunk of an epoch is short
 not a multiple of T; it is used, not dropped. Only the final ``len % B`` ids (fewer than B) of an
 epoch's streams are left out. Works on in-memory arrays and on ids read from disk (TokenFile).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,13 +38,22 @@ def split_text(text: str, val_fraction: float) -> tuple[str, str]:
 class StreamBatches:
     """Chunks of B parallel streams for stateful truncated backpropagation through time."""
 
-    def __init__(self, ids: np.ndarray, batch_size: int, seq_length: int, seed: int = 0,
-                 rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        ids: np.ndarray,
+        batch_size: int,
+        seq_length: int,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         # With several processes the text holds world_size * B streams; rank r reads its own B.
         streams = batch_size * world_size
         if len(ids) < streams * 2 + seq_length:
-            raise RecurError(f"only {len(ids)} training tokens: too few for {streams} streams of "
-                             f"{seq_length}; lower --batch-size or --seq-length, or add text")
+            raise RecurError(
+                f"only {len(ids)} training tokens: too few for {streams} streams of "
+                f"{seq_length}; lower --batch-size or --seq-length, or add text"
+            )
         self.ids, self.batch_size, self.seq_length, self.seed = ids, batch_size, seq_length, seed
         self.rank, self.world_size = rank, world_size
 
@@ -66,15 +76,19 @@ class StreamBatches:
         # Stream b holds ids[start + b*L : start + (b+1)*L]; one extra id gives the last target.
         # Reading B small slices (not one big view) also works on ids kept on disk.
         first = self.rank * self.batch_size
-        rows = np.stack([np.asarray(self.ids[start + b * length + begin:
-                                             start + b * length + end + 1])
-                         for b in range(first, first + self.batch_size)]).astype(np.int64)
+        rows = np.stack(
+            [
+                np.asarray(self.ids[start + b * length + begin : start + b * length + end + 1])
+                for b in range(first, first + self.batch_size)
+            ]
+        ).astype(np.int64)
         rows = torch.from_numpy(rows)
         return rows[:, :-1], rows[:, 1:]
 
 
-def frame_documents(tokenizer, texts: list, conditions: list, columns: list,
-                    every_line: bool = False) -> np.ndarray:
+def frame_documents(
+    tokenizer, texts: list, conditions: list, columns: list, every_line: bool = False
+) -> np.ndarray:
     """Documents -> one id stream, each framed ``<bos> <column=value>... text <eos>``; with
     ``every_line`` the condition tokens also follow every line end inside a document."""
     from recur.tokenizers import condition_token
@@ -82,14 +96,19 @@ def frame_documents(tokenizer, texts: list, conditions: list, columns: list,
     newline = line_end_id(tokenizer) if every_line and columns else None
     pieces = []
     for text, values in zip(texts, conditions):
-        marks = np.array([tokenizer.condition_id(condition_token(c, values[c])) for c in columns],
-                         dtype=np.int32)
+        marks = np.array(
+            [tokenizer.condition_id(condition_token(c, values[c])) for c in columns], dtype=np.int32
+        )
         body = tokenizer.encode_array(text)
         if newline is not None:
             parts = np.split(body, np.flatnonzero(body == newline) + 1)
             body = np.concatenate([parts[0]] + [np.concatenate([marks, p]) for p in parts[1:]])
-        pieces += [np.array([tokenizer.bos_id], dtype=np.int32), marks, body,
-                   np.array([tokenizer.eos_id], dtype=np.int32)]
+        pieces += [
+            np.array([tokenizer.bos_id], dtype=np.int32),
+            marks,
+            body,
+            np.array([tokenizer.eos_id], dtype=np.int32),
+        ]
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
 
 
@@ -111,4 +130,4 @@ def split_documents(count: int, val_fraction: float, seed: int = 0) -> tuple[lis
     held = int(round(count * val_fraction))
     if val_fraction > 0 and count > 1:
         held = min(max(held, 1), count - 1)
-    return order[:count - held], order[count - held:]
+    return order[: count - held], order[count - held :]

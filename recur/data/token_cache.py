@@ -7,20 +7,27 @@ Pass 1 counts characters, pass 2 collects the characters of the training split (
 the corpus is (a memory map would count every page it touched as resident memory).
 The cache lives in the run directory and is reused when the inputs have not changed.
 """
+
 from __future__ import annotations
 
 import codecs
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from recur.data.readers import (
+    BINARY_PROBE_BYTES,
+    binary_file,
+    collect_files,
+    is_utf16,
+    not_valid,
+    unknown_encoding,
+)
 from recur.errors import RecurError
-from recur.data.readers import (BINARY_PROBE_BYTES, binary_file, collect_files, is_utf16, not_valid,
-                      unknown_encoding)
 from recur.tokenizers import CharTokenizer
 
 BLOCK_BYTES = 1 << 24
@@ -43,19 +50,24 @@ class TokenFile:
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)):
             key = int(key) + (len(self) if key < 0 else 0)
-            return self[key:key + 1][0]
+            return self[key : key + 1][0]
         first, last, step = key.indices(len(self))
         if step != 1:
             raise IndexError("TokenFile slices take no step")
         if last <= first:
             return np.empty(0, self.dtype)
-        data = os.pread(self.handle.fileno(), (last - first) * self.dtype.itemsize,
-                        (self.start + first) * self.dtype.itemsize)
+        data = os.pread(
+            self.handle.fileno(),
+            (last - first) * self.dtype.itemsize,
+            (self.start + first) * self.dtype.itemsize,
+        )
         return np.frombuffer(data, self.dtype)
 
-    def split(self, at: int) -> tuple["TokenFile", "TokenFile"]:
-        return (TokenFile(self.path, self.dtype.str, self.start, self.start + at),
-                TokenFile(self.path, self.dtype.str, self.start + at, self.stop))
+    def split(self, at: int) -> tuple[TokenFile, TokenFile]:
+        return (
+            TokenFile(self.path, self.dtype.str, self.start, self.start + at),
+            TokenFile(self.path, self.dtype.str, self.start + at, self.stop),
+        )
 
 
 def iter_blocks(paths, glob: str, encoding: str) -> Iterator[np.ndarray]:
@@ -117,7 +129,7 @@ def _codepoints(text: str) -> np.ndarray:
 
 
 def _unix_line_ends(points: np.ndarray) -> np.ndarray:
-    """"\r\n" -> "\n" (a lone "\r" stays)."""
+    """ "\r\n" -> "\n" (a lone "\r" stays)."""
     if not (points == CR).any():
         return points
     keep = np.ones(len(points), dtype=bool)
@@ -152,7 +164,7 @@ def _write_ids(blocks: Iterator[np.ndarray], tokenizer: CharTokenizer, path: Pat
         for points in blocks:
             ids = table[points] if points.dtype == np.uint8 else table[np.minimum(points, BMP - 1)]
             astral = np.flatnonzero(points >= BMP) if points.dtype != np.uint8 else ()
-            for at in astral:                      # characters beyond the BMP: rare, by lookup
+            for at in astral:  # characters beyond the BMP: rare, by lookup
                 ids[at] = tokenizer.index.get(chr(points[at]), tokenizer.unk_id)
             handle.write(ids.tobytes())
             count += len(ids)
@@ -166,8 +178,9 @@ def _signature(paths, glob: str, encoding: str, val_fraction: float) -> dict:
     return {"digest": digest, "files": len(files), "bytes": sum(size for size, _ in stats)}
 
 
-def build_cache(paths, glob: str, encoding: str, val_fraction: float,
-                directory: Path) -> tuple[CharTokenizer, TokenFile, TokenFile]:
+def build_cache(
+    paths, glob: str, encoding: str, val_fraction: float, directory: Path
+) -> tuple[CharTokenizer, TokenFile, TokenFile]:
     """Tokenizer (fitted on the training split) and the train / validation ids, on disk."""
     directory = Path(directory)
     signature = _signature(paths, glob, encoding, val_fraction)
@@ -178,17 +191,24 @@ def build_cache(paths, glob: str, encoding: str, val_fraction: float,
             tokenizer = CharTokenizer(meta["symbols"])
             return (tokenizer, *TokenFile(ids_path, meta["dtype"]).split(meta["split"]))
     directory.mkdir(parents=True, exist_ok=True)
-    total = sum(len(points) for points in iter_blocks(paths, glob, encoding))     # pass 1
+    total = sum(len(points) for points in iter_blocks(paths, glob, encoding))  # pass 1
     split = int(total * (1.0 - val_fraction))
     tokenizer = CharTokenizer(_train_characters(iter_blocks(paths, glob, encoding), split))
-    dtype = np.uint8 if tokenizer.vocab_size <= 256 else (
-        np.uint16 if tokenizer.vocab_size <= BMP else np.uint32)
+    dtype = (
+        np.uint8
+        if tokenizer.vocab_size <= 256
+        else (np.uint16 if tokenizer.vocab_size <= BMP else np.uint32)
+    )
     temporary = directory / f"ids.bin.tmp-{os.getpid()}"
     written = _write_ids(iter_blocks(paths, glob, encoding), tokenizer, temporary, dtype)
     if written != total:
         raise RecurError("the input files changed while they were being read; try again")
     os.replace(temporary, ids_path)
-    meta = {"signature": signature, "dtype": np.dtype(dtype).str, "split": split,
-            "symbols": tokenizer.to_dict()["symbols"]}
+    meta = {
+        "signature": signature,
+        "dtype": np.dtype(dtype).str,
+        "split": split,
+        "symbols": tokenizer.to_dict()["symbols"],
+    }
     meta_path.write_text(json.dumps(meta, ensure_ascii=False))
     return (tokenizer, *TokenFile(ids_path, meta["dtype"]).split(split))

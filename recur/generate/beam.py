@@ -6,6 +6,7 @@ document models every live hypothesis may also end with ``<eos>`` at every step:
 document is ranked by its log-probability divided by its length in tokens (``<eos>`` included),
 so short endings do not win just by being short. Without ``<eos>`` every hypothesis has the same length and the sum decides.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,9 +17,19 @@ from recur.generate.stepper import Stepper
 
 
 @torch.no_grad()
-def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 100,
-                num_samples: int = 1, end_at_eos: bool = False, starts: list | None = None,
-                device="cpu", refresh: int | None = None, precision: str = "fp32") -> Generation:
+def beam_search(
+    model,
+    tokenizer,
+    prime: str = "",
+    beam: int = 4,
+    length: int = 100,
+    num_samples: int = 1,
+    end_at_eos: bool = False,
+    starts: list | None = None,
+    device="cpu",
+    refresh: int | None = None,
+    precision: str = "fp32",
+) -> Generation:
     """The ``num_samples`` best completions (most likely first) found with ``beam`` beams;
     ``refresh`` (a line-end id) feeds the condition tokens after each line end, as in training."""
     if beam < 1 or num_samples > beam:
@@ -33,14 +44,17 @@ def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 
     banned = banned_ids(tokenizer, end_at_eos, device)
     stepper = Stepper(model, precision)
     layers = stepper.to_layers(state)
-    logp = _log_probs(logits[:, -1], banned)                                # (K, V)
+    logp = _log_probs(logits[:, -1], banned)  # (K, V)
     live, scores, finished = [[]], torch.zeros(1, device=device), []
     for _ in range(length):
-        total = scores[:, None] + logp                                      # (K, V)
-        if end_at_eos:      # every hypothesis may end here; the live ones go on without <eos>
+        total = scores[:, None] + logp  # (K, V)
+        if end_at_eos:  # every hypothesis may end here; the live ones go on without <eos>
             ends = total[:, tokenizer.eos_id].tolist()
-            finished += [(end / (len(hypothesis) + 1), hypothesis)
-                         for end, hypothesis in zip(ends, live) if end > float("-inf")]
+            finished += [
+                (end / (len(hypothesis) + 1), hypothesis)
+                for end, hypothesis in zip(ends, live)
+                if end > float("-inf")
+            ]
             total[:, tokenizer.eos_id] = float("-inf")
         total = total.flatten()
         top = torch.topk(total, min(total.numel(), beam))
@@ -61,12 +75,12 @@ def beam_search(model, tokenizer, prime: str = "", beam: int = 4, length: int = 
         fed = torch.tensor(tokens, device=device)
         last, layers = stepper(fed, layers)
         if marks:
-            repeated = torch.tensor([marks] * len(tokens), device=device)      # (K, C)
+            repeated = torch.tensor([marks] * len(tokens), device=device)  # (K, C)
             last, layers = stepper.refresh(fed == refresh, repeated, last, layers)
         logp = _log_probs(last, banned)
     model.train(was_training)
     ranked = sorted(finished, key=lambda item: -item[0]) if end_at_eos else []
-    if len(ranked) < num_samples:     # unfinished hypotheses fill in, best sums first
+    if len(ranked) < num_samples:  # unfinished hypotheses fill in, best sums first
         ranked += [(s / max(len(h), 1), h) for s, h in zip(scores.tolist(), live)]
     best = ranked[:num_samples]
     texts = [tokenizer.decode(rows[0][hidden:] + tokens) for _, tokens in best]

@@ -5,6 +5,7 @@ starts the same way. Columns the user leaves out are drawn from the training cou
 always sees a start it was trained on. ``contrast_rows`` gives the same starts under every other
 value of the chosen columns, for guided sampling (``--guidance``).
 """
+
 from __future__ import annotations
 
 import torch
@@ -39,8 +40,9 @@ def parse_condition(text: str | None, counts: dict) -> dict:
     return chosen
 
 
-def start_rows(tokenizer, counts: dict, chosen: dict, num_samples: int,
-               generator: torch.Generator) -> tuple[list[list[int]], list[dict]]:
+def start_rows(
+    tokenizer, counts: dict, chosen: dict, num_samples: int, generator: torch.Generator
+) -> tuple[list[list[int]], list[dict]]:
     """Per sample: ``[<bos>, <column=value>...]`` and the condition values it uses."""
     rows, used = [], []
     for _ in range(num_samples):
@@ -52,8 +54,10 @@ def start_rows(tokenizer, counts: dict, chosen: dict, num_samples: int,
             weights = torch.tensor(list(options.values()), dtype=torch.float)
             pick = int(torch.multinomial(weights, 1, generator=generator))
             values[column] = list(options)[pick]
-        rows.append([tokenizer.bos_id] + [tokenizer.condition_id(condition_token(c, v))
-                                          for c, v in values.items()])
+        rows.append(
+            [tokenizer.bos_id]
+            + [tokenizer.condition_id(condition_token(c, v)) for c, v in values.items()]
+        )
         used.append(values)
     return rows, used
 
@@ -65,17 +69,21 @@ def contrast_rows(rows: list[list[int]], tokenizer, counts: dict, chosen: dict) 
     """For guidance: ``rows`` again under each other value of every chosen column, one block of
     len(rows) rows per (column, other value), in that order."""
     if not chosen:
-        raise RecurError("--guidance needs --condition COLUMN=VALUE (it steers towards that value "
-                         "and away from the column's other values)")
+        raise RecurError(
+            "--guidance needs --condition COLUMN=VALUE (it steers towards that value "
+            "and away from the column's other values)"
+        )
     columns = list(counts)
     blocks = []
     for column, value in chosen.items():
-        position = 1 + columns.index(column)             # row = [<bos>, one token per column]
+        position = 1 + columns.index(column)  # row = [<bos>, one token per column]
         for other in counts[column]:
             if other != value:
                 token = tokenizer.condition_id(condition_token(column, other))
-                blocks.append([row[:position] + [token] + row[position + 1:] for row in rows])
+                blocks.append([row[:position] + [token] + row[position + 1 :] for row in rows])
     if not blocks or len(blocks) > MAX_CONTRASTS:
-        raise RecurError(f"--guidance compares with every other value of the chosen columns: "
-                         f"{len(blocks)} here; it needs 1 to {MAX_CONTRASTS}")
+        raise RecurError(
+            f"--guidance compares with every other value of the chosen columns: "
+            f"{len(blocks)} here; it needs 1 to {MAX_CONTRASTS}"
+        )
     return [row for block in blocks for row in block]

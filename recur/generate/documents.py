@@ -6,6 +6,7 @@ falls outside the word bounds, is thrown away and another is drawn: documents ar
 never cut. The novelty report looks each output up in the fingerprints of the training documents
 that ``recur train`` keeps in the run directory (``documents.json``).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import torch
 
+from recur.data.documents import fingerprint, normalize
+from recur.data.streams import line_end_id
+from recur.errors import RecurError
 from recur.generate.beam import beam_search
 from recur.generate.conditions import contrast_rows, parse_condition, start_rows
-from recur.data.streams import line_end_id
-from recur.data.documents import fingerprint, normalize
-from recur.errors import RecurError
 from recur.generate.loop import Generation, Guidance, generate
 from recur.tokenizers import count_words
 
@@ -36,8 +37,9 @@ def within(text: str, min_words, max_words) -> bool:
     return (min_words is None or words >= min_words) and (max_words is None or words <= max_words)
 
 
-def generate_documents(model, tokenizer, counts: dict, sample, device="cpu",
-                       every_line: bool = False) -> Generation:
+def generate_documents(
+    model, tokenizer, counts: dict, sample, device="cpu", every_line: bool = False
+) -> Generation:
     """``sample.num_samples`` complete documents that meet the bounds (see the module doc);
     ``every_line``: the run was trained with ``--condition-every-line``."""
     check_bounds(sample.min_words, sample.max_words)
@@ -56,24 +58,45 @@ def generate_documents(model, tokenizer, counts: dict, sample, device="cpu",
             contrasts = contrast_rows(starts, tokenizer, counts, chosen)
             guidance = Guidance(sample.guidance, 1 + len(contrasts) // batch)
             starts = starts + contrasts
-        result = generate(model, tokenizer, sample.prime, sample.length, batch, sample.temperature,
-                          sample.top_k, sample.top_p, seed + attempt, None, device,
-                          end_at_eos=True, starts=starts, no_repeat_ngram=sample.no_repeat_ngram,
-                          max_words=sample.max_words, refresh=refresh, guidance=guidance,
-                          precision=sample.precision)
+        result = generate(
+            model,
+            tokenizer,
+            sample.prime,
+            sample.length,
+            batch,
+            sample.temperature,
+            sample.top_k,
+            sample.top_p,
+            seed + attempt,
+            None,
+            device,
+            end_at_eos=True,
+            starts=starts,
+            no_repeat_ngram=sample.no_repeat_ngram,
+            max_words=sample.max_words,
+            refresh=refresh,
+            guidance=guidance,
+            precision=sample.precision,
+        )
         for text, finished, condition in zip(result.texts, result.finished, values):
             tries += 1
             key = normalize(text)
-            if not finished or not within(text, sample.min_words, sample.max_words) or \
-                    (sample.unique and key in seen) or len(texts) == wanted:
+            if (
+                not finished
+                or not within(text, sample.min_words, sample.max_words)
+                or (sample.unique and key in seen)
+                or len(texts) == wanted
+            ):
                 continue
             seen.add(key)
             texts.append(text)
             used.append(condition)
     if len(texts) < wanted:
-        raise RecurError(f"only {len(texts)} of {wanted} samples ended within --length "
-                         f"{sample.length} tokens and the word bounds after {tries} tries; widen "
-                         "--min-words/--max-words, raise --length, or train longer")
+        raise RecurError(
+            f"only {len(texts)} of {wanted} samples ended within --length "
+            f"{sample.length} tokens and the word bounds after {tries} tries; widen "
+            "--min-words/--max-words, raise --length, or train longer"
+        )
     return Generation(texts, seed, [True] * wanted, used)
 
 
@@ -89,8 +112,12 @@ def novelty_report(texts: list, checkpoint: Path) -> dict | None:
         return None
     known = set(json.loads(path.read_text(encoding="utf-8"))["fingerprints"])
     copied = sum(fingerprint(text) in known for text in texts)
-    return {"outputs": len(texts), "in_training": copied, "novel": len(texts) - copied,
-            "novel_share": (len(texts) - copied) / max(len(texts), 1)}
+    return {
+        "outputs": len(texts),
+        "in_training": copied,
+        "novel": len(texts) - copied,
+        "novel_share": (len(texts) - copied) / max(len(texts), 1),
+    }
 
 
 def generate_for_run(bundle, sample, device="cpu") -> Generation:
@@ -100,30 +127,63 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
     counts = data.get("conditions", {}) or {}
     model, tokenizer = bundle.model, bundle.tokenizer
     if not documents:
-        used = [flag for flag, value in (("--min-words", sample.min_words),
-                                         ("--max-words", sample.max_words),
-                                         ("--unique", sample.unique or None),
-                                         ("--condition", sample.condition),
-                                         ("--guidance", sample.guidance or None))
-                if value is not None]
+        used = [
+            flag
+            for flag, value in (
+                ("--min-words", sample.min_words),
+                ("--max-words", sample.max_words),
+                ("--unique", sample.unique or None),
+                ("--condition", sample.condition),
+                ("--guidance", sample.guidance or None),
+            )
+            if value is not None
+        ]
         if used:
-            raise RecurError(f"{', '.join(used)} need a document model (train on CSV/JSONL "
-                             "rows, or text with --documents lines/blocks)")
+            raise RecurError(
+                f"{', '.join(used)} need a document model (train on CSV/JSONL "
+                "rows, or text with --documents lines/blocks)"
+            )
     every_line = bool(data.get("condition_every_line")) and bool(counts)
     if sample.beam:
         if sample.guidance:
             raise RecurError("--beam does not support --guidance (it steers sampling)")
         chosen = parse_condition(sample.condition, counts)
-        starts = start_rows(tokenizer, counts, chosen, 1,
-                            torch.Generator().manual_seed(sample.seed or 0))[0] \
-            if documents else None
-        return beam_search(model, tokenizer, sample.prime, sample.beam, sample.length,
-                           sample.num_samples, documents, starts, device,
-                           line_end_id(tokenizer) if every_line else None, sample.precision)
+        starts = (
+            start_rows(
+                tokenizer, counts, chosen, 1, torch.Generator().manual_seed(sample.seed or 0)
+            )[0]
+            if documents
+            else None
+        )
+        return beam_search(
+            model,
+            tokenizer,
+            sample.prime,
+            sample.beam,
+            sample.length,
+            sample.num_samples,
+            documents,
+            starts,
+            device,
+            line_end_id(tokenizer) if every_line else None,
+            sample.precision,
+        )
     if documents:
         result = generate_documents(model, tokenizer, counts, sample, device, every_line)
         result.novelty = novelty_report(result.texts, bundle.path)
         return result
-    return generate(model, tokenizer, sample.prime, sample.length, sample.num_samples,
-                    sample.temperature, sample.top_k, sample.top_p, sample.seed, sample.stop,
-                    device, no_repeat_ngram=sample.no_repeat_ngram, precision=sample.precision)
+    return generate(
+        model,
+        tokenizer,
+        sample.prime,
+        sample.length,
+        sample.num_samples,
+        sample.temperature,
+        sample.top_k,
+        sample.top_p,
+        sample.seed,
+        sample.stop,
+        device,
+        no_repeat_ngram=sample.no_repeat_ngram,
+        precision=sample.precision,
+    )

@@ -4,6 +4,7 @@ Generation feeds the prime once (one long call, where oneDNN is fast), then carr
 state one token at a time through ``Stepper`` (never re-feeds the prefix, never takes oneDNN's slow
 one-step path). All samples are generated together as one batch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,17 +37,19 @@ def sampling_threads(streams: int, cores: int) -> int:
 class Generation:
     texts: list
     seed: int
-    finished: list = field(default_factory=list)   # per sample: ended by <eos>
+    finished: list = field(default_factory=list)  # per sample: ended by <eos>
     conditions: list = field(default_factory=list)  # per sample: the condition values used
-    novelty: dict | None = None                      # see bounded.novelty_report
+    novelty: dict | None = None  # see bounded.novelty_report
 
 
 def encode_prime(tokenizer, prime: str) -> list[int]:
     unknown = tokenizer.unknown(prime)
     if unknown:
         shown = ", ".join(repr(ch) for ch in unknown[:10])
-        raise RecurError(f"the prime contains {tokenizer.unit} the model never saw: {shown}; "
-                         "remove or replace them")
+        raise RecurError(
+            f"the prime contains {tokenizer.unit} the model never saw: {shown}; "
+            "remove or replace them"
+        )
     return tokenizer.encode(prime)
 
 
@@ -71,8 +74,12 @@ def start_rows(tokenizer, prime: str, num_samples: int, starts: list | None) -> 
 
 def banned_ids(tokenizer, end_at_eos: bool, device) -> torch.Tensor:
     """Tokens never sampled: pad, unk, bos, condition tokens, and eos unless documents end."""
-    banned = {tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id,
-              *getattr(tokenizer, "condition_ids", ())}          # MIDI has no conditions
+    banned = {
+        tokenizer.pad_id,
+        tokenizer.unk_id,
+        tokenizer.bos_id,
+        *getattr(tokenizer, "condition_ids", ()),
+    }  # MIDI has no conditions
     if not end_at_eos:
         banned.add(tokenizer.eos_id)
     return torch.tensor(sorted(banned), device=device)
@@ -95,12 +102,26 @@ class Guidance:
 
 
 @torch.no_grad()
-def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: int = 1,
-             temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
-             seed: int | None = None, stop: str | None = None, device="cpu",
-             end_at_eos: bool = False, starts: list | None = None, no_repeat_ngram: int = 0,
-             max_words: int | None = None, refresh: int | None = None,
-             guidance: Guidance | None = None, precision: str = "fp32") -> Generation:
+def generate(
+    model,
+    tokenizer,
+    prime: str = "",
+    length: int = 500,
+    num_samples: int = 1,
+    temperature: float = 0.8,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+    stop: str | None = None,
+    device="cpu",
+    end_at_eos: bool = False,
+    starts: list | None = None,
+    no_repeat_ngram: int = 0,
+    max_words: int | None = None,
+    refresh: int | None = None,
+    guidance: Guidance | None = None,
+    precision: str = "fp32",
+) -> Generation:
     """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``).
 
     Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models), and
@@ -119,27 +140,42 @@ def generate(model, tokenizer, prime: str = "", length: int = 500, num_samples: 
     rows, hidden = start_rows(tokenizer, prime, num_samples * guidance.groups, starts)
     if refresh is not None and starts and len(starts[0]) > 1:
         rows = [_mark_lines(row, hidden, refresh) for row in rows]
-    logits, state = model(torch.tensor(rows, device=device), None)         # whole prime at once
+    logits, state = model(torch.tensor(rows, device=device), None)  # whole prime at once
     banned = banned_ids(tokenizer, end_at_eos, device)
-    last = logits[:, -1]                                                    # (G*N, V)
-    guard = NgramGuard(no_repeat_ngram, [r[hidden:] for r in rows[:num_samples]]) \
-        if no_repeat_ngram else None
+    last = logits[:, -1]  # (G*N, V)
+    guard = (
+        NgramGuard(no_repeat_ngram, [r[hidden:] for r in rows[:num_samples]])
+        if no_repeat_ngram
+        else None
+    )
     steps, done, dropped = [], [False] * num_samples, [False] * num_samples
     ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
     stepper = Stepper(model, precision)
     layers = stepper.to_layers(state)
-    marks = torch.tensor([r[1:] for r in starts], device=device) \
-        if refresh is not None and starts and len(starts[0]) > 1 else None
-    sampler = TokenSampler((num_samples, last.shape[-1]), temperature, top_k, top_p, generator,
-                           banned)
-    loop = _Loop(stepper, sampler, guidance, guard, marks, refresh,
-                 tokenizer.eos_id if end_at_eos else -1, ended,
-                 lambda: _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped))
+    marks = (
+        torch.tensor([r[1:] for r in starts], device=device)
+        if refresh is not None and starts and len(starts[0]) > 1
+        else None
+    )
+    sampler = TokenSampler(
+        (num_samples, last.shape[-1]), temperature, top_k, top_p, generator, banned
+    )
+    loop = _Loop(
+        stepper,
+        sampler,
+        guidance,
+        guard,
+        marks,
+        refresh,
+        tokenizer.eos_id if end_at_eos else -1,
+        ended,
+        lambda: _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped),
+    )
     if guard is None:
         loop.in_blocks(steps, last, layers, length)
     else:
         loop.step_by_step(steps, last, layers, length)
-    if max_words is not None and steps:        # the steps since the last periodic check
+    if max_words is not None and steps:  # the steps since the last periodic check
         _drop_long(tokenizer, steps, max_words, ended, dropped)
     model.train(was_training)
     return _decode(tokenizer, rows[:num_samples], hidden, steps, seed, stop, end_at_eos, dropped)
@@ -154,10 +190,10 @@ class _Loop:
     sampler: TokenSampler
     guidance: Guidance
     guard: NgramGuard | None
-    marks: torch.Tensor | None      # (N, C) condition tokens fed again after each line end
-    refresh: int | None             # the line-end id
-    eos: int                        # -1: rows never end
-    ended: torch.Tensor             # (N,) bool, updated in place
+    marks: torch.Tensor | None  # (N, C) condition tokens fed again after each line end
+    refresh: int | None  # the line-end id
+    eos: int  # -1: rows never end
+    ended: torch.Tensor  # (N,) bool, updated in place
     finished: Callable[[], bool]
 
     def in_blocks(self, steps: list, last, layers, length: int) -> None:
@@ -166,19 +202,27 @@ class _Loop:
         while len(steps) < length:
             count = min(STOP_CHECK_EVERY, length - len(steps), self.sampler.block_steps)
             before = len(steps) // STOP_CHECK_EVERY
-            tokens, last, layers, _ = self.stepper.draw(last, layers, self.sampler.noise(count),
-                                                        self.eos, self.ended, self.sampler,
-                                                        self.refresh, self.marks, self.guidance)
+            tokens, last, layers, _ = self.stepper.draw(
+                last,
+                layers,
+                self.sampler.noise(count),
+                self.eos,
+                self.ended,
+                self.sampler,
+                self.refresh,
+                self.marks,
+                self.guidance,
+            )
             steps += tokens.unbind(0)
             if len(steps) // STOP_CHECK_EVERY > before and self.finished():
                 return
 
     def step_by_step(self, steps: list, last, layers, length: int) -> None:
         for step in range(length):
-            scores = self.guidance.combine(last)                               # (N, V)
+            scores = self.guidance.combine(last)  # (N, V)
             if self.guard:
                 scores = self.guard.mask(scores)
-            token = self.sampler(scores)                                       # (N,)
+            token = self.sampler(scores)  # (N,)
             if self.eos >= 0:
                 token = token.masked_fill(self.ended, self.eos)
                 self.ended |= token == self.eos
@@ -188,8 +232,8 @@ class _Loop:
             if (step + 1) % STOP_CHECK_EVERY == 0 and self.finished():
                 return
             groups = self.guidance.groups
-            fed = token.repeat(groups) if groups > 1 else token                # (G*N,)
-            last, layers = self.stepper(fed, layers)                           # (G*N, V)
+            fed = token.repeat(groups) if groups > 1 else token  # (G*N,)
+            last, layers = self.stepper(fed, layers)  # (G*N, V)
             if self.marks is not None:
                 last, layers = self.stepper.refresh(fed == self.refresh, self.marks, last, layers)
 
@@ -207,7 +251,7 @@ def _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped) -> 
     texts, finished = [], []
     for start, row, gone in zip(rows, generated, dropped):
         ended = end_at_eos and tokenizer.eos_id in row
-        row = row[:row.index(tokenizer.eos_id)] if ended else row
+        row = row[: row.index(tokenizer.eos_id)] if ended else row
         text = tokenizer.decode(start[hidden:] + row)
         if stop:
             text = _cut(text, stop, len(tokenizer.decode(start[hidden:])))
@@ -236,14 +280,14 @@ def _drop_long(tokenizer, steps: list, max_words: int, ended, dropped: list) -> 
     for index, row in enumerate(torch.stack(steps, dim=1).tolist()):
         if dropped[index]:
             continue
-        row = row[:row.index(tokenizer.eos_id)] if tokenizer.eos_id in row else row
+        row = row[: row.index(tokenizer.eos_id)] if tokenizer.eos_id in row else row
         if count_words(tokenizer.decode(row)) > max_words:
             ended[index] = dropped[index] = True
 
 
 def _all_stopped(tokenizer, steps: list, stop: str, done: list) -> bool:
     """Mark samples whose recent tokens contain ``stop``; True when every sample has stopped."""
-    window = STOP_CHECK_EVERY + len(stop)                  # tokens are at least one character
+    window = STOP_CHECK_EVERY + len(stop)  # tokens are at least one character
     recent = torch.stack(steps[-window:], dim=1).tolist()
     for row, tokens in enumerate(recent):
         done[row] = done[row] or stop in tokenizer.decode(tokens)
@@ -258,7 +302,7 @@ class NgramGuard:
         self.seen = [dict() for _ in histories]
         for row, history in enumerate(self.histories):
             for i in range(len(history) - n + 1):
-                self._add(row, history[i:i + n])
+                self._add(row, history[i : i + n])
 
     def _add(self, row: int, gram: list) -> None:
         self.seen[row].setdefault(tuple(gram[:-1]), set()).add(gram[-1])
@@ -268,10 +312,10 @@ class NgramGuard:
         for row, history in enumerate(self.histories):
             if len(history) < self.n - 1:
                 continue
-            banned = self.seen[row].get(tuple(history[len(history) - self.n + 1:]))
+            banned = self.seen[row].get(tuple(history[len(history) - self.n + 1 :]))
             if banned:
                 masked = logits[row].index_fill(0, torch.tensor(sorted(banned)), float("-inf"))
-                if torch.isfinite(masked).any():         # never ban every token
+                if torch.isfinite(masked).any():  # never ban every token
                     logits[row] = masked
         return logits
 
@@ -280,4 +324,4 @@ class NgramGuard:
             history = self.histories[row]
             history.append(token)
             if len(history) >= self.n:
-                self._add(row, history[-self.n:])
+                self._add(row, history[-self.n :])

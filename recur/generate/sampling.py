@@ -8,6 +8,7 @@ AMD EPYC: about 80 us of 330). ``TokenSampler`` goes further for the generation 
 the noise for many steps in one call, with the banned tokens' columns already at ``-inf``, so a
 plain temperature step is one add and one argmax.
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,7 +16,7 @@ import torch
 # Noise drawn at once is at most this many floats (4 MB): a 16-step block for one character
 # stream, one step at a time for 64 streams of a 30,000-word vocabulary.
 NOISE_ELEMENTS = 1 << 20
-NOISE_STEPS = 16      # generate.STOP_CHECK_EVERY: a block per stop check
+NOISE_STEPS = 16  # generate.STOP_CHECK_EVERY: a block per stop check
 
 
 def gumbel(shape: tuple, generator: torch.Generator | None, device="cpu") -> torch.Tensor:
@@ -25,8 +26,9 @@ def gumbel(shape: tuple, generator: torch.Generator | None, device="cpu") -> tor
     return uniform.log_().neg_().log_().neg_()
 
 
-def restrict(logits: torch.Tensor, temperature: float, top_k: int = 0,
-             top_p: float = 1.0) -> torch.Tensor:
+def restrict(
+    logits: torch.Tensor, temperature: float, top_k: int = 0, top_p: float = 1.0
+) -> torch.Tensor:
     """``logits`` (B, V) with every token outside the top ``top_k`` and outside the nucleus (the
     fewest tokens whose probability at ``temperature`` reaches ``top_p``) set to -inf. Written
     for TorchScript too: ``StepNet.draw`` calls it between its steps."""
@@ -48,8 +50,9 @@ def restricts(temperature: float, top_k: int, top_p: float, vocab_size: int) -> 
     return temperature > 0 and (0 < top_k < vocab_size or top_p < 1.0)
 
 
-def ban_and_restrict(scores: torch.Tensor, banned: torch.Tensor, temperature: float,
-                     top_k: int, top_p: float) -> torch.Tensor:
+def ban_and_restrict(
+    scores: torch.Tensor, banned: torch.Tensor, temperature: float, top_k: int, top_p: float
+) -> torch.Tensor:
     """``scores`` (B, V) as ``TokenSampler`` and ``StepNet.draw`` sample them: unchanged when
     nothing is restricted (the block noise bans), else banned first, so that top-k and top-p
     count only tokens that may be drawn. Written for TorchScript too."""
@@ -59,8 +62,13 @@ def ban_and_restrict(scores: torch.Tensor, banned: torch.Tensor, temperature: fl
     return restrict(scores, temperature, top_k, top_p)
 
 
-def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
-                top_p: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_next(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Next ids (B,) from logits (B, V): greedy at temperature 0, else top-k / nucleus sampling."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
@@ -78,8 +86,15 @@ class TokenSampler:
     in the same order. With top-k or top-p the scores are first banned and restricted (see
     ``ban_and_restrict``)."""
 
-    def __init__(self, shape: tuple, temperature: float, top_k: int, top_p: float,
-                 generator: torch.Generator, banned: torch.Tensor):
+    def __init__(
+        self,
+        shape: tuple,
+        temperature: float,
+        top_k: int,
+        top_p: float,
+        generator: torch.Generator,
+        banned: torch.Tensor,
+    ):
         self.shape, self.temperature, self.top_k, self.top_p = shape, temperature, top_k, top_p
         self.generator, self.banned = generator, banned
         self.block_steps = max(1, min(NOISE_STEPS, NOISE_ELEMENTS // max(1, shape[0] * shape[1])))

@@ -8,10 +8,10 @@ sampling steps with no Python between them: on the 2-core AMD EPYC one int8 stre
 LSTM drew 8,000 tokens/s there against 3,269 from a Python loop over the same modules and noise
 (``python -m benchmarks.sampling_ab``).
 """
+
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -19,9 +19,8 @@ from torch.nn import functional as F
 
 from recur.generate.sampling import ban_and_restrict
 
-
-ONEDNN_FROM_ROWS = 4    # fewer rows (streams) go through addmm: one stream of fp32 2x512 LSTM
-                        # sampled 3,700-4,000 tokens/s that way against 2,700-3,500 with oneDNN
+ONEDNN_FROM_ROWS = 4  # fewer rows (streams) go through addmm: one stream of fp32 2x512 LSTM
+# sampled 3,700-4,000 tokens/s that way against 2,700-3,500 with oneDNN
 
 
 class Fp32Product(nn.Module):
@@ -33,27 +32,33 @@ class Fp32Product(nn.Module):
     addmm, with the weight kept as (K, N): in a one-stream step (weights cycling through the
     cache) that beat (N, K) in most repeats."""
 
-    def __init__(self, weight: Tensor, bias: Optional[Tensor]):
+    def __init__(self, weight: Tensor, bias: Tensor | None):
         super().__init__()
         from recur.kernels.onednn import kernel
 
         self.precision, self.has_bias = "fp32", bias is not None
         self.onednn = weight.device.type == "cpu" and kernel() is not None
-        self.from_rows = ONEDNN_FROM_ROWS        # an attribute: TorchScript reads no globals
+        self.from_rows = ONEDNN_FROM_ROWS  # an attribute: TorchScript reads no globals
         self.register_buffer("weight", weight.t().contiguous())
         # oneDNN reads (N, K); kept beside (K, N) rather than instead of it (in one A/B of the
         # Python step, one stream through addmm from (N, K) gave 1,300-1,900 tokens/s against
         # 2,000-2,800 from (K, N))
-        self.register_buffer("weight_rows", weight.contiguous() if self.onednn
-                             else weight.new_empty(0))
-        self.register_buffer("bias", torch.zeros(weight.shape[0], device=weight.device)
-                             if bias is None else bias.contiguous())
+        self.register_buffer(
+            "weight_rows", weight.contiguous() if self.onednn else weight.new_empty(0)
+        )
+        self.register_buffer(
+            "bias",
+            torch.zeros(weight.shape[0], device=weight.device)
+            if bias is None
+            else bias.contiguous(),
+        )
 
-    def forward(self, x: Tensor, add: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, add: Tensor | None = None) -> Tensor:
         if self.onednn and x.size(0) >= self.from_rows:
-            scalars: List[Optional[Union[int, float, complex]]] = []   # the op's Scalar?[]
-            out = torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.weight_rows, self.bias,
-                                                     "none", scalars, "")
+            scalars: list[int | float | complex | None] = []  # the op's Scalar?[]
+            out = torch.ops.mkldnn._linear_pointwise(
+                x.contiguous(), self.weight_rows, self.bias, "none", scalars, ""
+            )
             return out if add is None else out.add_(add)
         if add is None:
             return torch.addmm(self.bias, x, self.weight)
@@ -65,14 +70,18 @@ class Fp32Product(nn.Module):
 class Bf16Product(nn.Module):
     """The same product with the weight stored in bf16 (the input is rounded to bf16 too)."""
 
-    def __init__(self, weight: Tensor, bias: Optional[Tensor]):
+    def __init__(self, weight: Tensor, bias: Tensor | None):
         super().__init__()
         self.precision = "bf16"
         self.register_buffer("weight", weight.to(torch.bfloat16).contiguous())
-        self.register_buffer("bias", torch.zeros(weight.shape[0], device=weight.device)
-                             if bias is None else bias.contiguous())
+        self.register_buffer(
+            "bias",
+            torch.zeros(weight.shape[0], device=weight.device)
+            if bias is None
+            else bias.contiguous(),
+        )
 
-    def forward(self, x: Tensor, add: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, add: Tensor | None = None) -> Tensor:
         out = F.linear(x.to(torch.bfloat16), self.weight).float().add_(self.bias)
         return out if add is None else out.add_(add)
 
@@ -84,7 +93,7 @@ class Int8Product(nn.Module):
         super().__init__()
         self.precision, self.packed = "int8", packed
 
-    def forward(self, x: Tensor, add: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, add: Tensor | None = None) -> Tensor:
         out = torch.ops.quantized.linear_dynamic(x, self.packed, True)
         return out if add is None else out.add_(add)
 
@@ -92,25 +101,25 @@ class Int8Product(nn.Module):
 class Passthrough(nn.Module):
     """The first layer's input products, already looked up from the (V, G*H) input table."""
 
-    def forward(self, x: Tensor, add: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, add: Tensor | None = None) -> Tensor:
         return x
 
 
 def guide(logits: Tensor, groups: int, weight: float) -> Tensor:
     """Guided scores (N, V) from the logits (G*N, V) of ``groups`` copies of N samples: the
     first under the wanted condition, the others under contrasting ones (generate.Guidance)."""
-    logp = logits.float().log_softmax(-1).unflatten(0, (groups, -1))         # (G, N, V)
+    logp = logits.float().log_softmax(-1).unflatten(0, (groups, -1))  # (G, N, V)
     main = logp[0]
     contrast = logp[1:].logsumexp(0) - math.log(groups - 1)
     return main + weight * (main - contrast)
 
 
-def lstm_update(gates: Tensor, c: Tensor) -> Tuple[Tensor, Tensor]:
+def lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
     """(h, c) from gates (B, 4H) in (i, f, o, g) order: one sigmoid covers three gates."""
     size = c.shape[1]
-    sig = gates[:, :3 * size].sigmoid()
-    c = torch.addcmul(sig[:, size:2 * size] * c, sig[:, :size], gates[:, 3 * size:].tanh())
-    return sig[:, 2 * size:] * c.tanh(), c
+    sig = gates[:, : 3 * size].sigmoid()
+    c = torch.addcmul(sig[:, size : 2 * size] * c, sig[:, :size], gates[:, 3 * size :].tanh())
+    return sig[:, 2 * size :] * c.tanh(), c
 
 
 class LSTMFirst(nn.Module):
@@ -120,7 +129,7 @@ class LSTMFirst(nn.Module):
         super().__init__()
         self.hidden, self.slot = hidden, slot
 
-    def forward(self, x: Tensor, states: List[Tensor]) -> List[Tensor]:
+    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
         gates = self.hidden(states[self.slot], x)
         h, c = lstm_update(gates, states[self.slot + 1])
         return [h, c]
@@ -133,7 +142,7 @@ class LSTMUpper(nn.Module):
         super().__init__()
         self.joint, self.slot = joint, slot
 
-    def forward(self, x: Tensor, states: List[Tensor]) -> List[Tensor]:
+    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
         gates = self.joint(torch.cat([x, states[self.slot]], 1))
         h, c = lstm_update(gates, states[self.slot + 1])
         return [h, c]
@@ -146,7 +155,7 @@ class GRULayer(nn.Module):
         super().__init__()
         self.inputs, self.hidden, self.slot = inputs, hidden, slot
 
-    def forward(self, x: Tensor, states: List[Tensor]) -> List[Tensor]:
+    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
         h = states[self.slot]
         i_r, i_z, i_n = self.inputs(x).chunk(3, 1)
         h_r, h_z, h_n = self.hidden(h).chunk(3, 1)
@@ -162,36 +171,43 @@ class RNNLayer(nn.Module):
         super().__init__()
         self.inputs, self.hidden, self.slot = inputs, hidden, slot
 
-    def forward(self, x: Tensor, states: List[Tensor]) -> List[Tensor]:
+    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
         return [torch.tanh(self.hidden(states[self.slot], self.inputs(x)))]
 
 
 class StepNet(nn.Module):
     """``net(tokens (B,), states) -> (logits (B, V), states)``; ``draw`` runs many steps."""
 
-    def __init__(self, input_table: Tensor, layers: List[nn.Module], decoder: nn.Module,
-                 condition_table: Optional[Tensor] = None,
-                 condition_lookup: Optional[Tensor] = None):
+    def __init__(
+        self,
+        input_table: Tensor,
+        layers: list[nn.Module],
+        decoder: nn.Module,
+        condition_table: Tensor | None = None,
+        condition_lookup: Tensor | None = None,
+    ):
         super().__init__()
         self.conditioned = condition_table is not None
-        self.register_buffer("input_table", input_table)                     # (V, G*H)
+        self.register_buffer("input_table", input_table)  # (V, G*H)
         empty = input_table.new_zeros(0)
-        self.register_buffer("condition_table", empty if condition_table is None
-                             else condition_table)                           # (R, G*H)
-        self.register_buffer("condition_lookup", empty.long() if condition_lookup is None
-                             else condition_lookup)                          # (C, V)
+        self.register_buffer(
+            "condition_table", empty if condition_table is None else condition_table
+        )  # (R, G*H)
+        self.register_buffer(
+            "condition_lookup", empty.long() if condition_lookup is None else condition_lookup
+        )  # (C, V)
         self.layers, self.decoder = nn.ModuleList(layers), decoder
 
-    def forward(self, tokens: Tensor, states: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, tokens: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         # F.embedding is a plain row gather: about 2 us against 10 us for table[tokens]
-        x = F.embedding(tokens, self.input_table)                            # (B, G*H)
-        carried: List[Tensor] = []
+        x = F.embedding(tokens, self.input_table)  # (B, G*H)
+        carried: list[Tensor] = []
         if self.conditioned:
-            marks = self.condition_lookup[:, tokens].t()                     # (B, C)
+            marks = self.condition_lookup[:, tokens].t()  # (B, C)
             rows = torch.where(marks >= 0, marks, states[-1])
             x = x + self.condition_table[rows].sum(1)
             carried = [rows]
-        new: List[Tensor] = []
+        new: list[Tensor] = []
         for layer in self.layers:
             out = layer(x, states)
             new += out
@@ -199,10 +215,22 @@ class StepNet(nn.Module):
         return self.decoder(x), new + carried
 
     @torch.jit.export
-    def draw(self, last: Tensor, states: List[Tensor], noise: Tensor, eos: int, ended: Tensor,
-             banned: Tensor, temperature: float, top_k: int, top_p: float, refresh: int,
-             marks: Tensor, groups: int,
-             weight: float) -> Tuple[Tensor, Tensor, List[Tensor], Tensor]:
+    def draw(
+        self,
+        last: Tensor,
+        states: list[Tensor],
+        noise: Tensor,
+        eos: int,
+        ended: Tensor,
+        banned: Tensor,
+        temperature: float,
+        top_k: int,
+        top_p: float,
+        refresh: int,
+        marks: Tensor,
+        groups: int,
+        weight: float,
+    ) -> tuple[Tensor, Tensor, list[Tensor], Tensor]:
         """``S = len(noise)`` sampling steps of N samples: token = argmax(scores + noise[k])
         (see sampling.py), the scores being ``last`` (G*N, V) combined over ``groups`` copies
         with ``weight`` (generate.Guidance; G = 1: ``last`` itself), then banned and restricted
@@ -211,24 +239,25 @@ class StepNet(nn.Module):
         place). With ``refresh >= 0`` (a line-end id) a row that drew it is then fed its
         ``marks`` (G*N, C), its condition tokens. Returns the tokens (S, N), the last logits,
         the states and ``ended``."""
-        tokens: List[Tensor] = []
+        tokens: list[Tensor] = []
         for k in range(noise.shape[0]):
             scores = last if groups == 1 else guide(last, groups, weight)
             scores = ban_and_restrict(scores, banned, temperature, top_k, top_p)
             token = (scores + noise[k]).argmax(-1)
             if eos >= 0:
                 token = token.masked_fill(ended, eos)
-                ended.logical_or_(token == eos)           # in place: the caller holds it
+                ended.logical_or_(token == eos)  # in place: the caller holds it
             tokens.append(token)
-            fed = token if groups == 1 else token.repeat(groups)              # (G*N,)
+            fed = token if groups == 1 else token.repeat(groups)  # (G*N,)
             last, states = self.forward(fed, states)
             if refresh >= 0:
                 last, states = self.refresh(fed == refresh, marks, last, states)
         return torch.stack(tokens), last, states, ended
 
     @torch.jit.export
-    def refresh(self, at_line: Tensor, marks: Tensor, last: Tensor,
-                states: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def refresh(
+        self, at_line: Tensor, marks: Tensor, last: Tensor, states: list[Tensor]
+    ) -> tuple[Tensor, list[Tensor]]:
         """Rows where ``at_line`` (B,) take their condition tokens ``marks`` (B, C) as input, as
         a run trained with ``--condition-every-line`` saw them after each line end."""
         if not bool(at_line.any()):
@@ -236,7 +265,7 @@ class StepNet(nn.Module):
         fed_last, fed = last, states
         for column in range(marks.shape[1]):
             fed_last, fed = self.forward(marks[:, column], fed)
-        keep = at_line[:, None]                                              # (B, 1)
+        keep = at_line[:, None]  # (B, 1)
         merged = [torch.where(keep, new, old) for new, old in zip(fed, states)]
         return torch.where(keep, fed_last, last), merged
 

@@ -16,6 +16,7 @@ as the model), ``bf16`` (half the bytes; AVX-512 BF16 CPUs and GPUs multiply it 
 only, through PyTorch's fbgemm kernels). The gates, states and softmax stay fp32 throughout.
 GRU gate order follows PyTorch: (r, z, n).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -23,8 +24,8 @@ import warnings
 import torch
 from torch import nn
 
-from recur.generate import step_modules as steps
 from recur.errors import RecurError
+from recur.generate import step_modules as steps
 
 PRECISIONS = ("fp32", "bf16", "int8")
 # A product whose weight has fewer elements than this stays fp32 whatever the precision: it sits
@@ -49,21 +50,24 @@ def _int8_pack(weight: torch.Tensor, bias: torch.Tensor | None):
         raise RecurError("--precision int8 samples on the CPU only; use bf16 on a GPU")
     scales = (weight.abs().amax(1).clamp_min(1e-12) / 127).double()
     try:
-        with warnings.catch_warnings():     # PyTorch marks the quantized tensor API deprecated
+        with warnings.catch_warnings():  # PyTorch marks the quantized tensor API deprecated
             warnings.simplefilter("ignore")
-            quantized = torch.quantize_per_channel(weight.float(), scales,
-                                                   torch.zeros_like(scales, dtype=torch.long),
-                                                   0, torch.qint8)
+            quantized = torch.quantize_per_channel(
+                weight.float(), scales, torch.zeros_like(scales, dtype=torch.long), 0, torch.qint8
+            )
             return torch.ops.quantized.linear_prepack(quantized, bias)
     except (RuntimeError, AttributeError) as error:
-        raise RecurError(f"--precision int8 is not available in this PyTorch build ({error}); "
-                         "use fp32 or bf16") from None
+        raise RecurError(
+            f"--precision int8 is not available in this PyTorch build ({error}); use fp32 or bf16"
+        ) from None
 
 
 def _lstm_order(hidden_size: int) -> torch.Tensor:
     """Rows of PyTorch's (i, f, g, o) gate blocks rearranged as (i, f, o, g)."""
     h = hidden_size
-    return torch.cat([torch.arange(0, 2 * h), torch.arange(3 * h, 4 * h), torch.arange(2 * h, 3 * h)])
+    return torch.cat(
+        [torch.arange(0, 2 * h), torch.arange(3 * h, 4 * h), torch.arange(2 * h, 3 * h)]
+    )
 
 
 class Stepper:
@@ -74,7 +78,9 @@ class Stepper:
 
     def __init__(self, model: nn.Module, precision: str = "fp32", script: bool = True):
         if precision not in PRECISIONS:
-            raise RecurError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+            raise RecurError(
+                f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}"
+            )
         self.cell, self.precision = model.config.cell, precision
         self.num_layers = model.config.num_layers
         self.conditioned = getattr(model, "conditioned", False)
@@ -87,7 +93,10 @@ class Stepper:
             self.net = scripted if scripted is not None else self.net
 
     def _weights(self, rnn: nn.Module, kind: str, index: int) -> tuple:
-        weight, bias = getattr(rnn, f"weight_{kind}_l{index}"), getattr(rnn, f"bias_{kind}_l{index}")
+        weight, bias = (
+            getattr(rnn, f"weight_{kind}_l{index}"),
+            getattr(rnn, f"bias_{kind}_l{index}"),
+        )
         if self.cell == "lstm":
             order = _lstm_order(rnn.hidden_size).to(weight.device)
             return weight[order].float(), bias[order].float()
@@ -100,50 +109,68 @@ class Stepper:
         layers = []
         for i in range(self.num_layers):
             w_hh, b_hh = self._weights(rnn, "hh", i)
-            if i == 0 and self.cell == "lstm":   # both biases add: b_hh joins the input table
+            if i == 0 and self.cell == "lstm":  # both biases add: b_hh joins the input table
                 table += b_hh
                 layers.append(steps.LSTMFirst(build_product(w_hh, None, precision), 0))
-            elif self.cell == "lstm":            # one product over [x, h] (B, 2H), both biases
+            elif self.cell == "lstm":  # one product over [x, h] (B, 2H), both biases
                 w_ih, b_ih = self._weights(rnn, "ih", i)
                 joint = build_product(torch.cat([w_ih, w_hh], 1), b_ih + b_hh, precision)
                 layers.append(steps.LSTMUpper(joint, slots * i))
             else:
-                inputs = steps.Passthrough() if i == 0 else \
-                    build_product(*self._weights(rnn, "ih", i), precision)
+                inputs = (
+                    steps.Passthrough()
+                    if i == 0
+                    else build_product(*self._weights(rnn, "ih", i), precision)
+                )
                 kind = steps.GRULayer if self.cell == "gru" else steps.RNNLayer
                 layers.append(kind(inputs, build_product(w_hh, b_hh, precision), slots * i))
         if getattr(model, "adaptive", False):
             decoder = steps.AdaptiveDecoder(model.decoder)
         else:
-            decoder = build_product(model.decoder.weight.float(), model.decoder.bias.float(),
-                                    precision)
+            decoder = build_product(
+                model.decoder.weight.float(), model.decoder.bias.float(), precision
+            )
         conditions = {}
         if self.conditioned:
-            conditions = dict(condition_table=model.condition_embedding.weight.float()
-                              @ w_ih0.t(), condition_lookup=model.condition_lookup)
+            conditions = dict(
+                condition_table=model.condition_embedding.weight.float() @ w_ih0.t(),
+                condition_lookup=model.condition_lookup,
+            )
         return steps.StepNet(table, layers, decoder, **conditions)
 
     def to_layers(self, state) -> list:
         carried = [state[-1]] if self.conditioned else []
         if self.cell == "lstm":
-            return [t for h, c in zip(state[0].unbind(0), state[1].unbind(0)) for t in (h, c)] \
-                + carried
+            return [
+                t for h, c in zip(state[0].unbind(0), state[1].unbind(0)) for t in (h, c)
+            ] + carried
         return list(state[0].unbind(0)) + carried
 
     def from_layers(self, layers: list) -> tuple:
         carried = (layers[-1],) if self.conditioned else ()
         if self.cell == "lstm":
-            return (torch.stack(layers[0:2 * self.num_layers:2]),
-                    torch.stack(layers[1:2 * self.num_layers:2])) + carried
-        return (torch.stack(layers[:self.num_layers]),) + carried
+            return (
+                torch.stack(layers[0 : 2 * self.num_layers : 2]),
+                torch.stack(layers[1 : 2 * self.num_layers : 2]),
+            ) + carried
+        return (torch.stack(layers[: self.num_layers]),) + carried
 
     def __call__(self, tokens: torch.Tensor, layers: list) -> tuple[torch.Tensor, list]:
         with torch.no_grad():
             return self.net(tokens, layers)
 
-    def draw(self, last: torch.Tensor, layers: list, noise: torch.Tensor, eos: int = -1,
-             ended: torch.Tensor | None = None, sampler=None, refresh: int | None = None,
-             marks: torch.Tensor | None = None, guidance=None) -> tuple:
+    def draw(
+        self,
+        last: torch.Tensor,
+        layers: list,
+        noise: torch.Tensor,
+        eos: int = -1,
+        ended: torch.Tensor | None = None,
+        sampler=None,
+        refresh: int | None = None,
+        marks: torch.Tensor | None = None,
+        guidance=None,
+    ) -> tuple:
         """``len(noise)`` sampling steps from ``last`` (B, V) logits: each token is
         ``argmax(last + noise[k])`` (noise (S, B, V): temperature-scaled Gumbel noise, banned ids at
         -inf; see sampling.py), ``last`` first banned and restricted as ``sampler`` (a
@@ -152,19 +179,37 @@ class Stepper:
         samples and tokens are drawn from the guided scores (see ``StepNet.draw``). Returns
         (tokens (S, N), last, layers, ended)."""
         groups, weight = (1, 0.0) if guidance is None else (guidance.groups, guidance.weight)
-        ended = torch.zeros(last.shape[0] // groups, dtype=torch.bool, device=last.device) \
-            if ended is None else ended
+        ended = (
+            torch.zeros(last.shape[0] // groups, dtype=torch.bool, device=last.device)
+            if ended is None
+            else ended
+        )
         banned = last.new_zeros(0, dtype=torch.long) if sampler is None else sampler.banned
-        restriction = (1.0, 0, 1.0) if sampler is None else \
-            (sampler.temperature, sampler.top_k, sampler.top_p)
+        restriction = (
+            (1.0, 0, 1.0)
+            if sampler is None
+            else (sampler.temperature, sampler.top_k, sampler.top_p)
+        )
         if refresh is None or marks is None:
             refresh, marks = -1, banned.new_zeros(0, 0)
         with torch.no_grad():
-            return self.net.draw(last, layers, noise, eos, ended, banned, *restriction, refresh,
-                                 marks, groups, float(weight))
+            return self.net.draw(
+                last,
+                layers,
+                noise,
+                eos,
+                ended,
+                banned,
+                *restriction,
+                refresh,
+                marks,
+                groups,
+                float(weight),
+            )
 
-    def refresh(self, at_line: torch.Tensor, marks: torch.Tensor, last: torch.Tensor,
-                layers: list) -> tuple:
+    def refresh(
+        self, at_line: torch.Tensor, marks: torch.Tensor, last: torch.Tensor, layers: list
+    ) -> tuple:
         """Rows where ``at_line`` (B,) are fed their condition tokens ``marks`` (B, C)."""
         with torch.no_grad():
             return self.net.refresh(at_line, marks, last, layers)
@@ -174,8 +219,8 @@ def _script(net: steps.StepNet) -> torch.jit.ScriptModule | None:
     """``net`` compiled by TorchScript, or None where this PyTorch build cannot (the Python
     modules then run the same step, only slower)."""
     try:
-        with warnings.catch_warnings():     # newer PyTorch releases mark TorchScript deprecated
+        with warnings.catch_warnings():  # newer PyTorch releases mark TorchScript deprecated
             warnings.simplefilter("ignore")
             return torch.jit.script(net)
-    except Exception:       # noqa: BLE001: any failure to compile leaves the Python step
+    except Exception:  # noqa: BLE001: any failure to compile leaves the Python step
         return None

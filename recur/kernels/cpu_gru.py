@@ -16,6 +16,7 @@ Layers run time-major, (T, B, .), so that each step's rows are contiguous. CUDA 
 autocast and inference (one stream of validation, where nn.GRU's C++ loop costs less per step
 than Python) use ``nn.GRU``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,9 +28,16 @@ from recur.kernels.onednn import Linear, linear
 
 def usable(rnn: nn.Module, x: torch.Tensor) -> bool:
     """Whether ``gru`` can stand in for ``rnn`` on input ``x``."""
-    return (isinstance(rnn, nn.GRU) and x.device.type == "cpu" and x.dtype == torch.float32
-            and rnn.batch_first and not rnn.bidirectional and rnn.bias
-            and not torch.is_autocast_enabled("cpu") and torch.is_grad_enabled())
+    return (
+        isinstance(rnn, nn.GRU)
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and rnn.batch_first
+        and not rnn.bidirectional
+        and rnn.bias
+        and not torch.is_autocast_enabled("cpu")
+        and torch.is_grad_enabled()
+    )
 
 
 def forward(rnn: nn.Module, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple:
@@ -46,19 +54,22 @@ def embedded_inputs(embedding: nn.Embedding, rnn: nn.GRU, ids: torch.Tensor) -> 
     return F.embedding(ids.t(), table)
 
 
-def gru(rnn: nn.GRU, x: torch.Tensor | None, h0: torch.Tensor | None,
-        first: torch.Tensor | None = None) -> tuple:
+def gru(
+    rnn: nn.GRU, x: torch.Tensor | None, h0: torch.Tensor | None, first: torch.Tensor | None = None
+) -> tuple:
     """``rnn(x, h0)`` for batch-first ``x`` (B, T, I): returns out (B, T, H), h (L, B, H). With
     ``first`` (layer 0's input products, (T, B, 3H), from ``embedded_inputs``) ``x`` is unused."""
     if first is None:
-        x = x.transpose(0, 1).contiguous()                 # (T, B, I)
+        x = x.transpose(0, 1).contiguous()  # (T, B, I)
     steps, batch = (first if first is not None else x).shape[:2]
     if h0 is None:
         h0 = rnn.weight_hh_l0.new_zeros(rnn.num_layers, batch, rnn.hidden_size)
     last = []
     for layer in range(rnn.num_layers):
-        w_ih, w_hh, b_ih, b_hh = (getattr(rnn, f"{name}_l{layer}")
-                                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        w_ih, w_hh, b_ih, b_hh = (
+            getattr(rnn, f"{name}_l{layer}")
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
         if layer == 0 and first is not None:
             inputs = first
         else:
@@ -83,19 +94,27 @@ class GRURecurrence(torch.autograd.Function):
     def forward(ctx, inputs, h, w_hh, b_hh):
         steps, batch, three = inputs.shape
         size, two = three // 3, 2 * three // 3
-        hs = inputs.new_empty(steps + 1, batch, size)      # h_0 .. h_T
+        hs = inputs.new_empty(steps + 1, batch, size)  # h_0 .. h_T
         hs[0] = h
         recurrent = inputs.new_empty(steps, batch, three)  # W_h h + b_h at each step
         rz = inputs.new_empty(steps, batch, two)
         n = inputs.new_empty(steps, batch, size)
         for in_rz, in_n, rec, rec_rz, rec_n, rz_t, r_t, z_t, n_t, h_next in zip(
-                inputs[..., :two].unbind(0), inputs[..., two:].unbind(0), recurrent.unbind(0),
-                recurrent[..., :two].unbind(0), recurrent[..., two:].unbind(0), rz.unbind(0),
-                rz[..., :size].unbind(0), rz[..., size:].unbind(0), n.unbind(0), hs[1:].unbind(0)):
+            inputs[..., :two].unbind(0),
+            inputs[..., two:].unbind(0),
+            recurrent.unbind(0),
+            recurrent[..., :two].unbind(0),
+            recurrent[..., two:].unbind(0),
+            rz.unbind(0),
+            rz[..., :size].unbind(0),
+            rz[..., size:].unbind(0),
+            n.unbind(0),
+            hs[1:].unbind(0),
+        ):
             rec.copy_(linear(h, w_hh, b_hh))
             torch.add(in_rz, rec_rz, out=rz_t).sigmoid_()
             torch.addcmul(in_n, r_t, rec_n, out=n_t).tanh_()
-            h = torch.lerp(n_t, h, z_t, out=h_next)        # n + z (h - n)
+            h = torch.lerp(n_t, h, z_t, out=h_next)  # n + z (h - n)
         ctx.save_for_backward(hs, recurrent, rz, n, w_hh)
         return hs[1:], h.clone()
 
@@ -103,24 +122,33 @@ class GRURecurrence(torch.autograd.Function):
     def backward(ctx, grad_out, grad_h):
         hs, recurrent, rz, n, w_hh = ctx.saved_tensors
         steps, batch, size = n.shape
-        factors, to_n = _factors(hs, recurrent[..., 2 * size:], rz, n)
-        grad_recurrent = n.new_empty(steps, batch, 3, size)   # d (W_h h + b_h)
-        grads = n.new_empty(steps, batch, size)               # dL/dh_t, all paths
-        dh = grad_h                # autograd passes zeros for an output that was not used
-        w_hh_t = w_hh.t().contiguous()                        # dh W_h = linear(dh, W_h^T)
-        for g_out, g_t, f_t, gr_t, gr_flat, z_t in reversed(list(zip(
-                grad_out.unbind(0), grads.unbind(0), factors.unbind(0), grad_recurrent.unbind(0),
-                grad_recurrent.view(steps, batch, 3 * size).unbind(0), rz[..., size:].unbind(0)))):
+        factors, to_n = _factors(hs, recurrent[..., 2 * size :], rz, n)
+        grad_recurrent = n.new_empty(steps, batch, 3, size)  # d (W_h h + b_h)
+        grads = n.new_empty(steps, batch, size)  # dL/dh_t, all paths
+        dh = grad_h  # autograd passes zeros for an output that was not used
+        w_hh_t = w_hh.t().contiguous()  # dh W_h = linear(dh, W_h^T)
+        for g_out, g_t, f_t, gr_t, gr_flat, z_t in reversed(
+            list(
+                zip(
+                    grad_out.unbind(0),
+                    grads.unbind(0),
+                    factors.unbind(0),
+                    grad_recurrent.unbind(0),
+                    grad_recurrent.view(steps, batch, 3 * size).unbind(0),
+                    rz[..., size:].unbind(0),
+                )
+            )
+        ):
             dh = torch.add(dh, g_out, out=g_t)
             torch.mul(f_t, dh.unsqueeze(1), out=gr_t)
             dh = linear(gr_flat, w_hh_t).addcmul_(dh, z_t)
         grad_recurrent = grad_recurrent.view(steps, batch, 3 * size)
         flat = grad_recurrent.view(steps * batch, 3 * size)
-        grad_w_hh = flat.t() @ hs[:-1].reshape(steps * batch, size)   # (see onednn.Linear)
+        grad_w_hh = flat.t() @ hs[:-1].reshape(steps * batch, size)  # (see onednn.Linear)
         grad_b_hh = flat.sum(0)
         # d (W_i x + b_i) is d (W_h h + b_h) but for n, which has no r factor: done in place,
         # now that the recurrent gradients are formed
-        torch.mul(grads, to_n, out=grad_recurrent[..., 2 * size:])
+        torch.mul(grads, to_n, out=grad_recurrent[..., 2 * size :])
         return grad_recurrent, dh, grad_w_hh, grad_b_hh
 
 
@@ -135,7 +163,7 @@ def _factors(hs, recurrent_n, rz, n) -> tuple:
     factors = n.new_empty(steps, batch, 3, size)
     f_r, f_z, f_n = factors.unbind(2)
     keep = 1 - z
-    to_n = torch.addcmul(keep, keep, n * n, value=-1)     # (1 - z)(1 - n^2)
+    to_n = torch.addcmul(keep, keep, n * n, value=-1)  # (1 - z)(1 - n^2)
     torch.mul(to_n, r, out=f_n)
     torch.mul(f_n, recurrent_n, out=f_r).addcmul_(f_r, r, value=-1)
     torch.sub(hs[:-1], n, out=f_z).mul_(z).mul_(keep)

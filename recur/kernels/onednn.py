@@ -13,6 +13,7 @@ only when it exists and agrees; otherwise, and for tensors that are not fp32 on 
 ``torch.addmm`` / ``torch.mm``. Each kernel is deterministic, so a run and its resume (on the
 same machine and PyTorch) compute the same numbers.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,12 +28,17 @@ def kernel():
     try:
         op = torch.ops.mkldnn._linear_pointwise
         generator = torch.Generator().manual_seed(0)
-        x, weight, bias = (torch.randn(shape, generator=generator)
-                           for shape in ((5, 7), (3, 7), (3,)))
+        x, weight, bias = (
+            torch.randn(shape, generator=generator) for shape in ((5, 7), (3, 7), (3,))
+        )
         exact = torch.addmm(bias, x, weight.t())
         same = torch.allclose(op(x, weight, bias, "none", [], ""), exact, atol=1e-5)
-        return op if same and torch.allclose(op(x, weight, None, "none", [], ""),
-                                             x @ weight.t(), atol=1e-5) else None
+        return (
+            op
+            if same
+            and torch.allclose(op(x, weight, None, "none", [], ""), x @ weight.t(), atol=1e-5)
+            else None
+        )
     except (AttributeError, RuntimeError):
         return None
 

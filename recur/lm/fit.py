@@ -4,6 +4,7 @@ Reads and tokenizes the data (through the on-disk token cache for character-leve
 device and joins a torchrun group when there is one, makes or reopens the run directory, restores
 exact-resume state, then hands over to ``Trainer``. See ``api.train`` for the Python call.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,16 +15,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recur.runs import checkpoint
 from recur.config.options import DataConfig, ModelConfig, TrainConfig
-from recur.data.streams import frame_documents, split_documents, split_text
-from recur.training.distributed import Group, setup, teardown
-from recur.errors import RecurError
-from recur.runs.logbook import Logbook, plot_losses
-from recur.training.machine import auto_threads, choose_device
-from recur.models.language_model import count_parameters
 from recur.data.readers import collect_files, load_text
+from recur.data.streams import frame_documents, split_documents, split_text
+from recur.errors import RecurError
+from recur.models.language_model import count_parameters
+from recur.runs import checkpoint
+from recur.runs.logbook import Logbook, plot_losses
 from recur.tokenizers import build_tokenizer
+from recur.training.distributed import Group, setup, teardown
+from recur.training.machine import auto_threads, choose_device
 from recur.training.trainer import Trainer
 
 
@@ -33,9 +34,9 @@ class Corpus:
     train_ids: np.ndarray
     val_ids: np.ndarray
     val_characters: int
-    summary: str = ""                 # extra summary line (MIDI: files, notes, events)
-    baseline: float | None = None     # unigram loss of the validation tokens (MIDI)
-    documents: object = None          # documents.Documents of a document model
+    summary: str = ""  # extra summary line (MIDI: files, notes, events)
+    baseline: float | None = None  # unigram loss of the validation tokens (MIDI)
+    documents: object = None  # documents.Documents of a document model
 
 
 def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = None) -> Corpus:
@@ -51,18 +52,24 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
 
     if is_music(data):
         return Corpus(**prepare_midi(data, tokenizer))
-    data.documents = resolve_mode(data, collect_files(data.paths, data.glob)) \
-        if data.paths else ("none" if data.documents == "auto" else data.documents)
+    data.documents = (
+        resolve_mode(data, collect_files(data.paths, data.glob))
+        if data.paths
+        else ("none" if data.documents == "auto" else data.documents)
+    )
     if data.documents != "none":
         return prepare_documents(data, tokenizer)
     if data.level == "char" and data.paths and cache_dir is not None:
         from recur.data.token_cache import build_cache
 
-        fitted, train_ids, val_ids = build_cache(data.paths, data.glob, data.encoding,
-                                                 data.val_fraction, cache_dir)
+        fitted, train_ids, val_ids = build_cache(
+            data.paths, data.glob, data.encoding, data.val_fraction, cache_dir
+        )
         if tokenizer is not None and tokenizer.symbols != fitted.symbols:
-            raise RecurError("the training data changed since this run started; resume needs "
-                             "the same files (or start a new run)")
+            raise RecurError(
+                "the training data changed since this run started; resume needs "
+                "the same files (or start a new run)"
+            )
         return Corpus(fitted, train_ids, val_ids, max(len(val_ids) - 1, 0))
     text = load_text(data.paths, data.corpus, data.glob, data.encoding)
     train_text, val_text = split_text(text, data.val_fraction)
@@ -87,16 +94,25 @@ def prepare_documents(data: DataConfig, tokenizer=None) -> Corpus:
     tokens = [condition_token(c, v) for c in columns for v in data.conditions.get(c, {})]
     if tokenizer is None:
         tokenizer = build_tokenizer(data.level, data).fit(
-            (documents.texts[i] for i in train), tokens)
-    unseen = [t for c, values in counts.items() for v in values
-              if tokenizer.condition_id(t := condition_token(c, v)) is None]
+            (documents.texts[i] for i in train), tokens
+        )
+    unseen = [
+        t
+        for c, values in counts.items()
+        for v in values
+        if tokenizer.condition_id(t := condition_token(c, v)) is None
+    ]
     if unseen:
         raise RecurError(f"the data has condition values this run never saw: {', '.join(unseen)}")
 
     def framed(indices):
-        return frame_documents(tokenizer, [documents.texts[i] for i in indices],
-                               [documents.conditions[i] for i in indices], columns,
-                               data.condition_every_line)
+        return frame_documents(
+            tokenizer,
+            [documents.texts[i] for i in indices],
+            [documents.conditions[i] for i in indices],
+            columns,
+            data.condition_every_line,
+        )
 
     characters = sum(len(documents.texts[i]) + 1 for i in val)
     return Corpus(tokenizer, framed(train), framed(val), characters, documents=documents)
@@ -112,18 +128,25 @@ def default_run_dir(data: DataConfig) -> Path:
     return candidate
 
 
-def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | None = None,
-        quiet: bool = False) -> Path:
+def fit(
+    data: DataConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    resume: str | None = None,
+    quiet: bool = False,
+) -> Path:
     """Train a language model; returns the run directory. See ``api.train`` for the Python call."""
-    threads, note = auto_threads(train)    # before our own work adds to the load
+    threads, note = auto_threads(train)  # before our own work adds to the load
     group, device_name = setup(train.device)
     if group.active and not train.threads:
-        threads = max(1, (os.cpu_count() or 1) // group.world_size)   # ranks share the cores
+        threads = max(1, (os.cpu_count() or 1) // group.world_size)  # ranks share the cores
     device = choose_device(train, device_name, threads)
     run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
     if not resume and ((run_dir / "last").exists() or (run_dir / "best").exists()):
-        raise RecurError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
-                         "or choose another --out")
+        raise RecurError(
+            f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
+            "or choose another --out"
+        )
     tokenizer = checkpoint.load(run_dir / "last").tokenizer if resume else None
     started = time.perf_counter()
     corpus = _prepare_in_turn(group, data, tokenizer, run_dir)
@@ -139,8 +162,9 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
 
         for line in auto_size(model, data, train, device, group.active):
             log.say(line)
-    trainer = Trainer({"data": data, "model": model, "train": train}, corpus, run_dir, device, log,
-                      group)
+    trainer = Trainer(
+        {"data": data, "model": model, "train": train}, corpus, run_dir, device, log, group
+    )
     if resume:
         _restore(trainer, run_dir / "last", device)
     _summary(trainer, resume)
@@ -157,10 +181,12 @@ def fit(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: str | 
             plot_losses(run_dir)
     if corpus.baseline is not None:
         log.write({"kind": "baseline", "unigram_val_loss": corpus.baseline, "best": trainer.best})
-        log.say(f"best validation loss {trainer.best:.4f} nats/event against "
-                f"{corpus.baseline:.4f} for a unigram model of the same events")
+        log.say(
+            f"best validation loss {trainer.best:.4f} nats/event against "
+            f"{corpus.baseline:.4f} for a unigram model of the same events"
+        )
     if group.active:
-        torch.distributed.barrier()        # the others wait until rank 0 has written
+        torch.distributed.barrier()  # the others wait until rank 0 has written
     teardown(group)
     return run_dir
 
@@ -171,8 +197,10 @@ def _condition_ids(tokenizer, conditions: dict) -> list:
 
     if not conditions:
         raise RecurError("--condition-embedding needs a conditional model (--condition-column)")
-    return [[tokenizer.condition_id(condition_token(column, value)) for value in values]
-            for column, values in conditions.items()]
+    return [
+        [tokenizer.condition_id(condition_token(column, value)) for value in values]
+        for column, values in conditions.items()
+    ]
 
 
 def _prepare_in_turn(group: Group, data: DataConfig, tokenizer, run_dir: Path) -> Corpus:
@@ -202,36 +230,50 @@ def _document_summary(documents, data: DataConfig, run_dir: Path, say) -> None:
 
     from recur.data.documents import fingerprint
 
-    say(f"documents ({data.documents}): {len(documents.texts):,} read, {documents.skipped:,} "
-        f"empty skipped" + (f", {documents.filtered:,} left out by --where {data.where}"
-                            if data.where else ""))
+    say(
+        f"documents ({data.documents}): {len(documents.texts):,} read, {documents.skipped:,} "
+        f"empty skipped"
+        + (f", {documents.filtered:,} left out by --where {data.where}" if data.where else "")
+    )
     for column, values in data.conditions.items():
         shown = ", ".join(f"{value} ({count})" for value, count in list(values.items())[:12])
         more = f" and {len(values) - 12} more" if len(values) > 12 else ""
         say(f"condition {column}: {shown}{more}")
     prints = sorted({fingerprint(text) for text in documents.texts})
-    (run_dir / "documents.json").write_text(json.dumps(
-        {"normalization": "lower case, white space removed; sha1, first 16 hex digits",
-         "documents": len(documents.texts), "fingerprints": prints}))
+    (run_dir / "documents.json").write_text(
+        json.dumps(
+            {
+                "normalization": "lower case, white space removed; sha1, first 16 hex digits",
+                "documents": len(documents.texts),
+                "fingerprints": prints,
+            }
+        )
+    )
 
 
 def _summary(trainer: Trainer, resume) -> None:
     corpus, say = trainer.corpus, trainer.log.say
     config = trainer.model_config
-    say(f"{'resuming' if resume else 'training'} {trainer.run_dir}: "
+    say(
+        f"{'resuming' if resume else 'training'} {trainer.run_dir}: "
         f"{len(corpus.train_ids):,} training and {len(corpus.val_ids):,} validation tokens, "
-        f"vocabulary {corpus.tokenizer.vocab_size}")
+        f"vocabulary {corpus.tokenizer.vocab_size}"
+    )
     if corpus.summary:
         say(corpus.summary)
-    say(f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
+    say(
+        f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
         f"{config.embedding_size}{', tied' if trainer.model.tied else ''}"
         f"{', adaptive softmax ' + str(trainer.model.decoder.cutoffs[:-1]) if trainer.model.adaptive else ''}"
         f"{', condition embedding' if trainer.model.conditioned else ''}, "
         f"{count_parameters(trainer.model):,} parameters on {trainer.device} "
         f"({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}); batch {trainer.data.batch_size}x"
-        f"{trainer.data.seq_length}")
+        f"{trainer.data.seq_length}"
+    )
     say(f"plan: {trainer.plan.describe()}" + (f", from step {trainer.step}" if resume else ""))
     limit = trainer.train.max_val_tokens
     if limit and len(corpus.val_ids) > limit:
-        say(f"validation uses the first {limit:,} of {len(corpus.val_ids):,} validation tokens "
-            "(--max-val-tokens); recur evaluate measures any whole file")
+        say(
+            f"validation uses the first {limit:,} of {len(corpus.val_ids):,} validation tokens "
+            "(--max-val-tokens); recur evaluate measures any whole file"
+        )

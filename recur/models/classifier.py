@@ -15,6 +15,7 @@ faster than packed sequences (measured: 1.3k against 14k tokens/s for a 1x256 bi
 (``forward_layers.k``, ``backward_layers.k``); ``load_encoder`` maps a language model's
 ``rnn.*_l{k}`` weights onto ``forward_layers.k``.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,9 @@ import re
 import torch
 from torch import nn
 
-from recur.kernels import cpu_gru
 from recur.config.options import POOLINGS, ClassifierConfig, ModelConfig
 from recur.errors import RecurError
+from recur.kernels import cpu_gru
 from recur.models.language_model import RNN_CLASSES, check_model_config
 
 
@@ -55,10 +56,13 @@ class RecurrentClassifier(nn.Module):
         sizes = [config.embedding_size] + [width] * (config.num_layers - 1)
         cell = RNN_CLASSES[config.cell]
         self.forward_layers = nn.ModuleList(
-            cell(size, config.hidden_size, batch_first=True) for size in sizes)
-        self.backward_layers = nn.ModuleList(
             cell(size, config.hidden_size, batch_first=True) for size in sizes
-        ) if self.bidirectional else None
+        )
+        self.backward_layers = (
+            nn.ModuleList(cell(size, config.hidden_size, batch_first=True) for size in sizes)
+            if self.bidirectional
+            else None
+        )
         if self.pooling == "attention":
             self.attention = nn.Linear(width, 1)
         self.dropout = nn.Dropout(config.dropout)
@@ -80,29 +84,31 @@ class RecurrentClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.to(ids.device)
-        x = self.dropout(self.embedding(ids))                          # (B, T, E)
+        x = self.dropout(self.embedding(ids))  # (B, T, E)
         index = reverse_index(lengths, ids.shape[1]) if self.bidirectional else None
         for layer in range(self.config.num_layers):
             if layer:
                 x = self.dropout(x)
-            out = cpu_gru.forward(self.forward_layers[layer], x)[0]     # (B, T, H)
+            out = cpu_gru.forward(self.forward_layers[layer], x)[0]  # (B, T, H)
             if self.bidirectional:
                 back = cpu_gru.forward(self.backward_layers[layer], gather_time(x, index))[0]
                 out = torch.cat([out, gather_time(back, index)], dim=-1)  # (B, T, 2H)
             x = out
         mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]
-        return self.head(self.dropout(self.pool(x, mask, lengths)))     # (B, C)
+        return self.head(self.dropout(self.pool(x, mask, lengths)))  # (B, C)
 
     def pool(self, out: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, T, W) outputs and a (B, T) mask of real tokens -> (B, W), or (B, 3W) for
         ``concat`` (ULMFiT's last, max and mean side by side)."""
         if self.pooling == "concat":
-            return torch.cat([self.pool_by(kind, out, mask, lengths)
-                              for kind in ("last", "max", "mean")], dim=-1)
+            return torch.cat(
+                [self.pool_by(kind, out, mask, lengths) for kind in ("last", "max", "mean")], dim=-1
+            )
         return self.pool_by(self.pooling, out, mask, lengths)
 
-    def pool_by(self, kind: str, out: torch.Tensor, mask: torch.Tensor,
-                lengths: torch.Tensor) -> torch.Tensor:
+    def pool_by(
+        self, kind: str, out: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
         if kind == "last":
             # Forward direction at the last real token; backward direction at the first token,
             # where it has read the whole sequence.
@@ -116,7 +122,7 @@ class RecurrentClassifier(nn.Module):
             return out.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
         if kind == "mean":
             return (out * mask[..., None]).sum(dim=1) / lengths[:, None].to(out.dtype)
-        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))   # (B, T)
+        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
         weights = torch.softmax(scores, dim=1)
         return torch.bmm(weights[:, None, :], out).squeeze(1)
 
@@ -127,21 +133,27 @@ def build_classifier(config: ModelConfig, classifier: ClassifierConfig) -> nn.Mo
     if classifier.ensemble < 1:
         raise RecurError("--ensemble must be 1 or more")
     if not 0 <= classifier.word_dropout < 1:
-        raise RecurError(f"--word-dropout {classifier.word_dropout:g}: give a fraction from 0 up "
-                         "to (not including) 1, such as 0.3")
+        raise RecurError(
+            f"--word-dropout {classifier.word_dropout:g}: give a fraction from 0 up "
+            "to (not including) 1, such as 0.3"
+        )
     if classifier.average_epochs < 0:
-        raise RecurError(f"--average-epochs {classifier.average_epochs}: give 0 (the best "
-                         "epoch) or a number of epochs to average, such as 3")
+        raise RecurError(
+            f"--average-epochs {classifier.average_epochs}: give 0 (the best "
+            "epoch) or a number of epochs to average, such as 3"
+        )
     if classifier.pooling not in POOLINGS:
-        raise RecurError(f"unknown --pooling {classifier.pooling!r}; choose from "
-                         f"{', '.join(POOLINGS)}")
+        raise RecurError(
+            f"unknown --pooling {classifier.pooling!r}; choose from {', '.join(POOLINGS)}"
+        )
     if len(classifier.classes) < 2:
         raise RecurError("a classifier needs at least two classes")
     if classifier.ensemble > 1:
         from recur.classify.ensemble import ClassifierEnsemble
 
-        return ClassifierEnsemble([RecurrentClassifier(config, classifier)
-                                   for _ in range(classifier.ensemble)])
+        return ClassifierEnsemble(
+            [RecurrentClassifier(config, classifier) for _ in range(classifier.ensemble)]
+        )
     return RecurrentClassifier(config, classifier)
 
 
@@ -154,8 +166,11 @@ def load_encoder(model: RecurrentClassifier, language_model: nn.Module) -> list[
     for name, value in language_model.state_dict().items():
         match = re.fullmatch(r"rnn\.(\w+)_l(\d+)", name)
         mapped = f"forward_layers.{match.group(2)}.{match.group(1)}_l0" if match else name
-        if (mapped.startswith(("embedding.", "forward_layers.")) and mapped in target
-                and target[mapped].shape == value.shape):
+        if (
+            mapped.startswith(("embedding.", "forward_layers."))
+            and mapped in target
+            and target[mapped].shape == value.shape
+        ):
             target[mapped] = value.clone()
             copied.append(mapped)
     model.load_state_dict(target)

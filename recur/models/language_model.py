@@ -9,15 +9,16 @@ force (0: none), read from the condition tokens in ``ids`` and carried like the 
 With ``targets`` (B, T) the first output is the mean cross-entropy instead of logits, so an
 adaptive softmax never forms the (B, T, V) logits in training (as nanoGPT's ``forward`` does).
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recur.kernels import cpu_gru
 from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError
+from recur.kernels import cpu_gru
 
 State = tuple  # tuple[torch.Tensor, ...]
 
@@ -41,10 +42,13 @@ def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
         cutoffs = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise RecurError(f"--adaptive-softmax {text!r}: give token ids such as 2000,10000")
-    if cutoffs and (cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0
-                    or cutoffs[-1] >= vocab_size - 1):
-        raise RecurError(f"--adaptive-softmax {text}: the cutoffs must increase and lie between 1 "
-                         f"and {vocab_size - 2} (the vocabulary has {vocab_size} tokens)")
+    if cutoffs and (
+        cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0 or cutoffs[-1] >= vocab_size - 1
+    ):
+        raise RecurError(
+            f"--adaptive-softmax {text}: the cutoffs must increase and lie between 1 "
+            f"and {vocab_size - 2} (the vocabulary has {vocab_size} tokens)"
+        )
     return cutoffs
 
 
@@ -57,19 +61,25 @@ class RecurrentLM(nn.Module):
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
         self.rnn = RNN_CLASSES[config.cell](
-            config.embedding_size, config.hidden_size, num_layers=config.num_layers,
-            dropout=config.dropout if config.num_layers > 1 else 0.0, batch_first=True)
+            config.embedding_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            batch_first=True,
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.conditioned = bool(config.condition_embedding and config.condition_ids)
         if self.conditioned:
             self.condition_embedding = nn.Embedding(
-                1 + sum(map(len, config.condition_ids)), config.embedding_size)
+                1 + sum(map(len, config.condition_ids)), config.embedding_size
+            )
             self.register_buffer("condition_lookup", condition_lookup(config), persistent=False)
         cutoffs = parse_cutoffs(config.adaptive_softmax, config.vocab_size)
         self.adaptive = bool(cutoffs)
         if self.adaptive:
-            self.decoder = nn.AdaptiveLogSoftmaxWithLoss(config.hidden_size, config.vocab_size,
-                                                         cutoffs, div_value=4.0)
+            self.decoder = nn.AdaptiveLogSoftmaxWithLoss(
+                config.hidden_size, config.vocab_size, cutoffs, div_value=4.0
+            )
         else:
             self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
         if self.tied:
@@ -77,24 +87,28 @@ class RecurrentLM(nn.Module):
 
     @property
     def tied(self) -> bool:
-        return (self.config.tie_weights and not self.adaptive
-                and self.config.embedding_size == self.config.hidden_size)
+        return (
+            self.config.tie_weights
+            and not self.adaptive
+            and self.config.embedding_size == self.config.hidden_size
+        )
 
-    def forward(self, ids: torch.Tensor, state: State | None = None,
-                targets: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, ids: torch.Tensor, state: State | None = None, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, State]:
         if self.folds_embedding(ids):
-            first = cpu_gru.embedded_inputs(self.embedding, self.rnn, ids)   # (T, B, 3H)
+            first = cpu_gru.embedded_inputs(self.embedding, self.rnn, ids)  # (T, B, 3H)
             out, h = cpu_gru.gru(self.rnn, None, None if state is None else state[0], first)
             return self.outputs(self.dropout(out), (h,), targets)
-        x = self.embedding(ids)                                # (B, T, E)
+        x = self.embedding(ids)  # (B, T, E)
         carried = ()
         if self.conditioned:
             rows, last = self.track_conditions(ids, None if state is None else state[-1])
-            x = x + self.condition_embedding(rows).sum(2)      # (B, T, C, E) -> (B, T, E)
+            x = x + self.condition_embedding(rows).sum(2)  # (B, T, C, E) -> (B, T, E)
             state, carried = (None if state is None else state[:-1]), (last,)
         x = self.dropout(x)
         if self.config.cell == "lstm":
-            out, (h, c) = self.rnn(x, state)                   # (B, T, H)
+            out, (h, c) = self.rnn(x, state)  # (B, T, H)
             state = (h, c) + carried
         else:
             out, h = cpu_gru.forward(self.rnn, x, None if state is None else state[0])
@@ -105,23 +119,26 @@ class RecurrentLM(nn.Module):
         """Whether a GRU's first input products are rows of one (V, 3H) table (cpu_gru's
         ``embedded_inputs``): CPU training of a plain model whose vocabulary is small beside the
         batch's B x T tokens, with no dropout on the embedding between them."""
-        return (self.config.cell == "gru" and not self.conditioned
-                and not (self.training and self.dropout.p > 0)
-                and self.config.vocab_size * 8 <= ids.numel()
-                and cpu_gru.usable(self.rnn, self.embedding.weight))
+        return (
+            self.config.cell == "gru"
+            and not self.conditioned
+            and not (self.training and self.dropout.p > 0)
+            and self.config.vocab_size * 8 <= ids.numel()
+            and cpu_gru.usable(self.rnn, self.embedding.weight)
+        )
 
     def outputs(self, out: torch.Tensor, state: State, targets: torch.Tensor | None) -> tuple:
         if targets is not None:
-            return self.loss(out, targets), state              # scalar
-        return self.logits(out), state                         # (B, T, V)
+            return self.loss(out, targets), state  # scalar
+        return self.logits(out), state  # (B, T, V)
 
     def track_conditions(self, ids: torch.Tensor, carried: torch.Tensor | None):
         """The condition rows in force at each step (B, T, C) and after the last one (B, C):
         a condition token sets its column's row, ``<bos>`` clears every column to 0, and steps
         before any of them keep ``carried`` (the previous chunk's last rows)."""
-        marks = self.condition_lookup[:, ids].permute(1, 2, 0)          # (B, T, C), -1: no change
+        marks = self.condition_lookup[:, ids].permute(1, 2, 0)  # (B, T, C), -1: no change
         steps = torch.arange(ids.shape[1], device=ids.device)[None, :, None]
-        latest = torch.where(marks >= 0, steps, -1).cummax(1).values    # last mark so far
+        latest = torch.where(marks >= 0, steps, -1).cummax(1).values  # last mark so far
         if carried is None:
             carried = torch.zeros_like(marks[:, 0])
         rows = torch.where(latest >= 0, marks.gather(1, latest.clamp(min=0)), carried[:, None])
@@ -145,8 +162,15 @@ class RecurrentLM(nn.Module):
     def initial_state(self, batch_size: int, device=None) -> State:
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
         count = 2 if self.config.cell == "lstm" else 1
-        carried = (torch.zeros(batch_size, len(self.config.condition_ids), dtype=torch.long,
-                               device=device),) if self.conditioned else ()
+        carried = (
+            (
+                torch.zeros(
+                    batch_size, len(self.config.condition_ids), dtype=torch.long, device=device
+                ),
+            )
+            if self.conditioned
+            else ()
+        )
         return tuple(torch.zeros(shape, device=device) for _ in range(count)) + carried
 
 

@@ -6,6 +6,7 @@
 midi_tokenizer.py for the events). It also measures a unigram baseline on the validation events.
 ``generate_midi`` samples with the text sampler and writes MIDI, a piano roll and optionally audio.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+from recur.data.midi_files import (
+    SkipFile,
+    clean_notes,
+    is_midi,
+    piano_roll,
+    quantize,
+    read_midi,
+    render_wav,
+    write_midi,
+)
 from recur.errors import RecurError
-from recur.data.midi_files import SkipFile, clean_notes, is_midi, piano_roll, quantize, read_midi, render_wav, write_midi
 from recur.tokenizers.midi import MidiTokenizer
 
 PITCHES = 128
@@ -89,9 +99,15 @@ def read_pieces(data) -> tuple[list, dict]:
             skipped += 1
     if not pieces:
         where = ", ".join(str(p) for p in data.paths)
-        raise RecurError(f"{where}: no usable notes in {len(midi_files)} MIDI file(s) "
-                         f"({skipped} skipped{'; none found' if not midi_files else ''})")
-    return pieces, {"read": len(pieces), "skipped": skipped, "ignored": len(files) - len(midi_files)}
+        raise RecurError(
+            f"{where}: no usable notes in {len(midi_files)} MIDI file(s) "
+            f"({skipped} skipped{'; none found' if not midi_files else ''})"
+        )
+    return pieces, {
+        "read": len(pieces),
+        "skipped": skipped,
+        "ignored": len(files) - len(midi_files),
+    }
 
 
 def unigram_loss(counts, ids: np.ndarray) -> float:
@@ -145,16 +161,26 @@ def prepare_midi(data, tokenizer: MidiTokenizer | None = None) -> dict:
     if not any(tokenizer.counts):
         tokenizer.fit([train_ids])
     notes = sum(len(g) for g in grids)
-    summary = (f"MIDI: {files['read']} pieces read, {files['skipped']} skipped"
-               + (f", {files['ignored']} non-MIDI files ignored" if files["ignored"] else "")
-               + f"; {notes:,} notes -> {len(train_ids) + len(val_ids):,} events"
-               + (f" with {len(shifts)} transpositions ({shifts[0]}..{shifts[-1]}) of the "
-                  "training pieces" if shifts != [0] else "")
-               + f" (validation: {split}, {len(val_ids):,} events); grid 1/{steps} beat; "
-               f"vocabulary {tokenizer.vocab_size}")
-    return {"tokenizer": tokenizer, "train_ids": train_ids, "val_ids": val_ids,
-            "val_characters": max(len(val_ids) - 1, 0), "summary": summary,
-            "baseline": unigram_loss(tokenizer.counts, val_ids) if len(val_ids) > 1 else None}
+    summary = (
+        f"MIDI: {files['read']} pieces read, {files['skipped']} skipped"
+        + (f", {files['ignored']} non-MIDI files ignored" if files["ignored"] else "")
+        + f"; {notes:,} notes -> {len(train_ids) + len(val_ids):,} events"
+        + (
+            f" with {len(shifts)} transpositions ({shifts[0]}..{shifts[-1]}) of the training pieces"
+            if shifts != [0]
+            else ""
+        )
+        + f" (validation: {split}, {len(val_ids):,} events); grid 1/{steps} beat; "
+        f"vocabulary {tokenizer.vocab_size}"
+    )
+    return {
+        "tokenizer": tokenizer,
+        "train_ids": train_ids,
+        "val_ids": val_ids,
+        "val_characters": max(len(val_ids) - 1, 0),
+        "summary": summary,
+        "baseline": unigram_loss(tokenizer.counts, val_ids) if len(val_ids) > 1 else None,
+    }
 
 
 def prime_text(tokenizer: MidiTokenizer, path, seconds: float, data: dict) -> str:
@@ -184,8 +210,12 @@ def generate_midi(bundle, sample: dict, music, device="cpu") -> list[dict]:
     if music.prime_midi:
         if sample.get("prime"):
             raise RecurError("give --prime or --prime-midi, not both")
-        sample = {**sample, "prime": prime_text(tokenizer, music.prime_midi, music.prime_seconds,
-                                                bundle.config.get("data", {}))}
+        sample = {
+            **sample,
+            "prime": prime_text(
+                tokenizer, music.prime_midi, music.prime_seconds, bundle.config.get("data", {})
+            ),
+        }
     result = generate(bundle.model, tokenizer, device=device, **sample)
     out = music.out or str(bundle.path.parent / "samples" / "piece.mid")
     tempo = music.tempo or tokenizer.tempo
@@ -193,11 +223,19 @@ def generate_midi(bundle, sample: dict, music, device="cpu") -> list[dict]:
     for text, path in zip(result.texts, output_paths(out, len(result.texts))):
         notes = clean_notes(tokenizer.decode_notes(tokenizer.encode(text)))
         write_midi(notes, path, tokenizer.steps_per_beat, tempo)
-        seconds = float((notes[:, 0] + notes[:, 1]).max(initial=0)) * 60 / (
-            tempo * tokenizer.steps_per_beat)
-        entry = {"midi": str(path), "png": str(piano_roll(path, path.with_suffix(".png"))),
-                 "events": len(text.split()), "notes": len(notes), "seconds": round(seconds, 2),
-                 "seed": result.seed}
+        seconds = (
+            float((notes[:, 0] + notes[:, 1]).max(initial=0))
+            * 60
+            / (tempo * tokenizer.steps_per_beat)
+        )
+        entry = {
+            "midi": str(path),
+            "png": str(piano_roll(path, path.with_suffix(".png"))),
+            "events": len(text.split()),
+            "notes": len(notes),
+            "seconds": round(seconds, 2),
+            "seed": result.seed,
+        }
         if music.wav and not audio_problem:
             audio_problem = render_wav(path, path.with_suffix(".wav"))
             if audio_problem:
@@ -213,11 +251,14 @@ def evaluate_midi(bundle, path, device="cpu") -> dict:
     from recur.config.options import DataConfig, from_dict
     from recur.lm.evaluate import metrics, stream_loss
 
-    data = from_dict(DataConfig, {**bundle.config.get("data", {}), "paths": [str(path)],
-                                  "corpus": None, "transpose": "0"})
+    data = from_dict(
+        DataConfig,
+        {**bundle.config.get("data", {}), "paths": [str(path)], "corpus": None, "transpose": "0"},
+    )
     pieces, _ = read_pieces(data)
     tokenizer = bundle.tokenizer
-    ids = np.concatenate([tokenizer.encode_notes(quantize(p.notes, tokenizer.steps_per_beat))
-                          for p in pieces])
+    ids = np.concatenate(
+        [tokenizer.encode_notes(quantize(p.notes, tokenizer.steps_per_beat)) for p in pieces]
+    )
     total, count = stream_loss(bundle.model, ids, device)
     return {**metrics(total, count, count), "unigram_loss": unigram_loss(tokenizer.counts, ids)}

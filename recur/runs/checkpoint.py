@@ -5,6 +5,7 @@ A checkpoint directory holds ``config.json``, ``tokenizer.json`` and ``model.saf
 RNG states, data cursor, carried hidden state). Only JSON and safetensors are ever read: no pickle.
 Writes go to a temporary directory that is then renamed into place.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,11 +85,12 @@ def load(path, device: str | torch.device = "cpu") -> Bundle:
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     tokenizer = load_tokenizer(directory / "tokenizer.json")
     if config.get("task") == "classify":
-        from recur.models.classifier import build_classifier
         from recur.config.options import ClassifierConfig, from_dict
+        from recur.models.classifier import build_classifier
 
-        model = build_classifier(saved_model_config(config["model"]),
-                                 from_dict(ClassifierConfig, config["classifier"]))
+        model = build_classifier(
+            saved_model_config(config["model"]), from_dict(ClassifierConfig, config["classifier"])
+        )
     else:
         model = build_model(saved_model_config(config["model"]))
     load_model(model, str(directory / "model.safetensors"), device=str(device))
@@ -104,15 +106,20 @@ def load_trainer_state(path, device="cpu") -> dict:
     tensors = load_file(str(directory / "trainer_state.safetensors"), device=str(device))
     # Copies in fresh memory: tensors read from a file can sit at any byte offset, and BLAS
     # kernels round differently on unaligned inputs, which broke bit-exact resume.
-    return {"json": json.loads((directory / "trainer_state.json").read_text()),
-            "tensors": {name: tensor.clone() for name, tensor in tensors.items()}}
+    return {
+        "json": json.loads((directory / "trainer_state.json").read_text()),
+        "tensors": {name: tensor.clone() for name, tensor in tensors.items()},
+    }
 
 
 def optimizer_to_state(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
     """Split an optimizer's state dict into JSON-able groups and named tensors."""
     state = optimizer.state_dict()
-    tensors = {f"optimizer.{index}.{key}": value
-               for index, entries in state["state"].items() for key, value in entries.items()}
+    tensors = {
+        f"optimizer.{index}.{key}": value
+        for index, entries in state["state"].items()
+        for key, value in entries.items()
+    }
     return {"param_groups": state["param_groups"]}, tensors
 
 

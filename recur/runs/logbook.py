@@ -1,5 +1,6 @@
 """What a run reports: ``metrics.jsonl``, the progress bar (or plain lines off a terminal), the
 loss-curve PNG."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,13 @@ class Logbook:
         if not self.quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100.0, unit="%", dynamic_ncols=True, leave=True,
-                            bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+            self.bar = tqdm(
+                total=100.0,
+                unit="%",
+                dynamic_ncols=True,
+                leave=True,
+                bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
+            )
 
     def write(self, record: dict) -> None:
         if not self.enabled:
@@ -36,8 +42,14 @@ class Logbook:
         else:
             print(message, file=sys.stderr, flush=True)
 
-    def progress(self, progress: float, step: int, loss: float, tokens_per_second: float,
-                 learning_rate: float) -> None:
+    def progress(
+        self,
+        progress: float,
+        step: int,
+        loss: float,
+        tokens_per_second: float,
+        learning_rate: float,
+    ) -> None:
         """Called every step; redraws the bar twice a second, or prints a line every 15 s."""
         now = time.monotonic()
         if self.quiet or now - self.last_print < (0.5 if self.bar is not None else 15.0):

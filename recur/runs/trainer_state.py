@@ -4,6 +4,7 @@ Captured: step, data cursor (epoch, chunk), training time, tokens seen, best val
 the evaluation clock, the optimizer's moments and groups, the CPU and CUDA RNG states, and the
 hidden state carried between chunks. A fingerprint of the training ids catches changed data.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -11,8 +12,8 @@ import zlib
 import numpy as np
 import torch
 
-from recur.runs.checkpoint import optimizer_from_state, optimizer_to_state
 from recur.errors import RecurError
+from recur.runs.checkpoint import optimizer_from_state, optimizer_to_state
 
 
 def fingerprint(ids: np.ndarray) -> str:
@@ -44,12 +45,18 @@ def capture(trainer, collective: bool = True) -> dict:
                 tensors[f"rank{rank}.{name}"] = part
     else:
         tensors.update({f"rank{group.rank}.{name}": t for name, t in own.items()})
-    scalars = {"world_size": group.world_size,
-        "step": trainer.step, "epoch": trainer.epoch, "chunk": trainer.chunk,
-        "elapsed": trainer.elapsed, "tokens": trainer.tokens,
+    scalars = {
+        "world_size": group.world_size,
+        "step": trainer.step,
+        "epoch": trainer.epoch,
+        "chunk": trainer.chunk,
+        "elapsed": trainer.elapsed,
+        "tokens": trainer.tokens,
         "best": trainer.best if np.isfinite(trainer.best) else None,
-        "next_eval": trainer.clock.next_mark, "last_loss": trainer.last_loss,
-        "data_fingerprint": fingerprint(trainer.corpus.train_ids), "optimizer": groups,
+        "next_eval": trainer.clock.next_mark,
+        "last_loss": trainer.last_loss,
+        "data_fingerprint": fingerprint(trainer.corpus.train_ids),
+        "optimizer": groups,
         "grad_scaler": trainer.scaler.state_dict() if trainer.scaler.is_enabled() else None,
     }
     return {"json": scalars, "tensors": tensors}
@@ -59,8 +66,10 @@ def restore(trainer, state: dict) -> None:
     """Put a trainer back exactly where ``capture`` found it."""
     scalars, tensors = state["json"], state["tensors"]
     if scalars["data_fingerprint"] != fingerprint(trainer.corpus.train_ids):
-        raise RecurError("the training data changed since this run started; resume needs the "
-                         "same files (or start a new run)")
+        raise RecurError(
+            "the training data changed since this run started; resume needs the "
+            "same files (or start a new run)"
+        )
     trainer.step, trainer.epoch, trainer.chunk = scalars["step"], scalars["epoch"], scalars["chunk"]
     trainer.elapsed, trainer.tokens = scalars["elapsed"], scalars["tokens"]
     trainer.best = float("inf") if scalars["best"] is None else scalars["best"]
@@ -71,8 +80,10 @@ def restore(trainer, state: dict) -> None:
         trainer.scaler.load_state_dict(scalars["grad_scaler"])
     group = trainer.group
     if scalars.get("world_size", 1) != group.world_size:
-        raise RecurError(f"this run was trained with {scalars.get('world_size', 1)} processes; "
-                         f"resume it with the same number (not {group.world_size})")
+        raise RecurError(
+            f"this run was trained with {scalars.get('world_size', 1)} processes; "
+            f"resume it with the same number (not {group.world_size})"
+        )
     prefix = f"rank{group.rank}." if group.active else ""
     if prefix + "rng.cpu" not in tensors:
         # Saved by an interrupted rank 0 alone: this rank restarts its streams' state.

@@ -7,23 +7,33 @@ Every tokenizer has ``fit(texts, conditions)``, ``encode(text)``, ``encode_array
 generation needs: no vocabulary lives elsewhere. Levels: char.py, word.py, bpe.py; music's event
 vocabulary is ``MidiTokenizer`` in midi_tokenizer.py.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from recur.errors import RecurError
-from recur.tokenizers.midi import MidiTokenizer
 from recur.tokenizers.base import SPECIALS, condition_token, count_words
 from recur.tokenizers.bpe import BPETokenizer
 from recur.tokenizers.char import CharTokenizer
+from recur.tokenizers.midi import MidiTokenizer
 from recur.tokenizers.word import WordTokenizer
 
 TOKENIZERS = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer, BPETokenizer, MidiTokenizer)}
 
-__all__ = ["SPECIALS", "TOKENIZERS", "BPETokenizer", "CharTokenizer", "WordTokenizer",
-           "build_tokenizer", "condition_token", "count_words", "load_tokenizer",
-           "tokenizer_from_dict"]
+__all__ = [
+    "SPECIALS",
+    "TOKENIZERS",
+    "BPETokenizer",
+    "CharTokenizer",
+    "WordTokenizer",
+    "build_tokenizer",
+    "condition_token",
+    "count_words",
+    "load_tokenizer",
+    "tokenizer_from_dict",
+]
 
 
 def tokenizer_from_dict(values: dict):
@@ -50,8 +60,12 @@ def build_tokenizer(level: str, data=None):
     if level == "word":
         if data.min_count < 1 or data.max_vocab < 0:
             raise RecurError("--min-count must be >= 1 and --max-vocab >= 0")
-        return WordTokenizer(lowercase=data.lowercase, split_punctuation=data.split_punctuation,
-                             min_count=data.min_count, max_vocab=data.max_vocab)
+        return WordTokenizer(
+            lowercase=data.lowercase,
+            split_punctuation=data.split_punctuation,
+            min_count=data.min_count,
+            max_vocab=data.max_vocab,
+        )
     if data.bpe_vocab_size < 300:
         raise RecurError("--vocab-size must be at least 300 (256 bytes, specials and merges)")
     return BPETokenizer(data.bpe_vocab_size)

@@ -5,11 +5,12 @@ Ids 0-3 are ``<pad> <unk> <bos> <eos>``; the condition tokens of a conditional m
 A conditional document is framed ``<bos> <genre=country> ... <eos>``: the condition is an input
 token, so the stream trainer and the one-step sampler need nothing special for it.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 
@@ -58,4 +59,4 @@ def iter_pieces(texts: Iterable[str], lines: int = 512) -> Iterable[str]:
     for text in texts:
         parts = text.splitlines(keepends=True)
         for start in range(0, len(parts), lines):
-            yield "".join(parts[start:start + lines])
+            yield "".join(parts[start : start + lines])

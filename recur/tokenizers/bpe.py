@@ -4,10 +4,11 @@ Byte-level means every string encodes (nothing is unknown) and decoding gives ba
 The special and condition tokens are the library's special tokens, so they keep ids 0, 1, 2, 3, ...
 The whole ``tokenizers`` model is stored inside ``tokenizer.json``.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -24,7 +25,7 @@ class BPETokenizer:
     def __init__(self, target_size: int = 8000, conditions: Sequence[str] = (), model=None):
         self.target_size, self.conditions, self.model = target_size, list(conditions), model
 
-    def fit(self, texts: Iterable[str], conditions: Sequence[str] = ()) -> "BPETokenizer":
+    def fit(self, texts: Iterable[str], conditions: Sequence[str] = ()) -> BPETokenizer:
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         self.conditions = list(conditions)
@@ -32,8 +33,11 @@ class BPETokenizer:
         model.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         model.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
-            vocab_size=self.target_size, special_tokens=list(SPECIALS) + self.conditions,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+            vocab_size=self.target_size,
+            special_tokens=list(SPECIALS) + self.conditions,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
         model.train_from_iterator(iter_pieces(texts), trainer)
         self.model = model
         return self
@@ -57,22 +61,28 @@ class BPETokenizer:
 
     def encode_array(self, text: str) -> np.ndarray:
         pieces = list(iter_pieces([text]))
-        ids = [encoding.ids for encoding in self.model.encode_batch(pieces, add_special_tokens=False)]
+        ids = [
+            encoding.ids for encoding in self.model.encode_batch(pieces, add_special_tokens=False)
+        ]
         return np.fromiter((i for row in ids for i in row), dtype=np.int32)
 
     def unknown(self, text: str) -> list[str]:
-        return []                       # byte-level: every string has an encoding
+        return []  # byte-level: every string has an encoding
 
     def decode(self, ids: Iterable[int]) -> str:
         skip = self.hidden_ids()
         return self.model.decode([i for i in ids if i not in skip], skip_special_tokens=False)
 
     def to_dict(self) -> dict:
-        return {"type": self.kind, "target_size": self.target_size, "conditions": self.conditions,
-                "model": json.loads(self.model.to_str())}
+        return {
+            "type": self.kind,
+            "target_size": self.target_size,
+            "conditions": self.conditions,
+            "model": json.loads(self.model.to_str()),
+        }
 
     @classmethod
-    def from_dict(cls, values: dict) -> "BPETokenizer":
+    def from_dict(cls, values: dict) -> BPETokenizer:
         from tokenizers import Tokenizer
 
         model = Tokenizer.from_str(json.dumps(values["model"]))

@@ -1,7 +1,8 @@
 """Character-level tokenizer: one id per code point, vectorised with numpy for big texts."""
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -17,13 +18,16 @@ class CharTokenizer(SymbolTable):
     def __init__(self, symbols: Sequence[str] = (), conditions: Sequence[str] = ()):
         self._set_symbols(symbols, conditions)
         # Sorted code points of the ordinary symbols, for vectorised encoding of big texts.
-        ordinary = [(ord(s), i) for i, s in enumerate(self.symbols)
-                    if len(s) == 1 and i >= len(SPECIALS) + len(self.conditions)]
+        ordinary = [
+            (ord(s), i)
+            for i, s in enumerate(self.symbols)
+            if len(s) == 1 and i >= len(SPECIALS) + len(self.conditions)
+        ]
         ordinary.sort()
         self._codepoints = np.array([c for c, _ in ordinary], dtype=np.uint32)
         self._ids = np.array([i for _, i in ordinary], dtype=np.int32)
 
-    def fit(self, texts: Iterable[str], conditions: Sequence[str] = ()) -> "CharTokenizer":
+    def fit(self, texts: Iterable[str], conditions: Sequence[str] = ()) -> CharTokenizer:
         seen: set[str] = set()
         for text in texts:
             seen.update(text)
@@ -55,7 +59,5 @@ class CharTokenizer(SymbolTable):
         return {"type": self.kind, "symbols": self.symbols[start:], "conditions": self.conditions}
 
     @classmethod
-    def from_dict(cls, values: dict) -> "CharTokenizer":
+    def from_dict(cls, values: dict) -> CharTokenizer:
         return cls(values["symbols"], values.get("conditions", ()))
-
-

@@ -12,18 +12,19 @@ are only written when they change, so a chord of equal notes costs one token a n
 ``<bos> events <eos>`` in the training stream. Any sequence of ids decodes to valid notes: the
 clock, duration and velocity always have values, and special tokens reset them.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")     # the same ids as the text tokenizers
+SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")  # the same ids as the text tokenizers
 VELOCITY_BINS = 8
 DEFAULT_VELOCITY = 80
-MAX_GAP_BEATS = 8                                  # longer rests inside a piece are shortened
+MAX_GAP_BEATS = 8  # longer rests inside a piece are shortened
 
 
 class MidiTokenizer:
@@ -32,19 +33,32 @@ class MidiTokenizer:
     kind = "midi"
     pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
 
-    def __init__(self, steps_per_beat: int = 4, velocity: bool = False, tempo: float = 120.0,
-                 counts: list | None = None, **_):
+    def __init__(
+        self,
+        steps_per_beat: int = 4,
+        velocity: bool = False,
+        tempo: float = 120.0,
+        counts: list | None = None,
+        **_,
+    ):
         self.steps_per_beat, self.velocity, self.tempo = int(steps_per_beat), bool(velocity), tempo
         self.max_wait, self.max_duration = 4 * self.steps_per_beat, 8 * self.steps_per_beat
-        self.symbols = (list(SPECIALS) + [f"wait:{k}" for k in range(1, self.max_wait + 1)]
-                        + [f"dur:{d}" for d in range(1, self.max_duration + 1)]
-                        + [f"note:{p}" for p in range(128)]
-                        + ([f"vel:{b}" for b in range(VELOCITY_BINS)] if self.velocity else []))
+        self.symbols = (
+            list(SPECIALS)
+            + [f"wait:{k}" for k in range(1, self.max_wait + 1)]
+            + [f"dur:{d}" for d in range(1, self.max_duration + 1)]
+            + [f"note:{p}" for p in range(128)]
+            + ([f"vel:{b}" for b in range(VELOCITY_BINS)] if self.velocity else [])
+        )
         self.index = {symbol: i for i, symbol in enumerate(self.symbols)}
         self.counts = list(counts) if counts is not None else [0] * len(self.symbols)
         # Id of the first token of each kind: wait:1, dur:1, note:0, vel:0.
-        self._first = {"wait": self.index["wait:1"], "dur": self.index["dur:1"],
-                       "note": self.index["note:0"], "vel": self.index.get("vel:0")}
+        self._first = {
+            "wait": self.index["wait:1"],
+            "dur": self.index["dur:1"],
+            "note": self.index["note:0"],
+            "vel": self.index.get("vel:0"),
+        }
 
     @property
     def vocab_size(self) -> int:
@@ -99,7 +113,7 @@ class MidiTokenizer:
         return 60.0 / ((tempo or self.tempo) * self.steps_per_beat)
 
     # -- the text-tokenizer interface (events as space-separated words) ------------------------
-    def fit(self, id_arrays: Iterable[np.ndarray]) -> "MidiTokenizer":
+    def fit(self, id_arrays: Iterable[np.ndarray]) -> MidiTokenizer:
         counts = np.zeros(self.vocab_size, dtype=np.int64)
         for ids in id_arrays:
             counts += np.bincount(ids, minlength=self.vocab_size)
@@ -120,12 +134,17 @@ class MidiTokenizer:
         return " ".join(self.symbols[i] for i in ids if i not in skip)
 
     def to_dict(self) -> dict:
-        return {"type": self.kind, "steps_per_beat": self.steps_per_beat,
-                "velocity": self.velocity, "tempo": self.tempo, "counts": self.counts,
-                "symbols": self.symbols[len(SPECIALS):]}
+        return {
+            "type": self.kind,
+            "steps_per_beat": self.steps_per_beat,
+            "velocity": self.velocity,
+            "tempo": self.tempo,
+            "counts": self.counts,
+            "symbols": self.symbols[len(SPECIALS) :],
+        }
 
     @classmethod
-    def from_dict(cls, values: dict) -> "MidiTokenizer":
+    def from_dict(cls, values: dict) -> MidiTokenizer:
         return cls(**{k: v for k, v in values.items() if k not in ("type", "symbols")})
 
     def save(self, path: str | Path) -> None:

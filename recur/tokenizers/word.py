@@ -7,11 +7,12 @@ line structure survives. The literal text ``<unk>`` (as WikiText writes rare wor
 token. Decoding joins words with single spaces, without a space before closing punctuation: the
 round trip is exact up to spacing.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -29,9 +30,15 @@ class WordTokenizer(SymbolTable):
     kind = "word"
     unit = "words"
 
-    def __init__(self, symbols: Sequence[str] = (), conditions: Sequence[str] = (),
-                 lowercase: bool = False, split_punctuation: bool = True, min_count: int = 1,
-                 max_vocab: int = 0):
+    def __init__(
+        self,
+        symbols: Sequence[str] = (),
+        conditions: Sequence[str] = (),
+        lowercase: bool = False,
+        split_punctuation: bool = True,
+        min_count: int = 1,
+        max_vocab: int = 0,
+    ):
         self.lowercase, self.split_punctuation = lowercase, split_punctuation
         self.min_count, self.max_vocab = min_count, max_vocab
         self._set_symbols(symbols, conditions)
@@ -41,17 +48,18 @@ class WordTokenizer(SymbolTable):
             text = text.lower()
         return (SPLIT if self.split_punctuation else WHOLE).findall(text)
 
-    def fit(self, texts: Iterable[str], conditions: Sequence[str] = ()) -> "WordTokenizer":
+    def fit(self, texts: Iterable[str], conditions: Sequence[str] = ()) -> WordTokenizer:
         counts: Counter = Counter()
         for text in texts:
             counts.update(self.words(text))
         for special in SPECIALS:
             counts.pop(special, None)
         # Most frequent first; ties in alphabetical order so a fit is reproducible.
-        kept = sorted((w for w, n in counts.items() if n >= self.min_count),
-                      key=lambda w: (-counts[w], w))
+        kept = sorted(
+            (w for w, n in counts.items() if n >= self.min_count), key=lambda w: (-counts[w], w)
+        )
         if self.max_vocab > 0:
-            kept = kept[:self.max_vocab]
+            kept = kept[: self.max_vocab]
         self._set_symbols(kept, conditions)
         return self
 
@@ -73,8 +81,11 @@ class WordTokenizer(SymbolTable):
                 continue
             word = self.symbols[i]
             glued = self.split_punctuation and (
-                word in NO_SPACE_BEFORE or previous in NO_SPACE_AFTER
-                or (word == '"' and quoted) or (previous == '"' and quoted))
+                word in NO_SPACE_BEFORE
+                or previous in NO_SPACE_AFTER
+                or (word == '"' and quoted)
+                or (previous == '"' and quoted)
+            )
             if word != "\n" and previous != "\n" and not glued:
                 parts.append(" ")
             parts.append(word)
@@ -86,11 +97,23 @@ class WordTokenizer(SymbolTable):
 
     def to_dict(self) -> dict:
         start = len(SPECIALS) + len(self.conditions)
-        return {"type": self.kind, "symbols": self.symbols[start:], "conditions": self.conditions,
-                "lowercase": self.lowercase, "split_punctuation": self.split_punctuation,
-                "min_count": self.min_count, "max_vocab": self.max_vocab}
+        return {
+            "type": self.kind,
+            "symbols": self.symbols[start:],
+            "conditions": self.conditions,
+            "lowercase": self.lowercase,
+            "split_punctuation": self.split_punctuation,
+            "min_count": self.min_count,
+            "max_vocab": self.max_vocab,
+        }
 
     @classmethod
-    def from_dict(cls, values: dict) -> "WordTokenizer":
-        return cls(values["symbols"], values.get("conditions", ()), values["lowercase"],
-                   values["split_punctuation"], values["min_count"], values["max_vocab"])
+    def from_dict(cls, values: dict) -> WordTokenizer:
+        return cls(
+            values["symbols"],
+            values.get("conditions", ()),
+            values["lowercase"],
+            values["split_punctuation"],
+            values["min_count"],
+            values["max_vocab"],
+        )

@@ -5,6 +5,7 @@ DistributedDataParallel averages the gradients (gloo on CPU, NCCL on GPU). Rank 
 the run directory, validates and prints; it also decides the clock, so every rank agrees on the
 learning rate and on when to stop. With one process everything here is a no-op.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,9 @@ def setup(device_name: str) -> tuple[Group, str]:
     if world_size <= 1:
         return Group(), device_name
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
+    use_cuda = device_name.startswith("cuda") or (
+        device_name == "auto" and torch.cuda.is_available()
+    )
     if use_cuda:
         torch.cuda.set_device(local_rank)
         device_name = f"cuda:{local_rank}"

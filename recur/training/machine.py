@@ -9,6 +9,7 @@ alternated) a 2x256 LSTM step (batch 32, 64 steps) took 71 ms instead of 84, and
 through ``cpu_gru`` 113 ms instead of 137. Memory is kept, not leaked: the heap holds what the
 peak step needed.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -29,7 +30,7 @@ HEAP_LIMIT = 1 << 30
 def _cpu_times() -> tuple[int, int]:
     with open("/proc/stat", encoding="ascii") as handle:
         values = [int(v) for v in handle.readline().split()[1:]]
-    return sum(values), values[3] + values[4]          # total, idle + iowait
+    return sum(values), values[3] + values[4]  # total, idle + iowait
 
 
 def busy_cores(window: float = 0.25) -> float:
@@ -57,8 +58,10 @@ def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
     free = max(1, min(cores, round(cores - load)))
     if free == cores:
         return cores, None
-    return free, (f"the CPU is already busy ({load:.1f} of {cores} cores in use): training with "
-                  f"{free} thread{'s' if free > 1 else ''}; --threads {cores} overrides")
+    return free, (
+        f"the CPU is already busy ({load:.1f} of {cores} cores in use): training with "
+        f"{free} thread{'s' if free > 1 else ''}; --threads {cores} overrides"
+    )
 
 
 def choose_device(train: TrainConfig, name: str | None = None, threads: int | None = None):
@@ -79,7 +82,8 @@ def keep_freed_memory() -> bool:
     name = ctypes.util.find_library("c")
     try:
         mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):       # no C library to load, or not glibc's
+    except (OSError, AttributeError):  # no C library to load, or not glibc's
         mallopt = None
-    return mallopt is not None and all(mallopt(option, HEAP_LIMIT) == 1
-                                       for option in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD))
+    return mallopt is not None and all(
+        mallopt(option, HEAP_LIMIT) == 1 for option in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD)
+    )

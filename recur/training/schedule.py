@@ -5,11 +5,11 @@ A plan stops at whichever of ``--steps``, ``--epochs`` and ``--time`` comes firs
 that progress: linear warm-up, then a cosine decay that ends with the plan (with ``--time`` it
 reaches its floor as the budget runs out). Time counts training only, not validation or saving.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 from recur.config.options import TrainConfig, parse_duration
 from recur.errors import RecurError
@@ -20,18 +20,18 @@ AUTO_EVALUATIONS = 6
 
 @dataclass
 class Plan:
-    steps: Optional[int]
-    seconds: Optional[float]
+    steps: int | None
+    seconds: float | None
     chunks_per_epoch: int
-    epochs: Optional[float] = None
+    epochs: float | None = None
 
     @property
-    def step_limit(self) -> Optional[int]:
+    def step_limit(self) -> int | None:
         limits = [n for n in (self.steps, self.epoch_steps) if n is not None]
         return min(limits) if limits else None
 
     @property
-    def epoch_steps(self) -> Optional[int]:
+    def epoch_steps(self) -> int | None:
         return None if self.epochs is None else max(1, round(self.epochs * self.chunks_per_epoch))
 
     def progress(self, step: int, elapsed: float) -> float:
@@ -63,7 +63,11 @@ def make_plan(config: TrainConfig, chunks_per_epoch: int) -> Plan:
         raise RecurError(f"--time: {error}") from None
     if config.steps is None and config.epochs is None and seconds is None:
         seconds = parse_duration(DEFAULT_BUDGET)
-    for name, value in (("--steps", config.steps), ("--epochs", config.epochs), ("--time", seconds)):
+    for name, value in (
+        ("--steps", config.steps),
+        ("--epochs", config.epochs),
+        ("--time", seconds),
+    ):
         if value is not None and value <= 0:
             raise RecurError(f"{name} must be positive")
     return Plan(config.steps, seconds, chunks_per_epoch, config.epochs)
@@ -89,8 +93,9 @@ class EvalClock:
             try:
                 self.unit, self.interval = "seconds", parse_duration(every)
             except ValueError:
-                raise RecurError(f"--eval-every {every!r}: give a step count, a duration like "
-                                 "30s, or auto") from None
+                raise RecurError(
+                    f"--eval-every {every!r}: give a step count, a duration like 30s, or auto"
+                ) from None
         if self.interval <= 0:
             raise RecurError("--eval-every must be positive")
         self.next_mark = next_mark or self.interval

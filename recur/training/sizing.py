@@ -15,6 +15,7 @@ budget picks a wider model.
 A width of ``WIDE_FROM`` (512) or more also lowers the learning rate to ``WIDE_LR`` (the rate
 earlier wide runs used); depth, embedding, batch and chunk length stay as configured.
 """
+
 from __future__ import annotations
 
 import time
@@ -39,9 +40,8 @@ def probe(config: ModelConfig, data: DataConfig, device) -> tuple[float, int]:
     tokens/s against 19k in the run), then the median of PROBE_STEPS timed steps on random ids."""
     torch.manual_seed(0)
     model = build_model(config).to(device)
-    optimizer = build_optimizer(model, TrainConfig(lr=1e-3))      # as the run will step
-    ids = torch.randint(0, config.vocab_size, (data.batch_size, data.seq_length + 1),
-                        device=device)
+    optimizer = build_optimizer(model, TrainConfig(lr=1e-3))  # as the run will step
+    ids = torch.randint(0, config.vocab_size, (data.batch_size, data.seq_length + 1), device=device)
     times = []
     for step in range(WARMUP_STEPS + PROBE_STEPS):
         tick = time.perf_counter()
@@ -57,29 +57,35 @@ def probe(config: ModelConfig, data: DataConfig, device) -> tuple[float, int]:
     return data.batch_size * data.seq_length / seconds, count_parameters(model)
 
 
-def choose_width(model: ModelConfig, data: DataConfig, train: TrainConfig, seconds: float,
-                 device) -> list[str]:
+def choose_width(
+    model: ModelConfig, data: DataConfig, train: TrainConfig, seconds: float, device
+) -> list[str]:
     """Set ``model.hidden_size`` (and ``train.lr`` for wide models) for a ``seconds`` budget;
     returns the lines that say what was measured and chosen."""
     chosen, lines = WIDTHS[0], []
     for width in WIDTHS:
         rate, parameters = probe(replace(model, hidden_size=width), data, device)
         ratio = rate * seconds / parameters
-        lines.append(f"{model.num_layers}x{width}: {rate:,.0f} tokens/s, {parameters:,} parameters,"
-                     f" {ratio:.1f} tokens per parameter in {seconds:.0f} s")
+        lines.append(
+            f"{model.num_layers}x{width}: {rate:,.0f} tokens/s, {parameters:,} parameters,"
+            f" {ratio:.1f} tokens per parameter in {seconds:.0f} s"
+        )
         if ratio < TOKENS_PER_PARAMETER:
             break
         chosen = width
     model.hidden_size = chosen
     if chosen >= WIDE_FROM:
         train.lr = min(train.lr, WIDE_LR)
-    lines.append(f"--size auto: {model.num_layers}x{chosen} (the widest with at least "
-                 f"{TOKENS_PER_PARAMETER:g} tokens per parameter), learning rate {train.lr:g}")
+    lines.append(
+        f"--size auto: {model.num_layers}x{chosen} (the widest with at least "
+        f"{TOKENS_PER_PARAMETER:g} tokens per parameter), learning rate {train.lr:g}"
+    )
     return lines
 
 
-def auto_size(model: ModelConfig, data: DataConfig, train: TrainConfig, device,
-              distributed: bool) -> list[str]:
+def auto_size(
+    model: ModelConfig, data: DataConfig, train: TrainConfig, device, distributed: bool
+) -> list[str]:
     """``--size auto`` at the start of a new run: checks it can apply, then chooses."""
     if distributed:
         raise RecurError("--size auto measures one process; under torchrun give --hidden-size")
