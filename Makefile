@@ -32,8 +32,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check recur tests benchmarks scripts
 	$(BIN)/mypy recur
 
+# make bench ARGS=--quick (speed only) or ARGS=--quality (the tiny Shakespeare rows only)
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs
