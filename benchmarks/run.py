@@ -1,8 +1,10 @@
-"""``make bench``: measure this machine and write benchmarks/results.json + the README table.
+"""``make bench``: measure this machine and write benchmarks/results.json + docs/benchmarks.md.
 
     python -m benchmarks.run            # everything (about 20 minutes: the quality runs dominate)
     python -m benchmarks.run --quick    # speed only (about 2 minutes)
     python -m benchmarks.run --quality  # the tiny Shakespeare rows only (about 16 minutes)
+
+(``make bench ARGS=--quick`` and ``make bench ARGS=--quality`` run the same.)
 
 Quality runs need ../shared/data/tinyshakespeare and are skipped, with a message, without it.
 """
@@ -15,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -304,14 +307,39 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_readme(results: dict) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + start + "\n" + table(results) + "\n" + end + rest.split(end, 1)[1]
-        readme.write_text(text, encoding="utf-8")
+def cpu_name() -> str:
+    """The processor's model name from /proc/cpuinfo, else what ``platform`` says."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+BENCHMARKS_PAGE = ROOT / "docs" / "benchmarks.md"
+MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+
+
+def write_docs(results: dict, page: Path = BENCHMARKS_PAGE) -> None:
+    """Put ``table(results)``, with the date and host it was measured on, between the markers
+    of docs/benchmarks.md (the rest of the page is left as it is)."""
+    start, end = MARKERS
+    text = page.read_text(encoding="utf-8") if page.is_file() else ""
+    if start not in text or end not in text:
+        print(f"not written: {os.path.relpath(page, ROOT)} has no {start} ... {end} markers",
+              file=sys.stderr)
+        return
+    stamp = (f"Table written by `python -m benchmarks.run` on {time.strftime('%Y-%m-%d %H:%M')}"
+             f" ({cpu_name()}, {os.cpu_count()} cores; `--quick` keeps the last full run's "
+             "quality rows, `--quality` its speed rows).")
+    head, rest = text.split(start, 1)
+    text = (head + start + "\n" + stamp + "\n\n" + table(results) + "\n" + end
+            + rest.split(end, 1)[1])
+    page.write_text(text, encoding="utf-8")
+    print(f"wrote {os.path.relpath(page, ROOT)}", file=sys.stderr)
 
 
 def previous_results() -> dict:
@@ -345,7 +373,7 @@ def main() -> None:
         parser.error("--quick and --quality exclude each other")
     results = measure_quality(args.threads) if args.quality else measure(args.quick, args.threads)
     RESULTS.write_text(json.dumps(results, indent=2))
-    write_readme(results)
+    write_docs(results)
     print(table(results))
 
 
