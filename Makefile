@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.recur-installed
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench docs setup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint,docs]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -35,6 +35,10 @@ lint: $(STAMP)
 # make bench ARGS=--quick (speed only) or ARGS=--quality (the tiny Shakespeare rows only)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(ARGS)
+
+# The site from docs/ (mkdocs.yml); --strict: a broken link or a missing page fails the build
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) runs
