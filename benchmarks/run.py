@@ -329,15 +329,20 @@ def write_docs(results: dict, page: Path = BENCHMARKS_PAGE) -> None:
     start, end = MARKERS
     text = page.read_text(encoding="utf-8") if page.is_file() else ""
     if start not in text or end not in text:
-        print(f"not written: {os.path.relpath(page, ROOT)} has no {start} ... {end} markers",
-              file=sys.stderr)
+        print(
+            f"not written: {os.path.relpath(page, ROOT)} has no {start} ... {end} markers",
+            file=sys.stderr,
+        )
         return
-    stamp = (f"Table written by `python -m benchmarks.run` on {time.strftime('%Y-%m-%d %H:%M')}"
-             f" ({cpu_name()}, {os.cpu_count()} cores; `--quick` keeps the last full run's "
-             "quality rows, `--quality` its speed rows).")
+    stamp = (
+        f"Table written by `python -m benchmarks.run` on {time.strftime('%Y-%m-%d %H:%M')}"
+        f" ({cpu_name()}, {os.cpu_count()} cores; `--quick` keeps the last full run's "
+        "quality rows, `--quality` its speed rows)."
+    )
     head, rest = text.split(start, 1)
-    text = (head + start + "\n" + stamp + "\n\n" + table(results) + "\n" + end
-            + rest.split(end, 1)[1])
+    text = (
+        head + start + "\n" + stamp + "\n\n" + table(results) + "\n" + end + rest.split(end, 1)[1]
+    )
     page.write_text(text, encoding="utf-8")
     print(f"wrote {os.path.relpath(page, ROOT)}", file=sys.stderr)
 
