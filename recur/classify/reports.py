@@ -18,7 +18,7 @@ from recur.extras import pyplot, require
 
 
 def _sklearn_metrics():
-    return require("sklearn.metrics", "classify", "classifier reports")
+    return require("sklearn.metrics", "classify", "a classifier report")
 
 
 def scores(true: list, predicted: list, classes: list) -> dict:

@@ -4,7 +4,7 @@
 A classifier trained from scratch on a few thousand texts learns each word's embedding from the
 few texts that hold it and their labels only. The counts of which words occur near which others
 in those same texts say more: words used alike ("truck", "whiskey", "dirt") get similar rows. The
-classic recipe (Levy, Goldberg and Dagan, 2015) turns those counts into vectors in seconds:
+classic recipe (Levy, Goldberg and Dagan, 2015) turns those counts into vectors cheaply:
 
 1. co-occurrence counts within ``window`` tokens on either side, weighted 1/distance;
 2. positive pointwise mutual information, with the context counts raised to 0.75;

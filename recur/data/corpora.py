@@ -109,7 +109,8 @@ CORPORA = {
         ),
         Corpus(
             "bach",
-            "Bach chorales bundled with music21 (about 400 four-part scores; MIDI events)",
+            "Bach chorales bundled with music21 (about 400 four-part scores; MIDI events; "
+            "needs the music extra)",
             "public domain scores (music21 corpus, BSD licence)",
             load_bach,
             "midi",
