@@ -52,7 +52,7 @@ def bucket_batches(
 ) -> list[np.ndarray]:
     """``order`` cut into batches of similar lengths, in a seeded random batch order."""
     rng = np.random.default_rng([seed, epoch, 1])
-    batches = []
+    batches: list[np.ndarray] = []
     pool = batch_size * POOL_BATCHES
     for start in range(0, len(order), pool):
         chunk = order[start : start + pool]

@@ -11,9 +11,9 @@ the run's order; a two-class fit (one coefficient row ``w``) is stored as the ro
 ``w``, whose softmax is the same sigmoid.
 
 The blend is the weighted geometric mean ``p ~ p_rnn^(1 - w) * p_linear^w``, with ``w`` the one of
-0, 0.05, ..., 1 with the lowest cross-entropy on the validation split (0 keeps the RNN alone). On
-lyrics3 (2,400 songs, 3 genres) an ensemble of three RNNs scored test macro-F1 0.7608 alone and
-0.7854 blended at the chosen ``w`` = 0.75, the TF-IDF model alone 0.7579 (README, Classify).
+0, 0.05, ..., 1 with the lowest cross-entropy on the validation split (0 keeps the RNN alone); the
+blend beat both of its parts on lyrics, see docs/experiments.md. scikit-learn (the classify extra)
+is imported only when a model is fitted or used, so loading a language model never pays for it.
 """
 
 from __future__ import annotations
@@ -23,11 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from recur.extras import require
 
 MAX_FEATURES = 300_000
 BLOCKS = ({"analyzer": "word", "ngram_range": (1, 2)}, {"analyzer": "char", "ngram_range": (2, 5)})
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 FILES = ("linear.json", "linear.safetensors")
+NEEDED_FOR = "the TF-IDF model"  # what a missing classify extra's error names
 
 
 @dataclass
@@ -43,13 +47,12 @@ class LinearModel:
 
     def features(self, texts: list):
         """(N, F) sparse TF-IDF rows of ``texts``."""
-        from scipy import sparse
-        from sklearn.feature_extraction.text import CountVectorizer
-        from sklearn.preprocessing import normalize
-
+        sparse = require("scipy.sparse", "classify", NEEDED_FOR)
+        text = require("sklearn.feature_extraction.text", "classify", NEEDED_FOR)
+        normalize = require("sklearn.preprocessing", "classify", NEEDED_FOR).normalize
         blocks = []
         for settings, vocabulary, idf in zip(BLOCKS, self.vocabularies, self.idf):
-            counts = CountVectorizer(vocabulary=vocabulary, **settings).transform(texts)
+            counts = text.CountVectorizer(vocabulary=vocabulary, **settings).transform(texts)
             counts = counts.astype(np.float64)
             np.log(counts.data, out=counts.data)
             counts.data += 1.0  # sublinear tf: 1 + log(tf)
@@ -61,8 +64,6 @@ class LinearModel:
         return softmax(self.features(texts) @ self.coef.T + self.intercept)
 
     def save(self, directory) -> None:
-        from safetensors.numpy import save_file
-
         directory = Path(directory)
         meta = {
             "classes": self.classes,
@@ -98,19 +99,19 @@ def fit_linear(
 ) -> LinearModel:
     """Fit on training ``texts`` and their ``labels`` (class names); every class of ``classes``
     should have rows (a class with none gets probability near 0). ``class_weight`` as the
-    classifier's ``--class-weight``: on all 2,000 skewed AG News training rows, balanced
-    weights lift the test accuracy from 0.7247 to 0.7999."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_union
-
+    classifier's ``--class-weight`` (balanced weights help on skewed classes; see
+    docs/experiments.md)."""
+    text = require("sklearn.feature_extraction.text", "classify", NEEDED_FOR)
+    linear_model = require("sklearn.linear_model", "classify", NEEDED_FOR)
+    pipeline = require("sklearn.pipeline", "classify", NEEDED_FOR)
     vectorizers = [
-        TfidfVectorizer(sublinear_tf=True, max_features=MAX_FEATURES, **settings)
+        text.TfidfVectorizer(sublinear_tf=True, max_features=MAX_FEATURES, **settings)
         for settings in BLOCKS
     ]
-    features = make_union(*vectorizers).fit_transform(texts)
+    features = pipeline.make_union(*vectorizers).fit_transform(texts)
     weight = "balanced" if class_weight == "balanced" else None
-    regression = LogisticRegression(max_iter=2000, class_weight=weight).fit(features, labels)
+    regression = linear_model.LogisticRegression(max_iter=2000, class_weight=weight)
+    regression.fit(features, labels)
     fitted = list(regression.classes_)
     coef, intercept = regression.coef_, regression.intercept_
     if len(fitted) == 2:  # sigmoid(s) = softmax([0, s])[1]
@@ -134,8 +135,6 @@ def fit_linear(
 
 def load_linear(directory) -> LinearModel | None:
     """The model saved in ``directory``, or None when it holds none."""
-    from safetensors.numpy import load_file
-
     directory = Path(directory)
     if not all((directory / name).is_file() for name in FILES):
         return None

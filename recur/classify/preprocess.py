@@ -104,7 +104,8 @@ class Preprocessor:
 
 def apply_rules(examples, preprocessor: Preprocessor) -> tuple[list[int], Counter]:
     """Indices of the examples that pass the per-text rules, and removals counted by rule."""
-    kept, removed = [], Counter()
+    kept: list[int] = []
+    removed: Counter = Counter()
     for index, text in enumerate(examples.texts):
         reason = preprocessor.drop_reason(text)
         if reason:

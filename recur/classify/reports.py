@@ -2,7 +2,8 @@
 support, the confusion matrix (text and PNG), the most-confused pairs, metrics per group, and the
 two baselines every report carries (majority class; TF-IDF + logistic regression).
 
-Metrics come from scikit-learn, imported lazily. Labels are class names (strings) throughout.
+Metrics come from scikit-learn (the classify extra), imported when a report is made, so modules
+that import this one stay light. Labels are class names (strings) throughout.
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from recur.errors import RecurError
+import numpy as np
+
+from recur.classify.linear import fit_linear
+from recur.extras import pyplot, require
 
 
 def _sklearn_metrics():
-    try:
-        from sklearn import metrics
-    except ImportError:
-        raise RecurError("classifier reports need scikit-learn: pip install scikit-learn") from None
-    return metrics
+    return require("sklearn.metrics", "classify", "a classifier report")
 
 
 def scores(true: list, predicted: list, classes: list) -> dict:
@@ -68,10 +68,8 @@ def tfidf_baseline(
     classes: list,
     class_weight: str = "balanced",
 ) -> dict:
-    """TF-IDF + logistic regression (``class_linear.py``) fitted on the classifier's own
-    training split with the classifier's ``--class-weight``, scored on ``texts``."""
-    from recur.classify.linear import fit_linear
-
+    """TF-IDF + logistic regression (linear.py) fitted on the classifier's own training split
+    with the classifier's ``--class-weight``, scored on ``texts``."""
     _sklearn_metrics()
     model = fit_linear(train_texts, train_labels, classes, class_weight)
     return scores(true, names(model.probabilities(texts), classes), classes)
@@ -184,12 +182,7 @@ def format_groups(groups: dict, column: str) -> str:
 
 def plot_confusion(report: dict, path: Path, title: str) -> Path:
     """The confusion matrix as a PNG, each row normalised to the true class's support."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
+    plt = pyplot()
     classes = report["confusion"]["classes"]
     matrix = np.array(report["confusion"]["matrix"], dtype=float)
     share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)

@@ -14,8 +14,13 @@ import csv
 import json
 from pathlib import Path
 
+from recur.classify.fit import training_split
+from recur.classify.linear import blend, load_linear
 from recur.classify.preprocess import Preprocessor
+from recur.classify.reports import by_group, majority_baseline, names, scores, tfidf_baseline
+from recur.classify.trainer import predict_probabilities
 from recur.config.options import ClassifierConfig, DataConfig, from_dict
+from recur.data.documents import read_table
 from recur.data.labelled import check_columns, read_examples, row_text, text_columns
 from recur.errors import RecurError
 
@@ -31,8 +36,6 @@ class Classifier:
         self.preprocessor = Preprocessor(self.classifier, self.data.lowercase)
         self.linear = None  # the TF-IDF partner of --blend tfidf, saved beside best/
         if self.classifier.blend == "tfidf":
-            from recur.classify.linear import load_linear
-
             self.linear = load_linear(bundle.path)
 
     @property
@@ -48,29 +51,21 @@ class Classifier:
 
     def _parts(self, texts: list) -> tuple:
         """(the RNN's probabilities, the TF-IDF model's or None) of raw texts."""
-        from recur.classify.trainer import predict_probabilities
-
         cleaned = [self.preprocessor.clean(text) for text in texts]
         ids = [self.preprocessor.cut(self.bundle.tokenizer.encode_array(text)) for text in cleaned]
         rnn = predict_probabilities(self.bundle.model, ids, self.device)
         return rnn, (self.linear.probabilities(cleaned) if self.linear is not None else None)
 
     def _combine(self, rnn, linear):
-        from recur.classify.linear import blend
-
         if linear is None or not self.linear.blend_weight:
             return rnn
         return blend(rnn, linear, self.linear.blend_weight)
 
     def predict(self, texts: list) -> list[str]:
-        from recur.classify.reports import names
-
         return names(self.probabilities(texts), self.classes)
 
     def evaluate(self, path: str, group_by: str | None = None) -> dict:
         """The full report on a labelled file, beside the baselines on the same rows."""
-        from recur.classify.reports import by_group, names, scores
-
         classifier = from_dict(
             ClassifierConfig, {**vars(self.classifier), "group_by": group_by or None}
         )
@@ -118,8 +113,6 @@ class Classifier:
         """The majority class (when the training data is still where it was) and TF-IDF +
         logistic regression: the run's own (``linear``: its probabilities of ``texts``), else
         refitted on the training split."""
-        from recur.classify.reports import majority_baseline, names, scores, tfidf_baseline
-
         train, baselines = self.training_rows(), {}
         if train is not None:
             baselines["majority"] = majority_baseline(train[1], true, self.classes)
@@ -127,16 +120,15 @@ class Classifier:
             baselines["tfidf_logreg"] = scores(true, names(linear, self.classes), self.classes)
         elif train is not None:
             cleaned = [self.preprocessor.clean(t) for t in texts]
+            train_texts, train_labels = train
             baselines["tfidf_logreg"] = tfidf_baseline(
-                *train, cleaned, true, self.classes, self.classifier.class_weight
+                train_texts, train_labels, cleaned, true, self.classes, self.classifier.class_weight
             )
         return baselines
 
-    def training_rows(self):
+    def training_rows(self) -> tuple[list, list] | None:
         """The run's training split (texts, labels) rebuilt from its data, or None when that
         data is gone."""
-        from recur.classify.fit import training_split
-
         paths = self.data.paths
         if not self.data.corpus and not all(Path(p).exists() for p in paths):
             return None
@@ -149,26 +141,20 @@ class Classifier:
     def predict_file(self, path: str, out: str) -> dict:
         """Write ``out`` (CSV, or JSONL by its suffix): the input's columns, ``predicted``,
         ``dropped`` (the rule that would drop the row, else empty) and ``p_<class>``."""
-        from recur.data.documents import read_table
-
         source = Path(path)
         columns, rows, _ = read_table(source, self.data.encoding)
-        names = text_columns(source, columns, self.data, self.classifier)
-        check_columns(source, columns, names)
+        text_names = text_columns(source, columns, self.data, self.classifier)
+        check_columns(source, columns, text_names)
         separator = self.data.separator.replace("\\n", "\n").replace("\\t", "\t")
-        texts = [row_text(row, names, separator) for row in rows]
+        texts = [row_text(row, text_names, separator) for row in rows]
         reasons = [self.preprocessor.drop_reason(t) or "" for t in texts]
         live = [i for i, reason in enumerate(reasons) if not reason]
-        probabilities = self.probabilities([texts[i] for i in live]) if live else None
         added = ["predicted", "dropped"] + [f"p_{c}" for c in self.classes]
         for row, reason in zip(rows, reasons):
             row.update({name: "" for name in added})
             row["dropped"] = reason
-        for position, index in enumerate(live):
-            best = int(probabilities[position].argmax())
-            rows[index]["predicted"] = self.classes[best]
-            for c, p in zip(self.classes, probabilities[position]):
-                rows[index][f"p_{c}"] = f"{p:.6f}"
+        if live:
+            self._fill_predictions([rows[i] for i in live], [texts[i] for i in live])
         _write_rows(Path(out), [c for c in columns if c not in added] + added, rows)
         return {
             "rows": len(rows),
@@ -176,6 +162,13 @@ class Classifier:
             "dropped": len(rows) - len(live),
             "out": str(out),
         }
+
+    def _fill_predictions(self, rows: list, texts: list) -> None:
+        """Set each row's ``predicted`` and ``p_<class>`` from its text."""
+        for row, probabilities in zip(rows, self.probabilities(texts)):
+            row["predicted"] = self.classes[int(probabilities.argmax())]
+            for c, p in zip(self.classes, probabilities):
+                row[f"p_{c}"] = f"{p:.6f}"
 
 
 def _write_rows(path: Path, columns: list, rows: list) -> None:

@@ -4,7 +4,7 @@
 A classifier trained from scratch on a few thousand texts learns each word's embedding from the
 few texts that hold it and their labels only. The counts of which words occur near which others
 in those same texts say more: words used alike ("truck", "whiskey", "dirt") get similar rows. The
-classic recipe (Levy, Goldberg and Dagan, 2015) turns those counts into vectors in seconds:
+classic recipe (Levy, Goldberg and Dagan, 2015) turns those counts into vectors cheaply:
 
 1. co-occurrence counts within ``window`` tokens on either side, weighted 1/distance;
 2. positive pointwise mutual information, with the context counts raised to 0.75;
@@ -15,7 +15,8 @@ The vectors are scaled to a standard deviation of 1, like nn.Embedding's own ini
 the embedding then trains as usual. Only training-split texts are read, so nothing of the
 validation or test rows leaks in, plus any unlabelled text given with ``--vectors-from`` (files or
 folders read line by line, one text per line, cleaned and tokenized like the training rows):
-word vectors from more text of the same kind are a cheap form of pretraining.
+word vectors from more text of the same kind are a cheap form of pretraining. scipy and
+scikit-learn (the classify extra) are imported when vectors are made.
 """
 
 from __future__ import annotations
@@ -26,8 +27,16 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from recur.data.readers import collect_files, read_lines
+from recur.extras import require
+
 WINDOW, CONTEXT_POWER = 5, 0.75
 CHUNK_TOKENS = 1_000_000
+NEEDED_FOR = "--embedding-init svd"  # what a missing classify extra's error names
+
+
+def _sparse():
+    return require("scipy.sparse", "classify", NEEDED_FOR)
 
 
 def cooccurrence(
@@ -36,8 +45,7 @@ def cooccurrence(
     """Symmetric (V, V) sparse counts of token pairs at most ``window`` apart, weighted
     1/distance; pairs never cross from one text to the next. Texts are counted in chunks of
     about ``chunk_tokens`` tokens, so memory follows the distinct pairs, not the corpus."""
-    import scipy.sparse as sparse
-
+    sparse = _sparse()
     total = sparse.csr_matrix((vocab_size, vocab_size))
     chunk, size = [], 0
     for ids in itertools.chain(id_arrays, [None]):
@@ -51,8 +59,7 @@ def cooccurrence(
 
 
 def _count_pairs(chunk: list, vocab_size: int, window: int):
-    import scipy.sparse as sparse
-
+    sparse = _sparse()
     rows, columns, weights = [], [], []
     for distance in range(1, window + 1):
         for ids in chunk:
@@ -70,8 +77,7 @@ def _count_pairs(chunk: list, vocab_size: int, window: int):
 
 def positive_pmi(counts):
     """PPMI of a sparse co-occurrence matrix, with smoothed (power 0.75) context probabilities."""
-    import scipy.sparse as sparse
-
+    sparse = _sparse()
     total = counts.sum()
     word = np.asarray(counts.sum(axis=1)).ravel() / total
     context = np.asarray(counts.sum(axis=0)).ravel() ** CONTEXT_POWER
@@ -86,12 +92,11 @@ def ppmi_svd(
 ) -> np.ndarray:
     """(V, dimension) float32 word vectors from the token id arrays of the training texts; rows
     of tokens that never occur near another are 0. Needs ``dimension`` < V."""
-    from sklearn.utils.extmath import randomized_svd
-
+    extmath = require("sklearn.utils.extmath", "classify", NEEDED_FOR)
     matrix = positive_pmi(cooccurrence(id_arrays, vocab_size, window))
     vectors = np.zeros((vocab_size, dimension))
     if matrix.nnz:
-        left, singular, _ = randomized_svd(matrix, dimension, random_state=seed)
+        left, singular, _ = extmath.randomized_svd(matrix, dimension, random_state=seed)
         vectors = left * np.sqrt(singular)
     used = np.diff(matrix.indptr) > 0  # rows with any positive PMI
     vectors[~used] = 0
@@ -104,8 +109,6 @@ def unlabelled_texts(paths: str, prepared, encoding: str) -> Iterator:
     """Token id arrays of every non-empty line of the ``--vectors-from`` files and folders,
     read one line at a time (they are counted in chunks, so a corpus larger than memory is
     fine)."""
-    from recur.data.readers import collect_files, read_lines
-
     for path in collect_files([name for name in paths.split(",") if name.strip()]):
         for line in read_lines(path, encoding):
             if line.strip():

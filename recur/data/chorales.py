@@ -1,8 +1,8 @@
 """The built-in ``bach`` corpus: the Bach chorales that ship inside music21, as note lists.
 
-music21 parses a chorale in about 100 ms, so the extracted notes (in beats, ties merged) are cached
-in ``$XDG_CACHE_HOME/recur`` (default ``~/.cache/recur``) keyed by music21's version; later runs
-read one .npz file. Nothing is downloaded.
+music21 (the music extra) is slow to parse a score, so the extracted notes (in beats, ties merged)
+are cached in ``$XDG_CACHE_HOME/recur`` (default ``~/.cache/recur``) keyed by music21's version;
+later runs read one .npz file. Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from recur.data.midi_files import Piece
-from recur.errors import RecurError
+from recur.extras import require
 
 VELOCITY = 80
 
@@ -24,9 +24,7 @@ def cache_dir() -> Path:
     return Path(base) / "recur"
 
 
-def _extract(path) -> np.ndarray:
-    from music21 import corpus
-
+def _extract(corpus, path) -> np.ndarray:
     score = corpus.parse(path).stripTies()
     rows = [
         (float(n.offset), float(n.offset + n.quarterLength), p.midi, VELOCITY)
@@ -39,11 +37,8 @@ def _extract(path) -> np.ndarray:
 
 def load_bach() -> list[Piece]:
     """Every chorale (.mxl) under music21's bundled bach folder, in corpus order."""
-    try:
-        import music21
-        from music21 import corpus
-    except ImportError:
-        raise RecurError("the bach corpus needs music21: pip install music21") from None
+    music21 = require("music21", "music", "the bach corpus")
+    corpus = require("music21.corpus", "music", "the bach corpus")
     cache = cache_dir() / f"bach-music21-{music21.__version__}.npz"
     if cache.is_file():
         with np.load(cache) as stored:
@@ -57,7 +52,7 @@ def load_bach() -> list[Piece]:
     pieces = {}
     for path in paths:
         try:
-            notes = _extract(path)
+            notes = _extract(corpus, path)
         except Exception as error:  # a score music21 cannot read: skip it
             print(f"warning: {Path(path).name}: skipped ({error})", file=sys.stderr)
             continue
@@ -65,6 +60,6 @@ def load_bach() -> list[Piece]:
             pieces[Path(path).stem] = notes
     cache.parent.mkdir(parents=True, exist_ok=True)
     temporary = cache.with_suffix(".tmp.npz")
-    np.savez_compressed(temporary, **pieces)
+    np.savez_compressed(temporary, allow_pickle=False, **pieces)
     os.replace(temporary, cache)
     return [Piece(name, notes) for name, notes in pieces.items()]

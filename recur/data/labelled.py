@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recur.data.corpora import get_corpus
 from recur.data.documents import TABLE_SUFFIXES, read_table, split_names
 from recur.data.readers import collect_files, read_text
 from recur.errors import RecurError
@@ -123,8 +124,6 @@ def _add_table(examples: Examples, path: Path, data, classifier, need_labels: bo
 
 
 def _corpus_examples(name: str, classifier) -> Examples:
-    from recur.data.corpora import get_corpus
-
     corpus = get_corpus(name)
     if corpus.kind != "labelled":
         raise RecurError(f"the corpus {name!r} has no labels; labelled corpora: kjv-genres")

@@ -4,8 +4,9 @@ A piece is a float array of notes ``(N, 4)``: start beat, end beat, pitch, veloc
 quarter note, so tempo changes inside a file do not bend the grid). ``quantize`` puts it on a grid
 of ``steps_per_beat`` steps as integer rows start, duration, pitch, velocity. ``write_midi`` cleans
 any note list before writing (no duplicate or overlapping notes of one pitch, every duration at
-least one step), so whatever a model samples is a valid file. pretty_midi (on mido) does the I/O;
-it and matplotlib are imported inside the functions that need them.
+least one step), so whatever a model samples is a valid file. pretty_midi (the music extra) does
+the I/O; it and matplotlib are imported only when a function needs them (recur.extras), since the
+text corpora import this module too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from recur.errors import RecurError
+from recur.extras import pyplot, require
 
 MIDI_SUFFIXES = (".mid", ".midi")
 SOUNDFONTS = (
@@ -60,8 +62,7 @@ def read_midi(
     path, tracks: str = "all", drums: bool = False, max_seconds: float | None = None
 ) -> Piece:
     """One MIDI file as a Piece; raises SkipFile when it is corrupt, empty or has no notes."""
-    import pretty_midi
-
+    pretty_midi = require("pretty_midi", "music", "reading MIDI")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pretty_midi's notes on odd tempo tracks
@@ -93,7 +94,8 @@ def read_midi(
 
 def quantize(notes: np.ndarray, steps_per_beat: int) -> np.ndarray:
     """Float notes in beats -> int rows (start, duration, pitch, velocity) on the grid, sorted by
-    start then pitch; durations are at least one step; a repeated (start, pitch) keeps the longest."""
+    start then pitch; durations are at least one step; a repeated (start, pitch) keeps the
+    longest."""
     if len(notes) == 0:
         return np.zeros((0, 4), dtype=np.int64)
     start = np.round(notes[:, 0] * steps_per_beat).astype(np.int64)
@@ -134,8 +136,7 @@ def write_midi(
     notes: np.ndarray, path, steps_per_beat: int, tempo: float = 120.0, program: int = 0
 ) -> Path:
     """Grid notes -> a MIDI file with one tempo and one instrument; returns the path."""
-    import pretty_midi
-
+    pretty_midi = require("pretty_midi", "music", "writing MIDI")
     notes = clean_notes(notes)
     seconds = 60.0 / (tempo * steps_per_beat)
     midi = pretty_midi.PrettyMIDI(initial_tempo=float(tempo))
@@ -158,12 +159,8 @@ def write_midi(
 
 def piano_roll(path_mid, path_png) -> Path:
     """Draw a MIDI file's notes as a piano roll (time in seconds against pitch)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pretty_midi
-
+    pretty_midi = require("pretty_midi", "music", "drawing a piano roll")
+    plt = pyplot()
     midi = pretty_midi.PrettyMIDI(str(path_mid))
     notes = [n for inst in midi.instruments for n in inst.notes]
     figure, axis = plt.subplots(figsize=(12, 4), dpi=100)

@@ -10,13 +10,14 @@ import codecs
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from recur.data.corpora import load_corpus
 from recur.errors import RecurError
 
 BINARY_PROBE_BYTES = 8192
 
 
 def collect_files(paths: Iterable[str], glob: str = "*") -> list[Path]:
-    """Expand folders (recursively, by ``glob``, skipping hidden entries) into a sorted file list."""
+    """Expand folders (recursively, by ``glob``, skipping hidden entries) into a sorted list."""
     files: list[Path] = []
     for name in paths:
         path = Path(name)
@@ -126,7 +127,5 @@ def load_text(
     if corpus and paths:
         raise RecurError("give either files/folders or --corpus, not both")
     if corpus:
-        from recur.data.corpora import load_corpus
-
         return load_corpus(corpus)
     return read_texts(paths, glob, encoding)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from recur.errors import RecurError
+from recur.tokenizers import condition_token
 
 
 def split_ids(ids: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -81,9 +82,9 @@ class StreamBatches:
                 np.asarray(self.ids[start + b * length + begin : start + b * length + end + 1])
                 for b in range(first, first + self.batch_size)
             ]
-        ).astype(np.int64)
-        rows = torch.from_numpy(rows)
-        return rows[:, :-1], rows[:, 1:]
+        )
+        batch = torch.from_numpy(rows.astype(np.int64))
+        return batch[:, :-1], batch[:, 1:]
 
 
 def frame_documents(
@@ -91,8 +92,6 @@ def frame_documents(
 ) -> np.ndarray:
     """Documents -> one id stream, each framed ``<bos> <column=value>... text <eos>``; with
     ``every_line`` the condition tokens also follow every line end inside a document."""
-    from recur.tokenizers import condition_token
-
     newline = line_end_id(tokenizer) if every_line and columns else None
     pieces = []
     for text, values in zip(texts, conditions):

@@ -5,7 +5,7 @@ Every tokenizer has ``fit(texts, conditions)``, ``encode(text)``, ``encode_array
 ``bos_id``, ``eos_id``), condition tokens (``conditions``, ``condition_id(token)``) and
 ``save(path)``; ``load_tokenizer(path)`` reads any of them back. The JSON file is all that
 generation needs: no vocabulary lives elsewhere. Levels: char.py, word.py, bpe.py; music's event
-vocabulary is ``MidiTokenizer`` in midi_tokenizer.py.
+vocabulary is ``MidiTokenizer`` in midi.py.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "TOKENIZERS",
     "BPETokenizer",
     "CharTokenizer",
+    "MidiTokenizer",
     "WordTokenizer",
     "build_tokenizer",
     "condition_token",

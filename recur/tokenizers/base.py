@@ -15,14 +15,18 @@ from pathlib import Path
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 
 
+class SpecialIds:
+    """The ids of SPECIALS, the same in every tokenizer (saved runs rely on them)."""
+
+    pad_id, unk_id, bos_id, eos_id = range(len(SPECIALS))
+
+
 def condition_token(column: str, value: str) -> str:
     return f"<{column}={value}>"
 
 
-class SymbolTable:
+class SymbolTable(SpecialIds):
     """A list of symbols with their ids: specials, then condition tokens, then ordinary symbols."""
-
-    pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
 
     def _set_symbols(self, symbols: Sequence[str], conditions: Sequence[str] = ()) -> None:
         self.conditions = list(conditions)
@@ -44,6 +48,10 @@ class SymbolTable:
     def hidden_ids(self) -> set[int]:
         """Ids that never appear in decoded text."""
         return {self.pad_id, self.bos_id, self.eos_id, *self.condition_ids}
+
+    def to_dict(self) -> dict:
+        """What ``tokenizer.json`` holds; each tokenizer says."""
+        raise NotImplementedError
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")

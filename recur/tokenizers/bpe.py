@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from recur.tokenizers.base import SPECIALS, iter_pieces
+from recur.tokenizers.base import SPECIALS, SpecialIds, iter_pieces
 
 
-class BPETokenizer:
+class BPETokenizer(SpecialIds):
     """``vocab_size`` ids in all: specials, conditions, 256 bytes and the learned merges."""
 
     kind = "bpe"
     unit = "characters"
-    pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
 
     def __init__(self, target_size: int = 8000, conditions: Sequence[str] = (), model=None):
         self.target_size, self.conditions, self.model = target_size, list(conditions), model
 
     def fit(self, texts: Iterable[str], conditions: Sequence[str] = ()) -> BPETokenizer:
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
         self.conditions = list(conditions)
         model = Tokenizer(models.BPE())
         model.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -83,12 +82,8 @@ class BPETokenizer:
 
     @classmethod
     def from_dict(cls, values: dict) -> BPETokenizer:
-        from tokenizers import Tokenizer
-
         model = Tokenizer.from_str(json.dumps(values["model"]))
         return cls(values["target_size"], values.get("conditions", ()), model)
 
     def save(self, path) -> None:
-        from pathlib import Path
-
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")

@@ -17,6 +17,9 @@ class CharTokenizer(SymbolTable):
 
     def __init__(self, symbols: Sequence[str] = (), conditions: Sequence[str] = ()):
         self._set_symbols(symbols, conditions)
+
+    def _set_symbols(self, symbols: Sequence[str], conditions: Sequence[str] = ()) -> None:
+        super()._set_symbols(symbols, conditions)
         # Sorted code points of the ordinary symbols, for vectorised encoding of big texts.
         ordinary = [
             (ord(s), i)
@@ -31,7 +34,7 @@ class CharTokenizer(SymbolTable):
         seen: set[str] = set()
         for text in texts:
             seen.update(text)
-        self.__init__(sorted(seen), conditions)
+        self._set_symbols(sorted(seen), conditions)
         return self
 
     def encode(self, text: str) -> list[int]:

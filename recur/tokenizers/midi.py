@@ -21,17 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
-SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")  # the same ids as the text tokenizers
+from recur.tokenizers.base import SPECIALS, SpecialIds
+
 VELOCITY_BINS = 8
 DEFAULT_VELOCITY = 80
 MAX_GAP_BEATS = 8  # longer rests inside a piece are shortened
 
 
-class MidiTokenizer:
+class MidiTokenizer(SpecialIds):
     """Fixed event vocabulary set by the grid; ``fit`` records training unigram counts."""
 
     kind = "midi"
-    pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
 
     def __init__(
         self,
