@@ -278,10 +278,11 @@ def table(results: dict) -> str:
         "|---|---|",
     ]
     for row in results["sampling"]:
+        threads = f", {row['threads']} thread" if row.get("threads") == 1 else ""
         lines.append(
             f"| {row['cell'].upper()} 2×{row['hidden_size']}, {row['streams']} "
             f"stream{'s' if row['streams'] > 1 else ''}, {row.get('precision', 'fp32')}"
-            f"{', %d thread' % row['threads'] if row.get('threads') == 1 else ''} "
+            f"{threads} "
             f"| {row['tokens_per_second']:,.0f} |"
         )
     big = results.get("big_file")

@@ -112,7 +112,8 @@ def test_info_shows_conditions_and_evaluate_reports_scales(headlines):
     [
         (
             ("generate", "RUN", "--condition", "label=sports"),
-            r"error: unknown label 'sports'; valid values: (bait|news) \(\d+\), (bait|news) \(\d+\)",
+            r"error: unknown label 'sports'; valid values: "
+            r"(bait|news) \(\d+\), (bait|news) \(\d+\)",
         ),
         (
             ("train", "CSV", "--text-column", "title", "--steps", 1),

@@ -1,4 +1,5 @@
-"""Word vectors from the training split (--embedding-init svd) and how a classifier starts from them."""
+"""Word vectors from the training split (--embedding-init svd) and how a classifier starts
+from them."""
 
 import random
 
