@@ -4,7 +4,8 @@ K hypotheses advance together through ``Stepper`` (the state is carried, never r
 scores every live hypothesis + next token by summed log-probability and keeps the K best. In
 document models every live hypothesis may also end with ``<eos>`` at every step: that finished
 document is ranked by its log-probability divided by its length in tokens (``<eos>`` included),
-so short endings do not win just by being short. Without ``<eos>`` every hypothesis has the same length and the sum decides.
+so short endings do not win just by being short. Without ``<eos>`` every hypothesis has the
+same length and the sum decides.
 """
 
 from __future__ import annotations

@@ -8,13 +8,12 @@ layer, a lookup in ``embedding @ W_ih.T``: see ``embedded_inputs``), (b) keeps t
 time to one recurrent product and five small element-wise operations, storing the gates it
 needs, (c) walks back over time with one product and three element-wise operations per step
 (the factors that do not depend on the incoming gradient are computed for all steps at once),
-and (d) forms the recurrent weight gradient once, as one product over all T x B rows. On the
-2-core AMD EPYC, with ``machine.keep_freed_memory``, a 2x256 training step (batch 32, 64 steps)
-takes about a quarter less time than with ``nn.GRU`` (90 against 118 ms), at batch 128 and
-128 steps a sixth less (674 against 813 ms).
+and (d) forms the recurrent weight gradient once, as one product over all T x B rows: a CPU
+training step takes a sixth to a quarter less time than with ``nn.GRU`` (see
+docs/experiments.md).
 Layers run time-major, (T, B, .), so that each step's rows are contiguous. CUDA keeps cuDNN;
-autocast and inference (one stream of validation, where nn.GRU's C++ loop costs less per step
-than Python) use ``nn.GRU``.
+autocast, inference (one stream of validation, where nn.GRU's C++ loop costs less per step
+than Python) and portable runs (``recur.kernels.enabled()`` False) use ``nn.GRU``.
 """
 
 from __future__ import annotations
@@ -23,13 +22,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from recur.kernels import enabled
 from recur.kernels.onednn import Linear, linear
 
 
 def usable(rnn: nn.Module, x: torch.Tensor) -> bool:
-    """Whether ``gru`` can stand in for ``rnn`` on input ``x``."""
+    """Whether ``gru`` can stand in for ``rnn`` on input ``x`` (never with the kernels off)."""
     return (
-        isinstance(rnn, nn.GRU)
+        enabled()
+        and isinstance(rnn, nn.GRU)
         and x.device.type == "cpu"
         and x.dtype == torch.float32
         and rnn.batch_first
