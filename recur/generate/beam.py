@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 
 from recur.errors import RecurError
-from recur.generate.loop import Generation, _mark_lines, banned_ids, start_rows
+from recur.generate.loop import Generation
+from recur.generate.starts import banned_ids, mark_lines, start_rows
 from recur.generate.stepper import Stepper
 
 
@@ -40,7 +41,7 @@ def beam_search(
     rows, hidden = start_rows(tokenizer, prime, 1, starts)
     marks = starts[0][1:] if refresh is not None and starts and len(starts[0]) > 1 else None
     if marks:
-        rows = [_mark_lines(rows[0], hidden, refresh)]
+        rows = [mark_lines(rows[0], hidden, refresh)]
     logits, state = model(torch.tensor(rows, device=device), None)
     banned = banned_ids(tokenizer, end_at_eos, device)
     stepper = Stepper(model, precision)

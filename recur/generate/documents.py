@@ -9,6 +9,7 @@ that ``recur train`` keeps in the run directory (``documents.json``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -61,22 +62,12 @@ def generate_documents(
         result = generate(
             model,
             tokenizer,
-            sample.prime,
-            sample.length,
-            batch,
-            sample.temperature,
-            sample.top_k,
-            sample.top_p,
-            seed + attempt,
-            None,
-            device,
+            dataclasses.replace(sample, num_samples=batch, seed=seed + attempt, stop=None),
+            device=device,
             end_at_eos=True,
             starts=starts,
-            no_repeat_ngram=sample.no_repeat_ngram,
-            max_words=sample.max_words,
             refresh=refresh,
             guidance=guidance,
-            precision=sample.precision,
         )
         for text, finished, condition in zip(result.texts, result.finished, values):
             tries += 1
@@ -172,18 +163,4 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
         result = generate_documents(model, tokenizer, counts, sample, device, every_line)
         result.novelty = novelty_report(result.texts, bundle.path)
         return result
-    return generate(
-        model,
-        tokenizer,
-        sample.prime,
-        sample.length,
-        sample.num_samples,
-        sample.temperature,
-        sample.top_k,
-        sample.top_p,
-        sample.seed,
-        sample.stop,
-        device,
-        no_repeat_ngram=sample.no_repeat_ngram,
-        precision=sample.precision,
-    )
+    return generate(model, tokenizer, sample, device=device)
