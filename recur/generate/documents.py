@@ -49,7 +49,8 @@ def generate_documents(
     conditions_rng = torch.Generator().manual_seed(seed)
     wanted, batch = sample.num_samples, min(max(2 * sample.num_samples, 16), 256)
     refresh = line_end_id(tokenizer) if every_line and counts else None
-    texts, used, seen, tries = [], [], set(), 0
+    texts: list[str] = []
+    used, seen, tries = [], set(), 0
     for attempt in range(MAX_ROUNDS):
         if len(texts) == wanted:
             break

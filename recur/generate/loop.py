@@ -184,7 +184,7 @@ class _Loop:
             groups = self.guidance.groups
             fed = token.repeat(groups) if groups > 1 else token  # (G*N,)
             last, layers = self.stepper(fed, layers)  # (G*N, V)
-            if self.marks is not None:
+            if self.marks is not None and self.refresh is not None:
                 last, layers = self.stepper.refresh(fed == self.refresh, self.marks, last, layers)
 
 

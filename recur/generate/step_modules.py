@@ -9,8 +9,8 @@ same modules and noise (``python -m benchmarks.sampling_ab``). The oneDNN and in
 ``recur.kernels``' (``onednn.linear_rows``, ``quantized.Int8Linear``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: TorchScript reads the buffers' class
+# annotations (``weight: Tensor``) as objects, and cannot resolve them as strings.
 import math
 
 import torch
@@ -29,6 +29,10 @@ class Fp32Product(nn.Module):
     or more: many streams' products run much faster there on CPUs where MKL is the slower
     library. Fewer rows, or no oneDNN: addmm, with the weight kept as (K, N), which a
     one-stream step (weights cycling through the cache) ran faster from than from (N, K)."""
+
+    weight: Tensor  # buffers: (K, N), (N, K) or empty, (N,)
+    weight_rows: Tensor
+    bias: Tensor
 
     def __init__(self, weight: Tensor, bias: Tensor | None):
         super().__init__()
@@ -61,6 +65,9 @@ class Fp32Product(nn.Module):
 
 class Bf16Product(nn.Module):
     """The same product with the weight stored in bf16 (the input is rounded to bf16 too)."""
+
+    weight: Tensor  # buffers: (N, K) bf16, (N,)
+    bias: Tensor
 
     def __init__(self, weight: Tensor, bias: Tensor | None):
         super().__init__()
@@ -171,6 +178,10 @@ class RNNLayer(nn.Module):
 class StepNet(nn.Module):
     """``net(tokens (B,), states) -> (logits (B, V), states)``; ``draw`` runs many steps."""
 
+    input_table: Tensor  # buffers, see __init__
+    condition_table: Tensor
+    condition_lookup: Tensor
+
     def __init__(
         self,
         input_table: Tensor,
@@ -266,7 +277,7 @@ class StepNet(nn.Module):
 class AdaptiveDecoder(nn.Module):
     """An adaptive softmax head's log-probabilities (stays in Python: not scripted)."""
 
-    def __init__(self, head: nn.Module):
+    def __init__(self, head: nn.AdaptiveLogSoftmaxWithLoss):
         super().__init__()
         self.head = head
 

@@ -21,6 +21,7 @@ GRU gate order follows PyTorch: (r, z, n).
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import torch
 from torch import nn
@@ -28,6 +29,7 @@ from torch import nn
 from recur.errors import RecurError
 from recur.generate import step_modules as steps
 from recur.kernels import quantized
+from recur.models.language_model import RecurrentLM
 
 PRECISIONS = ("fp32", "bf16", "int8")
 # A product whose weight has fewer elements than this stays fp32 whatever the precision: it sits
@@ -74,34 +76,34 @@ class Stepper:
     condition rows of a model with a condition embedding. ``draw`` runs many sampling steps.
     ``script=False`` keeps the step in Python (the scripted one is checked against it)."""
 
-    def __init__(self, model: nn.Module, precision: str = "fp32", script: bool = True):
+    def __init__(self, model: RecurrentLM, precision: str = "fp32", script: bool = True):
         precision = usable_precision(precision)
         self.cell, self.precision = model.config.cell, precision
         self.num_layers = model.config.num_layers
         self.conditioned = getattr(model, "conditioned", False)
         with torch.no_grad():
-            self.net = self._build(model, precision)
+            self.net: steps.StepNet | torch.jit.ScriptModule = self._build(model, precision)
         self.scripted = script and not getattr(model, "adaptive", False)
         if self.scripted:
             scripted = _script(self.net)
             self.scripted = scripted is not None
             self.net = scripted if scripted is not None else self.net
 
-    def _weights(self, rnn: nn.Module, kind: str, index: int) -> tuple:
+    def _weights(self, rnn: nn.Module, kind: str, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         weight, bias = (
             getattr(rnn, f"weight_{kind}_l{index}"),
             getattr(rnn, f"bias_{kind}_l{index}"),
         )
         if self.cell == "lstm":
-            order = _lstm_order(rnn.hidden_size).to(weight.device)
+            order = _lstm_order(weight.shape[0] // 4).to(weight.device)  # (4H, .) rows
             return weight[order].float(), bias[order].float()
         return weight.float(), bias.float()
 
-    def _build(self, model: nn.Module, precision: str) -> steps.StepNet:
+    def _build(self, model: RecurrentLM, precision: str) -> steps.StepNet:
         rnn, slots = model.rnn, 2 if self.cell == "lstm" else 1
         w_ih0, b_ih0 = self._weights(rnn, "ih", 0)
         table = (model.embedding.weight.float() @ w_ih0.t() + b_ih0).contiguous()
-        layers = []
+        layers: list[nn.Module] = []
         for i in range(self.num_layers):
             w_hh, b_hh = self._weights(rnn, "hh", i)
             if i == 0 and self.cell == "lstm":  # both biases add: b_hh joins the input table
@@ -119,19 +121,23 @@ class Stepper:
                 )
                 kind = steps.GRULayer if self.cell == "gru" else steps.RNNLayer
                 layers.append(kind(inputs, build_product(w_hh, b_hh, precision), slots * i))
+        decoder: nn.Module
         if getattr(model, "adaptive", False):
             decoder = steps.AdaptiveDecoder(model.decoder)
         else:
-            decoder = build_product(
-                model.decoder.weight.float(), model.decoder.bias.float(), precision
+            weight, bias = (
+                cast(torch.Tensor, p) for p in (model.decoder.weight, model.decoder.bias)
             )
-        conditions = {}
-        if self.conditioned:
-            conditions = dict(
-                condition_table=model.condition_embedding.weight.float() @ w_ih0.t(),
-                condition_lookup=model.condition_lookup,
-            )
-        return steps.StepNet(table, layers, decoder, **conditions)
+            decoder = build_product(weight.float(), bias.float(), precision)
+        if not self.conditioned:
+            return steps.StepNet(table, layers, decoder)
+        return steps.StepNet(
+            table,
+            layers,
+            decoder,
+            condition_table=model.condition_embedding.weight.float() @ w_ih0.t(),
+            condition_lookup=cast(torch.Tensor, model.condition_lookup),
+        )
 
     def to_layers(self, state) -> list:
         carried = [state[-1]] if self.conditioned else []
@@ -180,7 +186,7 @@ class Stepper:
             else ended
         )
         banned = last.new_zeros(0, dtype=torch.long) if sampler is None else sampler.banned
-        restriction = (
+        temperature, top_k, top_p = (
             (1.0, 0, 1.0)
             if sampler is None
             else (sampler.temperature, sampler.top_k, sampler.top_p)
@@ -195,7 +201,9 @@ class Stepper:
                 eos,
                 ended,
                 banned,
-                *restriction,
+                temperature,
+                top_k,
+                top_p,
                 refresh,
                 marks,
                 groups,
