@@ -40,7 +40,7 @@ class Generation:
     seed: int
     finished: list = field(default_factory=list)  # per sample: ended by <eos>
     conditions: list = field(default_factory=list)  # per sample: the condition values used
-    novelty: dict | None = None  # see bounded.novelty_report
+    novelty: dict | None = None  # see documents.novelty_report
 
 
 @dataclass
