@@ -32,8 +32,8 @@ def _worker(rank: int, world_size: int, port: int, args, queue) -> None:
     from torch.nn.parallel import DistributedDataParallel
 
     from recur.config.options import ModelConfig
+    from recur.kernels.allocator import keep_freed_memory
     from recur.models.language_model import build_model
-    from recur.training.machine import keep_freed_memory
 
     from .speed import median_time
 

@@ -24,7 +24,7 @@ import torch
 
 from recur.config.options import ModelConfig
 from recur.generate.loop import sampling_threads
-from recur.training.machine import keep_freed_memory
+from recur.kernels.allocator import keep_freed_memory
 
 from . import speed
 

@@ -139,7 +139,7 @@ def sampling_throughput(
         return lambda: generate(
             model,
             tokenizer,
-            "!",
+            prime="!",
             length=length,
             num_samples=streams,
             temperature=0.8,

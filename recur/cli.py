@@ -21,6 +21,7 @@ from recur.config.options import (
     TrainConfig,
 )
 from recur.errors import RecurError
+from recur.kernels import set_portable
 
 TYPES = {"int": int, "float": float, "str": str}
 
@@ -64,6 +65,12 @@ def add_config_flags(parser: argparse.ArgumentParser, cls, title: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recur", description="Train and sample recurrent neural networks on text and music."
+    )
+    parser.add_argument(
+        "--portable",
+        action="store_true",
+        help="plain PyTorch only: no oneDNN, int8 or allocator kernels, no hand-written CPU GRU "
+        "(as RECUR_PORTABLE=1)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -346,6 +353,8 @@ def join_negative_values(argv: list[str]) -> list[str]:
 def main(argv=None) -> int:
     argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    if args.portable:
+        set_portable()
     try:
         COMMANDS[args.command](args)
     except RecurError as error:

@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from recur.config.options import ModelConfig
+from recur.config.options import ModelConfig, SampleConfig
 from recur.generate.beam import beam_search
 from recur.generate.loop import generate
 from recur.models.language_model import build_model
@@ -74,7 +74,7 @@ def seeds_where_greedy_is_not_best(length, end_at_eos, wanted=2):
 
 def test_beam_of_one_is_greedy():
     model, tokenizer = toy(0)
-    greedy = generate(model, tokenizer, "a", length=6, temperature=0).texts[0]
+    greedy = generate(model, tokenizer, SampleConfig(prime="a", length=6, temperature=0)).texts[0]
     assert beam_search(model, tokenizer, "a", 1, 6).texts[0] == greedy
 
 

@@ -1,8 +1,6 @@
 """The CPU training GRU (cpu_gru.py) gives nn.GRU's outputs and gradients, and the model uses
 it exactly when it should."""
 
-import platform
-
 import pytest
 import torch
 from torch import nn
@@ -10,7 +8,6 @@ from torch import nn
 from recur.config.options import ModelConfig
 from recur.kernels import cpu_gru
 from recur.models.language_model import build_model
-from recur.training import machine
 
 
 def outputs_and_gradients(rnn, x, h0, fused, use="both"):
@@ -74,13 +71,6 @@ def test_the_model_trains_through_it_and_evaluates_through_nn_gru(monkeypatch):
     lstm = build_model(ModelConfig(vocab_size=12, cell="lstm", hidden_size=16, embedding_size=8))
     lstm(ids, None, ids)[0].backward()
     assert len(calls) == model.config.num_layers
-
-
-@pytest.mark.skipif(
-    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's"
-)
-def test_cpu_training_keeps_freed_memory_on_glibc():
-    assert machine.keep_freed_memory() is True
 
 
 def test_a_small_vocabulary_folds_the_embedding_into_the_first_products(monkeypatch):

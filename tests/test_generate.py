@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from recur.config.options import ModelConfig
+from recur.config.options import ModelConfig, SampleConfig
 from recur.errors import RecurError
-from recur.generate.loop import generate, sample_next
-from recur.generate.sampling import TokenSampler
+from recur.generate.loop import generate
+from recur.generate.sampling import TokenSampler, sample_next
 from recur.models.language_model import build_model
 from recur.tokenizers import CharTokenizer
 
@@ -57,9 +57,15 @@ def tiny_model():
 
 def test_seeded_sampling_is_reproducible_and_batched(tiny_model):
     model, tokenizer = tiny_model
-    first = generate(model, tokenizer, "ab", length=40, num_samples=4, seed=7).texts
-    again = generate(model, tokenizer, "ab", length=40, num_samples=4, seed=7).texts
-    other = generate(model, tokenizer, "ab", length=40, num_samples=4, seed=8).texts
+    first = generate(
+        model, tokenizer, SampleConfig(prime="ab", length=40, num_samples=4, seed=7)
+    ).texts
+    again = generate(
+        model, tokenizer, SampleConfig(prime="ab", length=40, num_samples=4, seed=7)
+    ).texts
+    other = generate(
+        model, tokenizer, SampleConfig(prime="ab", length=40, num_samples=4, seed=8)
+    ).texts
     assert first == again and first != other
     assert len(set(first)) == 4 and all(t.startswith("ab") and len(t) == 42 for t in first)
 
@@ -67,18 +73,15 @@ def test_seeded_sampling_is_reproducible_and_batched(tiny_model):
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_reduced_precision_sampling_is_seeded_too(tiny_model, precision):
     model, tokenizer = tiny_model
-    first = generate(
-        model, tokenizer, "ab", length=40, num_samples=3, seed=7, precision=precision
-    ).texts
-    again = generate(
-        model, tokenizer, "ab", length=40, num_samples=3, seed=7, precision=precision
-    ).texts
+    sample = SampleConfig(prime="ab", length=40, num_samples=3, seed=7, precision=precision)
+    first = generate(model, tokenizer, sample).texts
+    again = generate(model, tokenizer, sample).texts
     assert first == again and all(t.startswith("ab") and len(t) == 42 for t in first)
 
 
 def test_carried_state_matches_refeeding_the_prefix(tiny_model):
     model, tokenizer = tiny_model
-    text = generate(model, tokenizer, "abc", length=12, temperature=0).texts[0]
+    text = generate(model, tokenizer, SampleConfig(prime="abc", length=12, temperature=0)).texts[0]
     ids = torch.tensor([tokenizer.encode(text)])
     logits, _ = model(ids)
     # Greedy choice at each step equals the argmax of a full forward pass over the prefix.
@@ -90,12 +93,14 @@ def test_carried_state_matches_refeeding_the_prefix(tiny_model):
 def test_unknown_prime_character_is_named(tiny_model):
     model, tokenizer = tiny_model
     with pytest.raises(RecurError, match=r"never saw: 'Z', '!'"):
-        generate(model, tokenizer, "aZb!", length=5)
+        generate(model, tokenizer, SampleConfig(prime="aZb!", length=5))
 
 
 def test_stop_string_ends_samples(tiny_model):
     model, tokenizer = tiny_model
-    texts = generate(model, tokenizer, "a", length=400, num_samples=3, seed=1, stop="a").texts
+    texts = generate(
+        model, tokenizer, SampleConfig(prime="a", length=400, num_samples=3, seed=1, stop="a")
+    ).texts
     assert all("a" not in t[1:] for t in texts)
     assert all(len(t) < 400 for t in texts)
 
@@ -104,7 +109,9 @@ def test_never_samples_special_tokens(tiny_model):
     model, tokenizer = tiny_model
     with torch.no_grad():
         model.decoder.bias[tokenizer.unk_id] = 100.0
-    texts = generate(model, tokenizer, "a", length=50, num_samples=2, seed=0).texts
+    texts = generate(
+        model, tokenizer, SampleConfig(prime="a", length=50, num_samples=2, seed=0)
+    ).texts
     assert all("<unk>" not in t for t in texts) and all(len(t) == 51 for t in texts)
 
 
@@ -121,9 +128,8 @@ def test_refresh_feeds_the_condition_after_every_line_end():
         for parameter in model.parameters():
             parameter.mul_(3)
         model.decoder.bias[newline] += 1.0
-    text = generate(
-        model, tokenizer, "b\n", length=40, temperature=0, starts=[[2, mark]], refresh=newline
-    ).texts[0]
+    sample = SampleConfig(prime="b\n", length=40, temperature=0)
+    text = generate(model, tokenizer, sample, starts=[[2, mark]], refresh=newline).texts[0]
     assert text.startswith("b\n")
     assert text.count("\n") >= 2 and len(text.replace("\n", "")) >= 5
     # The same ids as training frames them: greedy choices match a full forward pass.
@@ -143,12 +149,9 @@ def test_samples_past_max_words_are_abandoned_not_finished(tiny_model):
     result = generate(
         model,
         tokenizer,
-        length=64,
-        num_samples=6,
-        seed=0,
+        SampleConfig(length=64, num_samples=6, seed=0, max_words=2),
         end_at_eos=True,
         starts=[[tokenizer.bos_id]] * 6,
-        max_words=2,
     )
     assert not all(result.finished)
     assert all(len(text.split()) <= 2 for text, done in zip(result.texts, result.finished) if done)
@@ -222,9 +225,9 @@ def test_scripted_blocks_refresh_the_condition_as_the_step_by_step_loop(monkeypa
         refresh=newline,
         starts=[[tokenizer.bos_id, mark]] * 3,
     )
-    fast = generate(model, tokenizer, "b", **kwargs).texts
+    fast = generate(model, tokenizer, prime="b", **kwargs).texts  # the keywords' form
     step_by_step(monkeypatch)
-    assert fast == generate(model, tokenizer, "b", **kwargs).texts
+    assert fast == generate(model, tokenizer, prime="b", **kwargs).texts
     assert sum(text.count("\n") for text in fast) >= 6
 
 

@@ -1,1 +1,2 @@
-"""Generation: drawing tokens, the fast one-token stepper, beam search, conditions and bounded documents."""
+"""Generation: drawing tokens, the fast one-token stepper, beam search, conditions and
+bounded documents."""

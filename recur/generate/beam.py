@@ -4,7 +4,8 @@ K hypotheses advance together through ``Stepper`` (the state is carried, never r
 scores every live hypothesis + next token by summed log-probability and keeps the K best. In
 document models every live hypothesis may also end with ``<eos>`` at every step: that finished
 document is ranked by its log-probability divided by its length in tokens (``<eos>`` included),
-so short endings do not win just by being short. Without ``<eos>`` every hypothesis has the same length and the sum decides.
+so short endings do not win just by being short. Without ``<eos>`` every hypothesis has the
+same length and the sum decides.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import torch
 
 from recur.errors import RecurError
-from recur.generate.loop import Generation, _mark_lines, banned_ids, start_rows
+from recur.generate.loop import Generation
+from recur.generate.starts import banned_ids, mark_lines, start_rows
 from recur.generate.stepper import Stepper
 
 
@@ -38,14 +40,15 @@ def beam_search(
     model.eval()
     rows, hidden = start_rows(tokenizer, prime, 1, starts)
     marks = starts[0][1:] if refresh is not None and starts and len(starts[0]) > 1 else None
-    if marks:
-        rows = [_mark_lines(rows[0], hidden, refresh)]
+    if marks and refresh is not None:
+        rows = [mark_lines(rows[0], hidden, refresh)]
     logits, state = model(torch.tensor(rows, device=device), None)
     banned = banned_ids(tokenizer, end_at_eos, device)
     stepper = Stepper(model, precision)
     layers = stepper.to_layers(state)
     logp = _log_probs(logits[:, -1], banned)  # (K, V)
-    live, scores, finished = [[]], torch.zeros(1, device=device), []
+    live: list[list[int]] = [[]]
+    scores, finished = torch.zeros(1, device=device), []
     for _ in range(length):
         total = scores[:, None] + logp  # (K, V)
         if end_at_eos:  # every hypothesis may end here; the live ones go on without <eos>
@@ -74,7 +77,7 @@ def beam_search(
         scores = torch.tensor([score for score, _ in kept], device=device)
         fed = torch.tensor(tokens, device=device)
         last, layers = stepper(fed, layers)
-        if marks:
+        if marks and refresh is not None:
             repeated = torch.tensor([marks] * len(tokens), device=device)  # (K, C)
             last, layers = stepper.refresh(fed == refresh, repeated, last, layers)
         logp = _log_probs(last, banned)

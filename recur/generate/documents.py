@@ -9,6 +9,7 @@ that ``recur train`` keeps in the run directory (``documents.json``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def generate_documents(
     conditions_rng = torch.Generator().manual_seed(seed)
     wanted, batch = sample.num_samples, min(max(2 * sample.num_samples, 16), 256)
     refresh = line_end_id(tokenizer) if every_line and counts else None
-    texts, used, seen, tries = [], [], set(), 0
+    texts: list[str] = []
+    used, seen, tries = [], set(), 0
     for attempt in range(MAX_ROUNDS):
         if len(texts) == wanted:
             break
@@ -61,22 +63,12 @@ def generate_documents(
         result = generate(
             model,
             tokenizer,
-            sample.prime,
-            sample.length,
-            batch,
-            sample.temperature,
-            sample.top_k,
-            sample.top_p,
-            seed + attempt,
-            None,
-            device,
+            dataclasses.replace(sample, num_samples=batch, seed=seed + attempt, stop=None),
+            device=device,
             end_at_eos=True,
             starts=starts,
-            no_repeat_ngram=sample.no_repeat_ngram,
-            max_words=sample.max_words,
             refresh=refresh,
             guidance=guidance,
-            precision=sample.precision,
         )
         for text, finished, condition in zip(result.texts, result.finished, values):
             tries += 1
@@ -172,18 +164,4 @@ def generate_for_run(bundle, sample, device="cpu") -> Generation:
         result = generate_documents(model, tokenizer, counts, sample, device, every_line)
         result.novelty = novelty_report(result.texts, bundle.path)
         return result
-    return generate(
-        model,
-        tokenizer,
-        sample.prime,
-        sample.length,
-        sample.num_samples,
-        sample.temperature,
-        sample.top_k,
-        sample.top_p,
-        sample.seed,
-        sample.stop,
-        device,
-        no_repeat_ngram=sample.no_repeat_ngram,
-        precision=sample.precision,
-    )
+    return generate(model, tokenizer, sample, device=device)

@@ -2,34 +2,35 @@
 
 Generation feeds the prime once (one long call, where oneDNN is fast), then carries the hidden
 state one token at a time through ``Stepper`` (never re-feeds the prefix, never takes oneDNN's slow
-one-step path). All samples are generated together as one batch.
+one-step path). All samples are generated together as one batch. ``generate`` takes the user's
+options as a ``SampleConfig``; what feeds it first is in ``starts.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
+from recur.config.options import SampleConfig
 from recur.errors import RecurError
-from recur.generate.sampling import TokenSampler, sample_next  # noqa: F401  (sample_next: part of this API)
+from recur.generate.sampling import NgramGuard, TokenSampler
+from recur.generate.starts import banned_ids, mark_lines, start_rows
 from recur.generate.step_modules import guide
 from recur.generate.stepper import Stepper
 from recur.tokenizers import count_words
 
 STOP_CHECK_EVERY = 16
-
-
 FEW_STREAMS = 4
 
 
 def sampling_threads(streams: int, cores: int) -> int:
     """CPU threads for stepping ``streams`` samples at once: one when they are few, since a
-    few-stream step is a handful of small products that a second thread only slows (2x512 LSTM,
-    one stream, 1 against 2 threads on a 2-core AMD EPYC: fp32 2.5k against 1.8k tokens/s, int8
-    4.5k against 3.9k); from 16 streams on, all cores are faster (int8, 64 streams: 26k against
-    40k)."""
+    few-stream step is a handful of small products that a second thread only slows; from 16
+    streams on, all cores are faster (see docs/experiments.md)."""
     return 1 if streams <= FEW_STREAMS else cores
 
 
@@ -39,50 +40,7 @@ class Generation:
     seed: int
     finished: list = field(default_factory=list)  # per sample: ended by <eos>
     conditions: list = field(default_factory=list)  # per sample: the condition values used
-    novelty: dict | None = None  # see bounded.novelty_report
-
-
-def encode_prime(tokenizer, prime: str) -> list[int]:
-    unknown = tokenizer.unknown(prime)
-    if unknown:
-        shown = ", ".join(repr(ch) for ch in unknown[:10])
-        raise RecurError(
-            f"the prime contains {tokenizer.unit} the model never saw: {shown}; "
-            "remove or replace them"
-        )
-    return tokenizer.encode(prime)
-
-
-def start_ids(tokenizer, prime: str) -> tuple[list[int], int]:
-    """Ids to feed first and how many of them are shown: a prime, else a hidden newline."""
-    if prime:
-        return encode_prime(tokenizer, prime), 0
-    if "\n" in getattr(tokenizer, "index", {}):
-        return [tokenizer.index["\n"]], 1
-    return [tokenizer.bos_id], 1
-
-
-def start_rows(tokenizer, prime: str, num_samples: int, starts: list | None) -> tuple[list, int]:
-    """The (N, P) ids fed first and how many of them are hidden: a document's start tokens
-    (``<bos>`` and condition tokens) when given, then the prime."""
-    if starts is None:
-        ids, hidden = start_ids(tokenizer, prime)
-        return [ids] * num_samples, hidden
-    prime_ids = encode_prime(tokenizer, prime) if prime else []
-    return [list(row) + prime_ids for row in starts], len(starts[0])
-
-
-def banned_ids(tokenizer, end_at_eos: bool, device) -> torch.Tensor:
-    """Tokens never sampled: pad, unk, bos, condition tokens, and eos unless documents end."""
-    banned = {
-        tokenizer.pad_id,
-        tokenizer.unk_id,
-        tokenizer.bos_id,
-        *getattr(tokenizer, "condition_ids", ()),
-    }  # MIDI has no conditions
-    if not end_at_eos:
-        banned.add(tokenizer.eos_id)
-    return torch.tensor(sorted(banned), device=device)
+    novelty: dict | None = None  # see documents.novelty_report
 
 
 @dataclass
@@ -105,72 +63,54 @@ class Guidance:
 def generate(
     model,
     tokenizer,
-    prime: str = "",
-    length: int = 500,
-    num_samples: int = 1,
-    temperature: float = 0.8,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: int | None = None,
-    stop: str | None = None,
+    sample: SampleConfig | None = None,
+    *,
     device="cpu",
     end_at_eos: bool = False,
     starts: list | None = None,
-    no_repeat_ngram: int = 0,
-    max_words: int | None = None,
     refresh: int | None = None,
     guidance: Guidance | None = None,
-    precision: str = "fp32",
+    **options,
 ) -> Generation:
-    """``num_samples`` continuations of ``prime``, each ``length`` tokens (or up to ``stop``).
+    """``sample.num_samples`` continuations of ``sample.prime``, each ``sample.length`` tokens
+    (or up to ``sample.stop``); ``options`` are SampleConfig fields given as keywords, over
+    ``sample``. The sampling fields used: prime, length, num_samples, temperature, top_k, top_p,
+    seed, stop, no_repeat_ngram, max_words, precision (the one-step path's, see stepper.py); the
+    document options (condition, min/max words bounds, unique, beam, guidance) are the callers'.
 
     Special tokens are never sampled; ``<eos>`` only when ``end_at_eos`` (document models), and
     a sample ends there. ``starts`` gives each sample's hidden start ids (a document's ``<bos>``
     and condition tokens); with ``guidance`` it holds ``guidance.groups * num_samples`` rows.
     Samples past ``max_words`` words are abandoned (not finished). ``refresh`` (a line-end id)
     feeds a row's condition tokens again after each line end, as a run trained with
-    ``--condition-every-line`` saw them. ``precision`` is the one-step path's (see stepper.py)."""
-    if length < 0 or num_samples < 1 or no_repeat_ngram < 0:
+    ``--condition-every-line`` saw them."""
+    sample = dataclasses.replace(sample or SampleConfig(), **options)
+    num_samples, length = sample.num_samples, sample.length
+    stop, max_words = sample.stop, sample.max_words
+    if length < 0 or num_samples < 1 or sample.no_repeat_ngram < 0:
         raise RecurError("--length must be >= 0, -n >= 1 and --no-repeat-ngram >= 0")
-    seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
+    seed = int(torch.randint(0, 2**31 - 1, ()).item()) if sample.seed is None else sample.seed
     generator = torch.Generator(device=device).manual_seed(seed)
     guidance = guidance or Guidance()
     was_training = model.training
     model.eval()
-    rows, hidden = start_rows(tokenizer, prime, num_samples * guidance.groups, starts)
-    if refresh is not None and starts and len(starts[0]) > 1:
-        rows = [_mark_lines(row, hidden, refresh) for row in rows]
+    count = guidance.groups * num_samples
+    rows, hidden, marks = _starts(tokenizer, sample.prime, count, starts, refresh, device)
     logits, state = model(torch.tensor(rows, device=device), None)  # whole prime at once
-    banned = banned_ids(tokenizer, end_at_eos, device)
     last = logits[:, -1]  # (G*N, V)
-    guard = (
-        NgramGuard(no_repeat_ngram, [r[hidden:] for r in rows[:num_samples]])
-        if no_repeat_ngram
-        else None
-    )
-    steps, done, dropped = [], [False] * num_samples, [False] * num_samples
+    n = sample.no_repeat_ngram
+    guard = NgramGuard(n, [r[hidden:] for r in rows[:num_samples]]) if n else None
+    steps: list[torch.Tensor] = []
+    done, dropped = [False] * num_samples, [False] * num_samples
     ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
-    stepper = Stepper(model, precision)
+    stepper = Stepper(model, sample.precision)
     layers = stepper.to_layers(state)
-    marks = (
-        torch.tensor([r[1:] for r in starts], device=device)
-        if refresh is not None and starts and len(starts[0]) > 1
-        else None
-    )
-    sampler = TokenSampler(
-        (num_samples, last.shape[-1]), temperature, top_k, top_p, generator, banned
-    )
-    loop = _Loop(
-        stepper,
-        sampler,
-        guidance,
-        guard,
-        marks,
-        refresh,
-        tokenizer.eos_id if end_at_eos else -1,
-        ended,
-        lambda: _finished_early(tokenizer, steps, stop, done, ended, max_words, dropped),
-    )
+    restriction = (sample.temperature, sample.top_k, sample.top_p)
+    banned = banned_ids(tokenizer, end_at_eos, device)
+    sampler = TokenSampler((num_samples, last.shape[-1]), *restriction, generator, banned)
+    eos = tokenizer.eos_id if end_at_eos else -1
+    finished = partial(_finished_early, tokenizer, steps, stop, done, ended, max_words, dropped)
+    loop = _Loop(stepper, sampler, guidance, guard, marks, refresh, eos, ended, finished)
     if guard is None:
         loop.in_blocks(steps, last, layers, length)
     else:
@@ -179,6 +119,16 @@ def generate(
         _drop_long(tokenizer, steps, max_words, ended, dropped)
     model.train(was_training)
     return _decode(tokenizer, rows[:num_samples], hidden, steps, seed, stop, end_at_eos, dropped)
+
+
+def _starts(tokenizer, prime: str, count: int, starts: list | None, refresh: int | None, device):
+    """The (count, P) rows fed first, how many of their ids are hidden, and the (count, C)
+    condition tokens fed again after each line end (None without ``refresh``)."""
+    rows, hidden = start_rows(tokenizer, prime, count, starts)
+    if refresh is None or not starts or len(starts[0]) <= 1:
+        return rows, hidden, None
+    marks = torch.tensor([r[1:] for r in starts], device=device)
+    return [mark_lines(row, hidden, refresh) for row in rows], hidden, marks
 
 
 @dataclass
@@ -234,16 +184,8 @@ class _Loop:
             groups = self.guidance.groups
             fed = token.repeat(groups) if groups > 1 else token  # (G*N,)
             last, layers = self.stepper(fed, layers)  # (G*N, V)
-            if self.marks is not None:
+            if self.marks is not None and self.refresh is not None:
                 last, layers = self.stepper.refresh(fed == self.refresh, self.marks, last, layers)
-
-
-def _mark_lines(row: list, hidden: int, line_end: int) -> list:
-    """A prime's line ends are followed by the condition tokens, as in training."""
-    marks, marked = row[1:hidden], row[:hidden]
-    for token in row[hidden:]:
-        marked += [token] + (marks if token == line_end else [])
-    return marked
 
 
 def _decode(tokenizer, rows, hidden, steps, seed, stop, end_at_eos, dropped) -> Generation:
@@ -292,36 +234,3 @@ def _all_stopped(tokenizer, steps: list, stop: str, done: list) -> bool:
     for row, tokens in enumerate(recent):
         done[row] = done[row] or stop in tokenizer.decode(tokens)
     return all(done)
-
-
-class NgramGuard:
-    """Per sample, bans a token that would repeat an n-gram of tokens the sample already holds."""
-
-    def __init__(self, n: int, histories: list):
-        self.n, self.histories = n, [list(h) for h in histories]
-        self.seen = [dict() for _ in histories]
-        for row, history in enumerate(self.histories):
-            for i in range(len(history) - n + 1):
-                self._add(row, history[i : i + n])
-
-    def _add(self, row: int, gram: list) -> None:
-        self.seen[row].setdefault(tuple(gram[:-1]), set()).add(gram[-1])
-
-    def mask(self, logits: torch.Tensor) -> torch.Tensor:
-        logits = logits.clone()
-        for row, history in enumerate(self.histories):
-            if len(history) < self.n - 1:
-                continue
-            banned = self.seen[row].get(tuple(history[len(history) - self.n + 1 :]))
-            if banned:
-                masked = logits[row].index_fill(0, torch.tensor(sorted(banned)), float("-inf"))
-                if torch.isfinite(masked).any():  # never ban every token
-                    logits[row] = masked
-        return logits
-
-    def update(self, tokens: torch.Tensor) -> None:
-        for row, token in enumerate(tokens.tolist()):
-            history = self.histories[row]
-            history.append(token)
-            if len(history) >= self.n:
-                self._add(row, history[-self.n :])

@@ -4,13 +4,13 @@ module per recurrent layer, and ``StepNet`` that runs them, one token or many.
 ``stepper.py`` builds these from a trained model; they hold only the rearranged weights. State
 is a flat list of (B, H) tensors, per layer ``h, c`` for an LSTM and ``h`` for a GRU or RNN, then
 the (B, C) condition rows of a conditioned model. Scripted, ``StepNet.draw`` runs whole blocks of
-sampling steps with no Python between them: on the 2-core AMD EPYC one int8 stream of a 2x512
-LSTM drew 8,000 tokens/s there against 3,269 from a Python loop over the same modules and noise
-(``python -m benchmarks.sampling_ab``).
+sampling steps with no Python between them, several times faster than a Python loop over the
+same modules and noise (``python -m benchmarks.sampling_ab``). The oneDNN and int8 products are
+``recur.kernels``' (``onednn.linear_rows``, ``quantized.Int8Linear``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: TorchScript reads the buffers' class
+# annotations (``weight: Tensor``) as objects, and cannot resolve them as strings.
 import math
 
 import torch
@@ -18,31 +18,30 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from recur.generate.sampling import ban_and_restrict
+from recur.kernels import onednn, quantized
 
-ONEDNN_FROM_ROWS = 4  # fewer rows (streams) go through addmm: one stream of fp32 2x512 LSTM
-# sampled 3,700-4,000 tokens/s that way against 2,700-3,500 with oneDNN
+ONEDNN_FROM_ROWS = 4  # fewer rows (streams) go through addmm, faster there (docs/experiments.md)
 
 
 class Fp32Product(nn.Module):
-    """``x (B, K) -> x @ weight.T + bias (+ add)``. Through oneDNN's linear where
-    ``onednn.kernel()`` finds it (the same op as ``onednn.linear``, which TorchScript cannot
-    call): on the 2-core AVX-512 AMD EPYC, 64 rows of a 2x512 LSTM's 512 -> 2048 product took
-    364 against 860 µs with addmm (64-stream fp32 sampling, scripted: 34,253-42,774 against
-    17,128-20,386 tokens/s), for ``ONEDNN_FROM_ROWS`` rows or more. Fewer rows, or no oneDNN:
-    addmm, with the weight kept as (K, N): in a one-stream step (weights cycling through the
-    cache) that beat (N, K) in most repeats."""
+    """``x (B, K) -> x @ weight.T + bias (+ add)``. Through oneDNN's linear
+    (``onednn.linear_rows``) where ``onednn.kernel()`` finds it, for ``ONEDNN_FROM_ROWS`` rows
+    or more: many streams' products run much faster there on CPUs where MKL is the slower
+    library. Fewer rows, or no oneDNN: addmm, with the weight kept as (K, N), which a
+    one-stream step (weights cycling through the cache) ran faster from than from (N, K)."""
+
+    weight: Tensor  # buffers: (K, N), (N, K) or empty, (N,)
+    weight_rows: Tensor
+    bias: Tensor
 
     def __init__(self, weight: Tensor, bias: Tensor | None):
         super().__init__()
-        from recur.kernels.onednn import kernel
-
         self.precision, self.has_bias = "fp32", bias is not None
-        self.onednn = weight.device.type == "cpu" and kernel() is not None
+        self.onednn = weight.device.type == "cpu" and onednn.kernel() is not None
         self.from_rows = ONEDNN_FROM_ROWS  # an attribute: TorchScript reads no globals
         self.register_buffer("weight", weight.t().contiguous())
-        # oneDNN reads (N, K); kept beside (K, N) rather than instead of it (in one A/B of the
-        # Python step, one stream through addmm from (N, K) gave 1,300-1,900 tokens/s against
-        # 2,000-2,800 from (K, N))
+        # oneDNN reads (N, K); kept beside (K, N) rather than instead of it, which one stream
+        # through addmm reads faster
         self.register_buffer(
             "weight_rows", weight.contiguous() if self.onednn else weight.new_empty(0)
         )
@@ -55,10 +54,7 @@ class Fp32Product(nn.Module):
 
     def forward(self, x: Tensor, add: Tensor | None = None) -> Tensor:
         if self.onednn and x.size(0) >= self.from_rows:
-            scalars: list[int | float | complex | None] = []  # the op's Scalar?[]
-            out = torch.ops.mkldnn._linear_pointwise(
-                x.contiguous(), self.weight_rows, self.bias, "none", scalars, ""
-            )
+            out = onednn.linear_rows(x, self.weight_rows, self.bias)
             return out if add is None else out.add_(add)
         if add is None:
             return torch.addmm(self.bias, x, self.weight)
@@ -69,6 +65,9 @@ class Fp32Product(nn.Module):
 
 class Bf16Product(nn.Module):
     """The same product with the weight stored in bf16 (the input is rounded to bf16 too)."""
+
+    weight: Tensor  # buffers: (N, K) bf16, (N,)
+    bias: Tensor
 
     def __init__(self, weight: Tensor, bias: Tensor | None):
         super().__init__()
@@ -87,14 +86,15 @@ class Bf16Product(nn.Module):
 
 
 class Int8Product(nn.Module):
-    """The same product through fbgemm: int8 weight rows and the input quantized per call."""
+    """The same product through fbgemm (``quantized.Int8Linear``): int8 weight rows and the
+    input quantized per call."""
 
-    def __init__(self, packed):
+    def __init__(self, weight: Tensor, bias: Tensor | None):
         super().__init__()
-        self.precision, self.packed = "int8", packed
+        self.precision, self.product = "int8", quantized.Int8Linear(weight, bias)
 
     def forward(self, x: Tensor, add: Tensor | None = None) -> Tensor:
-        out = torch.ops.quantized.linear_dynamic(x, self.packed, True)
+        out = self.product(x)
         return out if add is None else out.add_(add)
 
 
@@ -177,6 +177,10 @@ class RNNLayer(nn.Module):
 
 class StepNet(nn.Module):
     """``net(tokens (B,), states) -> (logits (B, V), states)``; ``draw`` runs many steps."""
+
+    input_table: Tensor  # buffers, see __init__
+    condition_table: Tensor
+    condition_lookup: Tensor
 
     def __init__(
         self,
@@ -273,7 +277,7 @@ class StepNet(nn.Module):
 class AdaptiveDecoder(nn.Module):
     """An adaptive softmax head's log-probabilities (stays in Python: not scripted)."""
 
-    def __init__(self, head: nn.Module):
+    def __init__(self, head: nn.AdaptiveLogSoftmaxWithLoss):
         super().__init__()
         self.head = head
 

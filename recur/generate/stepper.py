@@ -3,35 +3,41 @@ matrix products with little Python around them, optionally in bf16 or int8.
 
 A single sampling stream is bound by reading the weights once per token, many streams by compute.
 Compared with calling ``nn.LSTM`` on a length-1 sequence this (a) skips oneDNN's one-step call,
-which costs about 1 ms on CPU, (b) folds the embedding into the first layer's input weights
-(a (V, G*H) table, so layer 0 needs one row lookup instead of a product), (c) fuses the input
-and recurrent products of the upper LSTM layers into one product over ``[x, h]``, (d) moves
-the LSTM's tanh gate last, (i, f, o, g), so one sigmoid covers three gates, and (e) runs the
-step as TorchScript (``step_modules.py``), so that ``draw`` samples whole blocks of tokens with
-no Python in between.
+which costs far more than the step's products on CPU, (b) folds the embedding into the first
+layer's input weights (a (V, G*H) table, so layer 0 needs one row lookup instead of a product),
+(c) fuses the input and recurrent products of the upper LSTM layers into one product over
+``[x, h]``, (d) moves the LSTM's tanh gate last, (i, f, o, g), so one sigmoid covers three gates,
+and (e) runs the step as TorchScript (``step_modules.py``), so that ``draw`` samples whole blocks
+of tokens with no Python in between.
 
 ``precision`` chooses how the products' weights are stored: ``fp32`` (exact: the same numbers
 as the model), ``bf16`` (half the bytes; AVX-512 BF16 CPUs and GPUs multiply it natively), or
 ``int8`` (a quarter of the bytes: per-row int8 weights and inputs quantized on the fly, CPU
-only, through PyTorch's fbgemm kernels). The gates, states and softmax stay fp32 throughout.
+only, through ``recur.kernels.quantized``). The gates, states and softmax stay fp32 throughout.
+With the kernels off (``RECUR_PORTABLE``) int8 falls back to fp32, with a warning.
 GRU gate order follows PyTorch: (r, z, n).
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import torch
 from torch import nn
 
 from recur.errors import RecurError
 from recur.generate import step_modules as steps
+from recur.kernels import quantized
+from recur.models.language_model import RecurrentLM
 
 PRECISIONS = ("fp32", "bf16", "int8")
 # A product whose weight has fewer elements than this stays fp32 whatever the precision: it sits
-# in the cache anyway, and converting its input costs more than the bytes saved (a 512 x 65
-# character decoder: 15 us per token as int8, 6 us as fp32 on the 2-core AMD EPYC).
+# in the cache anyway, and converting its input costs more than the bytes saved.
 SMALL_PRODUCT = 65_536
+PORTABLE_INT8 = (
+    "--precision int8 needs PyTorch's quantized ops, off under --portable: sampling in fp32"
+)
 
 
 def build_product(weight: torch.Tensor, bias: torch.Tensor | None, precision: str) -> nn.Module:
@@ -41,25 +47,19 @@ def build_product(weight: torch.Tensor, bias: torch.Tensor | None, precision: st
         return steps.Fp32Product(weight, bias)
     if precision == "bf16":
         return steps.Bf16Product(weight, bias)
-    return steps.Int8Product(_int8_pack(weight, bias))
-
-
-def _int8_pack(weight: torch.Tensor, bias: torch.Tensor | None):
-    """fbgemm's packed int8 weight, one scale per output row (symmetric, zero point 0)."""
     if weight.device.type != "cpu":
         raise RecurError("--precision int8 samples on the CPU only; use bf16 on a GPU")
-    scales = (weight.abs().amax(1).clamp_min(1e-12) / 127).double()
-    try:
-        with warnings.catch_warnings():  # PyTorch marks the quantized tensor API deprecated
-            warnings.simplefilter("ignore")
-            quantized = torch.quantize_per_channel(
-                weight.float(), scales, torch.zeros_like(scales, dtype=torch.long), 0, torch.qint8
-            )
-            return torch.ops.quantized.linear_prepack(quantized, bias)
-    except (RuntimeError, AttributeError) as error:
-        raise RecurError(
-            f"--precision int8 is not available in this PyTorch build ({error}); use fp32 or bf16"
-        ) from None
+    return steps.Int8Product(weight, bias)
+
+
+def usable_precision(precision: str) -> str:
+    """``precision`` checked, and fp32 (with a warning) for int8 with the kernels off."""
+    if precision not in PRECISIONS:
+        raise RecurError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "int8" and not quantized.available():
+        warnings.warn(PORTABLE_INT8, stacklevel=3)
+        return "fp32"
+    return precision
 
 
 def _lstm_order(hidden_size: int) -> torch.Tensor:
@@ -76,37 +76,34 @@ class Stepper:
     condition rows of a model with a condition embedding. ``draw`` runs many sampling steps.
     ``script=False`` keeps the step in Python (the scripted one is checked against it)."""
 
-    def __init__(self, model: nn.Module, precision: str = "fp32", script: bool = True):
-        if precision not in PRECISIONS:
-            raise RecurError(
-                f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}"
-            )
+    def __init__(self, model: RecurrentLM, precision: str = "fp32", script: bool = True):
+        precision = usable_precision(precision)
         self.cell, self.precision = model.config.cell, precision
         self.num_layers = model.config.num_layers
         self.conditioned = getattr(model, "conditioned", False)
         with torch.no_grad():
-            self.net = self._build(model, precision)
+            self.net: steps.StepNet | torch.jit.ScriptModule = self._build(model, precision)
         self.scripted = script and not getattr(model, "adaptive", False)
         if self.scripted:
             scripted = _script(self.net)
             self.scripted = scripted is not None
             self.net = scripted if scripted is not None else self.net
 
-    def _weights(self, rnn: nn.Module, kind: str, index: int) -> tuple:
+    def _weights(self, rnn: nn.Module, kind: str, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         weight, bias = (
             getattr(rnn, f"weight_{kind}_l{index}"),
             getattr(rnn, f"bias_{kind}_l{index}"),
         )
         if self.cell == "lstm":
-            order = _lstm_order(rnn.hidden_size).to(weight.device)
+            order = _lstm_order(weight.shape[0] // 4).to(weight.device)  # (4H, .) rows
             return weight[order].float(), bias[order].float()
         return weight.float(), bias.float()
 
-    def _build(self, model: nn.Module, precision: str) -> steps.StepNet:
+    def _build(self, model: RecurrentLM, precision: str) -> steps.StepNet:
         rnn, slots = model.rnn, 2 if self.cell == "lstm" else 1
         w_ih0, b_ih0 = self._weights(rnn, "ih", 0)
         table = (model.embedding.weight.float() @ w_ih0.t() + b_ih0).contiguous()
-        layers = []
+        layers: list[nn.Module] = []
         for i in range(self.num_layers):
             w_hh, b_hh = self._weights(rnn, "hh", i)
             if i == 0 and self.cell == "lstm":  # both biases add: b_hh joins the input table
@@ -124,19 +121,23 @@ class Stepper:
                 )
                 kind = steps.GRULayer if self.cell == "gru" else steps.RNNLayer
                 layers.append(kind(inputs, build_product(w_hh, b_hh, precision), slots * i))
+        decoder: nn.Module
         if getattr(model, "adaptive", False):
             decoder = steps.AdaptiveDecoder(model.decoder)
         else:
-            decoder = build_product(
-                model.decoder.weight.float(), model.decoder.bias.float(), precision
+            weight, bias = (
+                cast(torch.Tensor, p) for p in (model.decoder.weight, model.decoder.bias)
             )
-        conditions = {}
-        if self.conditioned:
-            conditions = dict(
-                condition_table=model.condition_embedding.weight.float() @ w_ih0.t(),
-                condition_lookup=model.condition_lookup,
-            )
-        return steps.StepNet(table, layers, decoder, **conditions)
+            decoder = build_product(weight.float(), bias.float(), precision)
+        if not self.conditioned:
+            return steps.StepNet(table, layers, decoder)
+        return steps.StepNet(
+            table,
+            layers,
+            decoder,
+            condition_table=model.condition_embedding.weight.float() @ w_ih0.t(),
+            condition_lookup=cast(torch.Tensor, model.condition_lookup),
+        )
 
     def to_layers(self, state) -> list:
         carried = [state[-1]] if self.conditioned else []
@@ -185,7 +186,7 @@ class Stepper:
             else ended
         )
         banned = last.new_zeros(0, dtype=torch.long) if sampler is None else sampler.banned
-        restriction = (
+        temperature, top_k, top_p = (
             (1.0, 0, 1.0)
             if sampler is None
             else (sampler.temperature, sampler.top_k, sampler.top_p)
@@ -200,7 +201,9 @@ class Stepper:
                 eos,
                 ended,
                 banned,
-                *restriction,
+                temperature,
+                top_k,
+                top_p,
                 refresh,
                 marks,
                 groups,
@@ -222,5 +225,5 @@ def _script(net: steps.StepNet) -> torch.jit.ScriptModule | None:
         with warnings.catch_warnings():  # newer PyTorch releases mark TorchScript deprecated
             warnings.simplefilter("ignore")
             return torch.jit.script(net)
-    except Exception:  # noqa: BLE001: any failure to compile leaves the Python step
+    except Exception:  # any failure to compile leaves the Python step
         return None

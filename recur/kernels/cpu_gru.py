@@ -8,28 +8,31 @@ layer, a lookup in ``embedding @ W_ih.T``: see ``embedded_inputs``), (b) keeps t
 time to one recurrent product and five small element-wise operations, storing the gates it
 needs, (c) walks back over time with one product and three element-wise operations per step
 (the factors that do not depend on the incoming gradient are computed for all steps at once),
-and (d) forms the recurrent weight gradient once, as one product over all T x B rows. On the
-2-core AMD EPYC, with ``machine.keep_freed_memory``, a 2x256 training step (batch 32, 64 steps)
-takes about a quarter less time than with ``nn.GRU`` (90 against 118 ms), at batch 128 and
-128 steps a sixth less (674 against 813 ms).
+and (d) forms the recurrent weight gradient once, as one product over all T x B rows: a CPU
+training step takes a sixth to a quarter less time than with ``nn.GRU`` (see
+docs/experiments.md).
 Layers run time-major, (T, B, .), so that each step's rows are contiguous. CUDA keeps cuDNN;
-autocast and inference (one stream of validation, where nn.GRU's C++ loop costs less per step
-than Python) use ``nn.GRU``.
+autocast, inference (one stream of validation, where nn.GRU's C++ loop costs less per step
+than Python) and portable runs (``recur.kernels.enabled()`` False) use ``nn.GRU``.
 """
 
 from __future__ import annotations
+
+from typing import TypeGuard
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from recur.kernels import enabled
 from recur.kernels.onednn import Linear, linear
 
 
-def usable(rnn: nn.Module, x: torch.Tensor) -> bool:
-    """Whether ``gru`` can stand in for ``rnn`` on input ``x``."""
+def usable(rnn: nn.Module, x: torch.Tensor) -> TypeGuard[nn.GRU]:
+    """Whether ``gru`` can stand in for ``rnn`` on input ``x`` (never with the kernels off)."""
     return (
-        isinstance(rnn, nn.GRU)
+        enabled()
+        and isinstance(rnn, nn.GRU)
         and x.device.type == "cpu"
         and x.dtype == torch.float32
         and rnn.batch_first
@@ -50,8 +53,15 @@ def embedded_inputs(embedding: nn.Embedding, rnn: nn.GRU, ids: torch.Tensor) -> 
     in the (V, 3H) table ``embedding @ W_ih0.T + b_ih0``: the same sums as embedding first and
     multiplying after, but for a character vocabulary (V much smaller than B x T) the product
     and its two backward products shrink from B x T rows to V rows."""
-    table = torch.addmm(rnn.bias_ih_l0, embedding.weight, rnn.weight_ih_l0.t())
+    w_ih, _, b_ih, _ = parameters(rnn, 0)
+    table = torch.addmm(b_ih, embedding.weight, w_ih.t())
     return F.embedding(ids.t(), table)
+
+
+def parameters(rnn: nn.GRU, layer: int) -> tuple[torch.Tensor, ...]:
+    """Layer ``layer``'s W_ih, W_hh, b_ih, b_hh."""
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    return tuple(getattr(rnn, f"{name}_l{layer}") for name in names)
 
 
 def gru(
@@ -59,28 +69,29 @@ def gru(
 ) -> tuple:
     """``rnn(x, h0)`` for batch-first ``x`` (B, T, I): returns out (B, T, H), h (L, B, H). With
     ``first`` (layer 0's input products, (T, B, 3H), from ``embedded_inputs``) ``x`` is unused."""
-    if first is None:
-        x = x.transpose(0, 1).contiguous()  # (T, B, I)
-    steps, batch = (first if first is not None else x).shape[:2]
+    if first is not None:
+        seq = first  # layer 0's input products; each layer's output from then on
+    elif x is not None:
+        seq = x.transpose(0, 1).contiguous()  # (T, B, I)
+    else:
+        raise ValueError("gru needs x or first")
+    steps, batch = seq.shape[:2]
     if h0 is None:
-        h0 = rnn.weight_hh_l0.new_zeros(rnn.num_layers, batch, rnn.hidden_size)
+        h0 = parameters(rnn, 0)[1].new_zeros(rnn.num_layers, batch, rnn.hidden_size)
     last = []
     for layer in range(rnn.num_layers):
-        w_ih, w_hh, b_ih, b_hh = (
-            getattr(rnn, f"{name}_l{layer}")
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        )
+        w_ih, w_hh, b_ih, b_hh = parameters(rnn, layer)
         if layer == 0 and first is not None:
             inputs = first
         else:
             if layer > 0 and rnn.dropout > 0:
-                x = F.dropout(x, rnn.dropout, rnn.training)
+                seq = F.dropout(seq, rnn.dropout, rnn.training)
             # W_i x + b_i for every step in one product
-            inputs = Linear.apply(x.reshape(steps * batch, -1), w_ih, b_ih)
+            inputs = Linear.apply(seq.reshape(steps * batch, -1), w_ih, b_ih)
             inputs = inputs.view(steps, batch, -1)
-        x, h = GRURecurrence.apply(inputs, h0[layer], w_hh, b_hh)
+        seq, h = GRURecurrence.apply(inputs, h0[layer], w_hh, b_hh)
         last.append(h)
-    return x.transpose(0, 1), torch.stack(last)
+    return seq.transpose(0, 1), torch.stack(last)
 
 
 class GRURecurrence(torch.autograd.Function):

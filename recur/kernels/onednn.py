@@ -1,17 +1,17 @@
 """Dense fp32 products through oneDNN on CPUs where PyTorch's BLAS is the slower of its two.
 
 ``torch.mm`` and ``torch.addmm`` on CPU call MKL's sgemm; PyTorch also ships oneDNN, whose
-``linear`` (``torch.ops.mkldnn._linear_pointwise``, the kernel ``torch.compile`` uses for linear
-layers on CPU) takes ordinary dense tensors. On the 2-core AMD EPYC with AVX-512 this project
-measures on, MKL takes its AVX2 path: 175-192 GFLOP/s on 1024-2048 square products against
-401-425 for oneDNN, and on the GRU's own shapes 122 against 179 GFLOP/s (32x256 @ 256x768, the
-recurrent product at batch 32) and 179 against 429 (2048x256 @ 256x768, a layer's input products
-for a 32x64 chunk). ``nn.LSTM`` already runs inside oneDNN; ``cpu_gru.py`` calls ``linear`` here.
+``linear`` (``torch.ops.mkldnn._linear_pointwise``, a private op: the kernel ``torch.compile``
+uses for linear layers on CPU) takes ordinary dense tensors. On some AVX-512 CPUs MKL takes its
+AVX2 path and oneDNN's product is about twice as fast (see docs/experiments.md). ``nn.LSTM``
+already runs inside oneDNN; ``cpu_gru.py`` calls ``linear`` here, and the sampling steps
+(generate/step_modules.py) call ``linear_rows``.
 
-``linear`` checks the oneDNN kernel once, on small tensors, against ``torch.addmm`` and uses it
-only when it exists and agrees; otherwise, and for tensors that are not fp32 on the CPU, it is
-``torch.addmm`` / ``torch.mm``. Each kernel is deterministic, so a run and its resume (on the
-same machine and PyTorch) compute the same numbers.
+``kernel()`` checks the oneDNN op once, on small tensors, against ``torch.addmm``, and gives it
+only when it exists and agrees and the kernels are on (``recur.kernels.enabled``); otherwise,
+and for tensors that are not fp32 on the CPU, ``linear`` is ``torch.addmm`` / ``torch.mm``.
+Each kernel is deterministic, so a run and its resume (on the same machine and PyTorch, with the
+same switch) compute the same numbers.
 """
 
 from __future__ import annotations
@@ -19,12 +19,19 @@ from __future__ import annotations
 import functools
 
 import torch
+from torch import Tensor
+
+from recur.kernels import enabled
+
+
+def kernel():
+    """The oneDNN linear op when the kernels are on and this PyTorch has one that agrees with
+    ``torch.addmm``, else None."""
+    return _checked_kernel() if enabled() else None
 
 
 @functools.cache
-def kernel():
-    """The oneDNN linear op if this PyTorch has one that agrees with ``torch.addmm``, else
-    None."""
+def _checked_kernel():
     try:
         op = torch.ops.mkldnn._linear_pointwise
         generator = torch.Generator().manual_seed(0)
@@ -49,6 +56,16 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if op is None:
         return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())
     return op(x.contiguous(), weight.contiguous(), bias, "none", [], "")
+
+
+def linear_rows(x: Tensor, weight_rows: Tensor, bias: Tensor) -> Tensor:
+    """``x (B, K) @ weight_rows.T + bias`` through oneDNN, ``weight_rows`` (N, K) contiguous;
+    only where ``kernel()`` found the op. Written for TorchScript (which cannot call ``linear``):
+    the sampling steps call it."""
+    scalars: list[int | float | complex | None] = []  # the op's Scalar?[]
+    return torch.ops.mkldnn._linear_pointwise(
+        x.contiguous(), weight_rows, bias, "none", scalars, ""
+    )
 
 
 class Linear(torch.autograd.Function):

@@ -3,7 +3,8 @@
 ``RecurrentLM.forward(ids (B, T), state) -> (logits (B, T, V), state)``. The state is a plain tuple
 of tensors, each (num_layers, B, hidden_size): (h, c) for an LSTM, (h,) for a GRU or plain RNN.
 The caller carries it: training detaches it between chunks, sampling feeds one step at a time.
-On CPU a GRU runs through ``cpu_gru`` (the same numbers as ``nn.GRU``, a faster backward).
+On CPU a GRU trains through ``cpu_gru`` (the same numbers as ``nn.GRU``, a faster backward)
+when the kernels are on (``recur.kernels``; ``cpu_gru.usable`` decides).
 A model with ``condition_embedding`` adds one more entry, the (B, columns) condition rows in
 force (0: none), read from the condition tokens in ``ids`` and carried like the hidden state.
 With ``targets`` (B, T) the first output is the mean cross-entropy instead of logits, so an

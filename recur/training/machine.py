@@ -1,19 +1,10 @@
-"""What this machine gives a run: the device, PyTorch's thread count (fewer when other processes
-already hold cores), and an allocator setting for CPU training.
-
-``keep_freed_memory``: a training step frees and allocates the same few-megabyte buffers every
-step (gates, gradients, activations). glibc returns blocks over 128 KB to the kernel when they
-are freed, so each new one starts with page faults on every 4 KB page; raising its mmap and trim
-thresholds keeps them in the heap for reuse. On the 2-core AMD EPYC (one process, the two paths
-alternated) a 2x256 LSTM step (batch 32, 64 steps) took 71 ms instead of 84, and a GRU step
-through ``cpu_gru`` 113 ms instead of 137. Memory is kept, not leaked: the heap holds what the
-peak step needed.
+"""What this machine gives a run: the device and PyTorch's thread count (fewer when other
+processes already hold cores). A CPU run also keeps freed memory in the C heap
+(``recur.kernels.allocator``, off when the kernels are).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import time
 
@@ -21,10 +12,7 @@ import torch
 
 from recur.config.options import TrainConfig
 from recur.errors import RecurError
-
-# glibc's mallopt parameters (malloc.h) and the size below which blocks stay in the heap
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-HEAP_LIMIT = 1 << 30
+from recur.kernels import allocator
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -47,10 +35,9 @@ def busy_cores(window: float = 0.25) -> float:
 
 
 def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
-    """Threads for PyTorch: ``--threads``, else the cores other processes leave free.
-
-    Measured on 2 cores: with another process holding one core, two-thread training runs at
-    25-45% of its speed (the threads wait on each other) while one thread keeps its pace."""
+    """Threads for PyTorch: ``--threads``, else the cores other processes leave free: with
+    another process holding a core, threads that need every core wait on each other and
+    training slows far more than one thread fewer would (see docs/experiments.md)."""
     cores = os.cpu_count() or 1
     if train.threads:
         return train.threads, None
@@ -73,17 +60,5 @@ def choose_device(train: TrainConfig, name: str | None = None, threads: int | No
         raise RecurError("--device cuda: no CUDA device is available here; use --device cpu")
     device = torch.device(name)
     if device.type == "cpu":
-        keep_freed_memory()
+        allocator.keep_freed_memory()
     return device
-
-
-def keep_freed_memory() -> bool:
-    """Keep freed blocks under ``HEAP_LIMIT`` in the C heap (glibc only; False elsewhere)."""
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):  # no C library to load, or not glibc's
-        mallopt = None
-    return mallopt is not None and all(
-        mallopt(option, HEAP_LIMIT) == 1 for option in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD)
-    )
