@@ -16,7 +16,7 @@ from recur.config.options import DataConfig, ModelConfig, TrainConfig
 TEXT = "text"
 CHARACTER = "character"
 LONG_BUDGET = "long-budget character"
-CONDITIONAL = "conditional documents"
+CONDITIONAL = "conditional document"
 MUSIC = "music"
 CLASSIFIER = "classifier"
 
