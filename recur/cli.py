@@ -1,6 +1,9 @@
-"""The ``recur`` command: a thin shell over the library. Flags come from the config dataclasses.
+"""The ``recur`` command: a thin shell over the library. Flags come from the config dataclasses
+(``cli_options.py``, which also makes ``recur train --help`` show the defaults of the kind of run
+asked for).
 
-Only ``config`` (dataclasses) is imported at start, so ``recur --help`` never loads torch.
+Only torch-free modules (config, the run-config resolver) are imported at start, so ``recur
+--help`` never loads torch; each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import sys
 
 from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
+from recur.cli_reports import evaluate_classifier
 from recur.config.options import (
     ClassifierConfig,
     DataConfig,
@@ -193,41 +197,6 @@ def run_evaluate(args) -> None:
             f"({result['words']:,} words, {result['characters']:,} characters"
             f"{', ' + format(result['unknown_tokens'], ',') + ' unknown' if result['unknown_tokens'] else ''})"
         )
-
-
-def evaluate_classifier(classifier, args) -> None:
-    from pathlib import Path
-
-    from recur.classify.reports import (
-        format_baselines,
-        format_groups,
-        format_report,
-        plot_confusion,
-    )
-
-    report = classifier.evaluate(args.file, group_by=args.group_by)
-    image = Path(classifier.path).parent / f"confusion-{Path(args.file).stem}.png"
-    report["confusion_png"] = str(plot_confusion(report, image, Path(args.file).name))
-    if args.json:
-        print(json.dumps(report))
-        return
-    print(format_report(report, args.file))
-    if "baselines" in report:
-        print(format_baselines(report, report["baselines"]))
-    if "groups" in report:
-        print(format_groups(report["groups"], args.group_by))
-    left = [
-        f"{report[k]:,} {label}"
-        for k, label in (
-            ("dropped_by_preprocessing", "dropped by the run's preprocessing"),
-            ("unseen_classes", "with classes the run never saw"),
-            ("missing_labels", "with an empty label"),
-        )
-        if report[k]
-    ]
-    if left:
-        print("left out: " + ", ".join(left))
-    print(f"confusion matrix: {image}")
 
 
 def run_predict(args) -> None:
