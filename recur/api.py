@@ -6,92 +6,14 @@ classifier."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
-from recur.config.options import (
-    CHARACTER_DEFAULTS,
-    CONDITIONAL_DEFAULTS,
-    LONG_BUDGET_DEFAULTS,
-    LONG_BUDGET_SECONDS,
-    SAVED_MODEL_FALLBACKS,
-    ClassifierConfig,
-    DataConfig,
-    ModelConfig,
-    MusicConfig,
-    SampleConfig,
-    TrainConfig,
-    from_dict,
-    parse_duration,
-)
+from recur.config.options import MusicConfig, SampleConfig, from_dict
+from recur.config.presets import CLASSIFIER
 from recur.errors import RecurError
+from recur.runs.configs import build_configs, classifier_configs, resume_configs, train_configs
 
-SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
-CLASSIFIER_SECTIONS = {**SECTIONS, "classifier": ClassifierConfig}
-FIXED_ON_RESUME = ("model", "data", "classifier")
-# Music runs start from the model that met the music bars (10 of 10 valid pieces on the Final
-# Fantasy set and the Bach chorales after 10 minutes); options the user gives still win. Text
-# defaults (a GRU 2x256) overfit the small MIDI sets and repeated notes more often (8 of 10).
-MUSIC_DEFAULTS = {"cell": "lstm", "hidden_size": 384, "embedding_size": 384, "lr": 4e-3}
-# Classifiers start from what met the classification bars: words seen twice or more (case kept:
-# it is worth 0.978 -> 0.993 accuracy on click-bait headlines),
-# one bidirectional GRU layer with max pooling, dropout, 10 epochs with early stopping. GRU rather
-# than LSTM: lyrics3, --ensemble 3 --time 10m, 2 threads, test macro-F1 on three splits 0.7639,
-# 0.7513, 0.7621 against 0.7556, 0.7429, 0.7516; AG News (--ensemble 10 recipe) 0.8111 against
-# 0.8124; click-bait 0.9944 against 0.9952.
-CLASSIFIER_DEFAULTS = {
-    "level": "word",
-    "min_count": 2,
-    "cell": "gru",
-    "num_layers": 1,
-    "hidden_size": 256,
-    "embedding_size": 128,
-    "dropout": 0.3,
-    "lr": 3e-3,
-    "warmup_steps": 20,
-    "epochs": 10.0,
-}
-
-
-def _field_section(name: str, sections: dict = CLASSIFIER_SECTIONS) -> str:
-    for section, cls in sections.items():
-        if name in {f.name for f in dataclasses.fields(cls)}:
-            return section
-    raise RecurError(f"unknown training option {name!r}")
-
-
-def build_configs(options: dict, base: dict | None = None, sections: dict = SECTIONS) -> dict:
-    """Dataclass configs from defaults < ``base`` (a config file's or a run's dict) < ``options``."""
-    values = {section: dict((base or {}).get(section, {})) for section in sections}
-    for name, value in options.items():
-        section = _field_section(name)
-        if section not in sections:
-            flag = "--" + name.replace("_", "-")
-            raise RecurError(f"{flag} is for classifiers (give --label-column)")
-        values[section][name] = value
-    return {section: from_dict(cls, values[section]) for section, cls in sections.items()}
-
-
-def resume_configs(run_dir, options: dict) -> dict:
-    """The saved run's configs; a model or data option that differs from them is an error."""
-    path = Path(run_dir) / "last" / "config.json"
-    if not path.is_file():
-        raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    saved["train"]["stop_after"] = None  # a pause point belongs to one invocation
-    sections = CLASSIFIER_SECTIONS if saved.get("task") == "classify" else SECTIONS
-    saved["model"] = {**SAVED_MODEL_FALLBACKS, **saved["model"]}
-    for name, value in options.items():
-        section = _field_section(name, sections)
-        old = saved[section].get(name)
-        if section in FIXED_ON_RESUME and value != old and not (name == "paths" and not value):
-            flag = "--" + name.replace("_", "-")
-            raise RecurError(
-                f"{flag} {value} conflicts with the run's saved {name} = {old}; "
-                "drop the flag to resume, or start a new run"
-            )
-    options = {k: v for k, v in options.items() if _field_section(k) == "train"}
-    return build_configs(options, saved, sections)
+__all__ = ["build_configs", "classifier_configs", "load", "resume_configs", "train", "Model"]
 
 
 def train(
@@ -110,93 +32,17 @@ def train(
 
     if paths:
         options["paths"] = [str(p) for p in paths]
-    if resume:
-        configs = resume_configs(resume, options)
-        if "classifier" in configs:
-            return load(_fit_classifier(configs, resume, quiet))
-    elif _is_classifier(options, config):
-        configs = classifier_configs(options, config)
-        return load(_fit_classifier(configs, None, quiet))
-    else:
-        base = json.loads(Path(config).read_text()) if config else None
-        configs = build_configs(options, base)
-        defaults = _kind_defaults(configs["data"], configs["train"])
-        if defaults:
-            chosen = set(options) | {k for section in (base or {}).values() for k in section}
-            kind = {k: v for k, v in defaults.items() if k not in chosen}
-            configs = build_configs({**kind, **options}, base)
+    kind, configs = train_configs(options, config, resume)
+    if kind == CLASSIFIER:
+        return load(_fit_classifier(configs, resume, quiet))
     run_dir = fit(configs["data"], configs["model"], configs["train"], resume=resume, quiet=quiet)
     return load(run_dir)
-
-
-def classifier_configs(options: dict, config: str | None = None) -> dict:
-    """The configs of a new classifier run: CLASSIFIER_DEFAULTS under the options given and the
-    sections of the ``config`` file."""
-    base = json.loads(Path(config).read_text()) if config else None
-    chosen = set(options) | {
-        k for section in (base or {}).values() if isinstance(section, dict) for k in section
-    }
-    # --steps replaces the default epoch count; --time keeps it as a cap, so the schedule
-    # still decays when a small set needs less than the budget (--patience used to stop
-    # such runs at a high learning rate: AG News, ensemble of five, 0.7400 -> 0.7575).
-    if "steps" in chosen:
-        chosen.add("epochs")
-    defaults = {k: v for k, v in CLASSIFIER_DEFAULTS.items() if k not in chosen}
-    return build_configs({**defaults, **options}, base, CLASSIFIER_SECTIONS)
-
-
-def _is_classifier(options: dict, config: str | None) -> bool:
-    """A label column, a labelled built-in corpus, or a config file with a classifier section."""
-    if options.get("label_column"):
-        return True
-    if options.get("corpus"):
-        from recur.data.corpora import get_corpus
-
-        return get_corpus(options["corpus"]).kind == "labelled"
-    if config:
-        return bool(json.loads(Path(config).read_text()).get("classifier", {}).get("label_column"))
-    return False
 
 
 def _fit_classifier(configs: dict, resume, quiet: bool):
     from recur.classify.fit import fit_classifier
 
     return fit_classifier(configs, resume=resume, quiet=quiet)
-
-
-def _kind_defaults(data, train) -> dict:
-    """Starting values for a kind of run, under the options given: music, conditional
-    documents of characters or words (see config.CONDITIONAL_DEFAULTS), a character model
-    with a long time budget (config.LONG_BUDGET_DEFAULTS), or any other character model
-    (config.CHARACTER_DEFAULTS)."""
-    if _is_music(data):
-        return MUSIC_DEFAULTS
-    if data.condition_column and data.level in ("char", "word"):
-        return CONDITIONAL_DEFAULTS
-    if (
-        data.level == "char"
-        and train.time
-        and train.steps is None
-        and train.epochs is None
-        and _seconds(train.time) >= LONG_BUDGET_SECONDS
-    ):
-        return LONG_BUDGET_DEFAULTS
-    if data.level == "char":
-        return CHARACTER_DEFAULTS
-    return {}
-
-
-def _seconds(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError:
-        return 0.0  # make_plan reports the bad duration
-
-
-def _is_music(data) -> bool:
-    from recur.music.runs import is_music
-
-    return is_music(data)
 
 
 def load(run, device: str = "cpu"):

@@ -1,6 +1,9 @@
-"""The ``recur`` command: a thin shell over the library. Flags come from the config dataclasses.
+"""The ``recur`` command: a thin shell over the library. Flags come from the config dataclasses
+(``cli_options.py``, which also makes ``recur train --help`` show the defaults of the kind of run
+asked for).
 
-Only ``config`` (dataclasses) is imported at start, so ``recur --help`` never loads torch.
+Only torch-free modules (config, the run-config resolver) are imported at start, so ``recur
+--help`` never loads torch; each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ import argparse
 import dataclasses
 import json
 import os
-import re
 import sys
 
+from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
+from recur.cli_reports import evaluate_classifier
 from recur.config.options import (
     ClassifierConfig,
     DataConfig,
@@ -23,46 +27,8 @@ from recur.config.options import (
 from recur.errors import RecurError
 from recur.kernels import set_portable
 
-TYPES = {"int": int, "float": float, "str": str}
 
-
-def field_type(annotation: str):
-    """The argparse type of a field annotated ``int``, ``int | None`` or ``Optional[int]``."""
-    name = annotation.removeprefix("Optional[").removesuffix("]").removesuffix(" | None")
-    return TYPES[name]
-
-
-def add_config_flags(parser: argparse.ArgumentParser, cls, title: str) -> None:
-    """One flag per dataclass field; unset flags stay out of the namespace (SUPPRESS)."""
-    group = parser.add_argument_group(title)
-    for field in dataclasses.fields(cls):
-        meta = field.metadata
-        if meta.get("cli", True) is False:
-            continue
-        flags = ["--" + field.name.replace("_", "-")] + ([meta["flag"]] if "flag" in meta else [])
-        default = field.default if field.default is not dataclasses.MISSING else None
-        help_text = meta.get("help", "") + ("" if default is None else f" (default: {default})")
-        if field.type == "bool":
-            group.add_argument(
-                *flags,
-                dest=field.name,
-                action=argparse.BooleanOptionalAction,
-                default=argparse.SUPPRESS,
-                help=help_text,
-            )
-        else:
-            group.add_argument(
-                *flags,
-                dest=field.name,
-                type=field_type(field.type),
-                choices=meta.get("choices"),
-                default=argparse.SUPPRESS,
-                help=help_text,
-                metavar=field.name.upper(),
-            )
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recur", description="Train and sample recurrent neural networks on text and music."
     )
@@ -74,26 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = commands.add_parser(
-        "train",
-        help="train a language model or a text classifier",
-        description="Train an RNN language model on characters, words or BPE "
-        "subwords (CSV/JSONL rows or --documents lines make a document "
-        "model), or over MIDI events (music); with --label-column, a text "
-        "classifier.",
-    )
-    train.add_argument(
-        "paths", nargs="*", metavar="PATH", help="text, CSV/JSONL or MIDI files, or folders"
-    )
-    train.add_argument("--resume", metavar="RUN", help="continue a run exactly where it stopped")
-    train.add_argument("--config", metavar="FILE", help="JSON file with model/data/train sections")
-    train.add_argument("--quiet", action="store_true", help="print nothing while training")
-    add_config_flags(train, ModelConfig, "model")
-    add_config_flags(train, DataConfig, "data")
-    add_config_flags(train, TrainConfig, "training")
-    add_config_flags(
-        train, ClassifierConfig, "classifiers (with --label-column, or --corpus kjv-genres)"
-    )
+    add_train_command(commands, help_kind(argv or []))
 
     generate = commands.add_parser("generate", help="sample text from a trained run")
     generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
@@ -259,41 +206,6 @@ def run_evaluate(args) -> None:
         )
 
 
-def evaluate_classifier(classifier, args) -> None:
-    from pathlib import Path
-
-    from recur.classify.reports import (
-        format_baselines,
-        format_groups,
-        format_report,
-        plot_confusion,
-    )
-
-    report = classifier.evaluate(args.file, group_by=args.group_by)
-    image = Path(classifier.path).parent / f"confusion-{Path(args.file).stem}.png"
-    report["confusion_png"] = str(plot_confusion(report, image, Path(args.file).name))
-    if args.json:
-        print(json.dumps(report))
-        return
-    print(format_report(report, args.file))
-    if "baselines" in report:
-        print(format_baselines(report, report["baselines"]))
-    if "groups" in report:
-        print(format_groups(report["groups"], args.group_by))
-    left = [
-        f"{report[k]:,} {label}"
-        for k, label in (
-            ("dropped_by_preprocessing", "dropped by the run's preprocessing"),
-            ("unseen_classes", "with classes the run never saw"),
-            ("missing_labels", "with an empty label"),
-        )
-        if report[k]
-    ]
-    if left:
-        print("left out: " + ", ".join(left))
-    print(f"confusion matrix: {image}")
-
-
 def run_predict(args) -> None:
     from recur import api
 
@@ -334,25 +246,9 @@ COMMANDS = {
 }
 
 
-def join_negative_values(argv: list[str]) -> list[str]:
-    """'--transpose -5..6' -> '--transpose=-5..6': argparse takes '-5..6' for an option."""
-    out = []
-    for arg in argv:
-        if (
-            out
-            and out[-1].startswith("--")
-            and "=" not in out[-1]
-            and re.fullmatch(r"-\d+\.\.-?\d+", arg)
-        ):
-            out[-1] = f"{out[-1]}={arg}"
-        else:
-            out.append(arg)
-    return out
-
-
 def main(argv=None) -> int:
     argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     if args.portable:
         set_portable()
     try:

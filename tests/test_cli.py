@@ -1,10 +1,14 @@
 """The command line end to end on a tiny corpus, in subprocesses as a user would run it."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
+
+from recur import cli
+from recur.config import presets
 
 from .conftest import ONE_THREAD, TINY_OPTIONS
 
@@ -129,10 +133,98 @@ def test_bad_input_is_one_line_with_status_2(run_dir, args, message):
 
 
 def test_help_is_fast_and_does_not_import_torch():
-    code = "import sys, recur.cli; recur.cli.build_parser().format_help(); print('torch' in sys.modules)"
+    code = (
+        "import sys, recur.cli; recur.cli.build_parser().format_help(); "
+        "print('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
     assert "--hidden-size" in recur("train", "--help").stdout
+    for kind in (["--label-column", "genre"], ["--midi"], ["--time", "10m"]):
+        code = (
+            "import sys, recur.cli\n"
+            f"try: recur.cli.main(['train', *{kind!r}, '--help'])\n"
+            "except SystemExit: print('torch' in sys.modules, file=sys.stderr)"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.stderr.strip() == "False" and "--num-layers" in result.stdout
+
+
+def train_help(capsys, monkeypatch, *args) -> str:
+    """``recur train ARGS --help`` as one line of text."""
+    monkeypatch.setenv("COLUMNS", "400")
+    with pytest.raises(SystemExit):
+        cli.main(["train", *map(str, args), "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def shown_default(text: str, flag: str) -> str:
+    found = re.search(rf"(?<!\[){flag}(?: [A-Z_]+|, --no-[a-z-]+) .*?\(default: ([^)]*)\)", text)
+    assert found, flag
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    "args, kind, shown",
+    [
+        (
+            (),
+            presets.CHARACTER,
+            {"--num-layers": "2", "--seq-length": "64", "--weight-decay": "0.1"},
+        ),
+        (("--level", "word"), presets.TEXT, {"--seq-length": "128", "--weight-decay": "0.01"}),
+        (
+            ("--label-column", "genre"),
+            presets.CLASSIFIER,
+            {"--num-layers": "1", "--hidden-size": "256", "--level": "word", "--lr": "0.003"},
+        ),
+        (("--corpus", "kjv-genres"), presets.CLASSIFIER, {"--epochs": "10.0", "--min-count": "2"}),
+        (("--midi",), presets.MUSIC, {"--cell": "lstm", "--hidden-size": "384", "--lr": "0.004"}),
+        (("--corpus", "bach"), presets.MUSIC, {"--embedding-size": "384"}),
+        (
+            ("--time", "10m"),
+            presets.LONG_BUDGET,
+            {"--num-layers": "3", "--hidden-size": "320", "--weight-decay": "0.4"},
+        ),
+        (("--time", "10m", "--steps", "9"), presets.CHARACTER, {"--num-layers": "2"}),
+        (
+            ("--condition-column", "genre"),
+            presets.CONDITIONAL,
+            {"--condition-every-line": "True", "--condition-embedding": "True"},
+        ),
+        (("--hidden-size", "64", "--level", "bpe"), presets.TEXT, {"--seq-length": "128"}),
+    ],
+)
+def test_train_help_shows_the_defaults_of_the_kind_asked_for(
+    capsys, monkeypatch, args, kind, shown
+):
+    text = train_help(capsys, monkeypatch, *args)
+    assert f"Defaults shown: a {kind} run" in text
+    assert {flag: shown_default(text, flag) for flag in shown} == shown
+    budget = shown_default(text, "--time")
+    assert budget.startswith(presets.DEFAULT_BUDGET) != (kind == presets.CLASSIFIER)
+
+
+def test_train_help_reads_the_kind_from_midi_inputs_and_the_config_file(
+    capsys, monkeypatch, tmp_path
+):
+    (tmp_path / "song.mid").write_bytes(b"")
+    assert "a music run" in train_help(capsys, monkeypatch, tmp_path / "song.mid")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"classifier": {"label_column": "genre"}}))
+    assert "a classifier run" in train_help(capsys, monkeypatch, "--config", config)
+    assert "a character run" in train_help(capsys, monkeypatch, tmp_path / "missing.txt")
+
+
+def test_train_help_shows_the_presets_themselves(capsys, monkeypatch):
+    monkeypatch.setitem(presets.CLASSIFIER_DEFAULTS, "hidden_size", 999)
+    monkeypatch.setitem(presets.LONG_BUDGET_DEFAULTS, "dropout", 0.25)
+    monkeypatch.setattr(presets, "DEFAULT_BUDGET", "7m")
+    classifier = train_help(capsys, monkeypatch, "--label-column", "genre")
+    assert shown_default(classifier, "--hidden-size") == "999"
+    long_budget = train_help(capsys, monkeypatch, "--time", "1h")
+    assert shown_default(long_budget, "--dropout") == "0.25"
+    assert shown_default(long_budget, "--time").startswith("7m ")
 
 
 def test_corpora_lists_builtins():

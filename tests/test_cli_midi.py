@@ -153,7 +153,7 @@ def test_music_runs_start_from_the_music_model_unless_told(music_run):
 
 def test_music_defaults_fill_only_what_is_not_given(music_run, tmp_path):
     import recur
-    from recur.api import MUSIC_DEFAULTS
+    from recur.config.presets import MUSIC_DEFAULTS
 
     folder, _ = music_run
     model = recur.train(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from recur.config.options import saved_model_config
+from recur.config.presets import saved_model_config
 from recur.errors import RecurError
 from recur.models.language_model import build_model
 from recur.tokenizers import load_tokenizer

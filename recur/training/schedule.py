@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 
 from recur.config.options import TrainConfig, parse_duration
+from recur.config.presets import DEFAULT_BUDGET
 from recur.errors import RecurError
 
-DEFAULT_BUDGET = "5m"
 AUTO_EVALUATIONS = 6
 
 

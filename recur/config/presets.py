@@ -1,0 +1,127 @@
+"""Every preset: the kinds of run, the values each kind starts from, and which kind a set of
+options asks for. A run's options resolve as dataclass defaults < its kind's preset < config
+file < flags (``recur.runs.configs`` applies them; ``recur train --help`` shows them).
+
+Why each value is what it is, with the measurements: docs/experiments.md, "Why the defaults are
+what they are".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recur.config.fields import from_dict, parse_duration
+from recur.config.options import DataConfig, ModelConfig, TrainConfig
+
+TEXT = "text"
+CHARACTER = "character"
+LONG_BUDGET = "long-budget character"
+CONDITIONAL = "conditional document"
+MUSIC = "music"
+CLASSIFIER = "classifier"
+
+# Plain character text takes short chunks (more updates per minute) and a stronger weight decay
+# (it overfits within minutes); see docs/experiments.md, Character language models.
+CHARACTER_DEFAULTS: dict = {"seq_length": 64, "weight_decay": 0.1}
+
+# A character budget of at least this many seconds (and no --steps/--epochs) affords a deeper,
+# wider model, which then needs the default 128-step chunks and a harder decay; see
+# docs/experiments.md, Character language models.
+LONG_BUDGET_SECONDS = 600
+LONG_BUDGET_DEFAULTS: dict = {"num_layers": 3, "hidden_size": 320, "weight_decay": 0.4}
+
+# A long document framed by one condition token drifts off its condition, so conditional
+# character/word models repeat it after every line and add its embedding at every step; see
+# docs/experiments.md, Conditional lyrics.
+CONDITIONAL_DEFAULTS: dict = {"condition_every_line": True, "condition_embedding": True}
+
+# The text model overfits the small MIDI sets and repeats notes; this LSTM met the music bars;
+# see docs/experiments.md, Music.
+MUSIC_DEFAULTS: dict = {"cell": "lstm", "hidden_size": 384, "embedding_size": 384, "lr": 4e-3}
+
+# What met the classification bars: one bidirectional GRU layer over words seen twice or more,
+# dropout, 10 epochs with early stopping; see docs/experiments.md, Classifiers.
+CLASSIFIER_DEFAULTS: dict = {
+    "level": "word",
+    "min_count": 2,
+    "cell": "gru",
+    "num_layers": 1,
+    "hidden_size": 256,
+    "embedding_size": 128,
+    "dropout": 0.3,
+    "lr": 3e-3,
+    "warmup_steps": 20,
+    "epochs": 10.0,
+}
+
+PRESETS: dict[str, dict] = {
+    TEXT: {},
+    CHARACTER: CHARACTER_DEFAULTS,
+    LONG_BUDGET: LONG_BUDGET_DEFAULTS,
+    CONDITIONAL: CONDITIONAL_DEFAULTS,
+    MUSIC: MUSIC_DEFAULTS,
+    CLASSIFIER: CLASSIFIER_DEFAULTS,
+}
+
+# The training budget when none of --steps, --epochs and --time is given.
+DEFAULT_BUDGET = "5m"
+
+# Model options added after runs were saved with them missing: the value that reproduces those runs
+# (a saved model config without "adaptive_softmax" had a full softmax, whatever its vocabulary).
+SAVED_MODEL_FALLBACKS = {"adaptive_softmax": "none"}
+
+
+def saved_model_config(values: dict) -> ModelConfig:
+    """The ModelConfig of a saved run (config.json's "model"), older runs included."""
+    return from_dict(ModelConfig, {**SAVED_MODEL_FALLBACKS, **values})
+
+
+def asks_for_classifier(
+    options: dict, config_file: dict | None, corpus_kind: Callable[[str], str]
+) -> bool:
+    """A label column, a labelled built-in corpus, or a config file with a classifier label
+    column (``options`` are the flags given; a --corpus given decides alone)."""
+    if options.get("label_column"):
+        return True
+    if options.get("corpus"):
+        return corpus_kind(options["corpus"]) == "labelled"
+    if config_file:
+        return bool(config_file.get("classifier", {}).get("label_column"))
+    return False
+
+
+def language_model_kind(
+    data: DataConfig,
+    train: TrainConfig,
+    corpus_kind: Callable[[str], str],
+    midi_inputs: Callable[[], bool],
+) -> str:
+    """The kind of a language model run, from its configs before the preset is applied."""
+    if is_music(data, corpus_kind, midi_inputs):
+        return MUSIC
+    if data.condition_column and data.level in ("char", "word"):
+        return CONDITIONAL
+    if data.level != "char":
+        return TEXT
+    if train.time and train.steps is None and train.epochs is None:
+        if _seconds(train.time) >= LONG_BUDGET_SECONDS:
+            return LONG_BUDGET
+    return CHARACTER
+
+
+def is_music(
+    data: DataConfig, corpus_kind: Callable[[str], str], midi_inputs: Callable[[], bool]
+) -> bool:
+    """--midi, a MIDI corpus, or (with no corpus) MIDI files among the inputs."""
+    if data.midi:
+        return True
+    if data.corpus:
+        return corpus_kind(data.corpus) == "midi"
+    return bool(data.paths) and midi_inputs()
+
+
+def _seconds(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return 0.0  # make_plan reports the bad duration

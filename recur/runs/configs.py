@@ -1,0 +1,139 @@
+"""The configs a run resolves to. A new run: dataclass defaults < the preset of its kind
+(``config/presets.py``) < config file < options given. A resumed run: its saved configs, where a
+model or data option that differs from them is an error. Torch-free: ``recur train --help`` asks
+it which kind the arguments ask for."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, TrainConfig, from_dict
+from recur.config.presets import (
+    CLASSIFIER,
+    PRESETS,
+    SAVED_MODEL_FALLBACKS,
+    asks_for_classifier,
+    language_model_kind,
+)
+from recur.data.corpora import get_corpus
+from recur.data.midi_files import is_midi
+from recur.data.readers import collect_files
+from recur.errors import RecurError
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+CLASSIFIER_SECTIONS = {**SECTIONS, "classifier": ClassifierConfig}
+FIXED_ON_RESUME = ("model", "data", "classifier")
+
+
+def train_configs(
+    options: dict, config: str | None = None, resume: str | None = None
+) -> tuple[str, dict]:
+    """The kind of run (a ``presets`` kind) and its configs: those saved in the ``resume`` run
+    directory, else the options over the ``config`` file over the kind's preset."""
+    if resume:
+        configs = resume_configs(resume, options)
+        if "classifier" in configs:
+            return CLASSIFIER, configs
+        # A saved music run has data.midi set, so its inputs need not be read again.
+        kind = language_model_kind(configs["data"], configs["train"], _corpus_kind, lambda: False)
+        return kind, configs
+    base = read_config_file(config)
+    if asks_for_classifier(options, base, _corpus_kind):
+        return CLASSIFIER, _classifier_configs(options, base)
+    configs = build_configs(options, base)
+    data, train = configs["data"], configs["train"]
+    kind = language_model_kind(data, train, _corpus_kind, _midi_inputs(data))
+    preset = {k: v for k, v in PRESETS[kind].items() if k not in _chosen(options, base)}
+    if preset:
+        configs = build_configs({**preset, **options}, base)
+    return kind, configs
+
+
+def run_kind(options: dict, config: str | None = None) -> str:
+    """The kind of new run the options (and config file) ask for."""
+    return train_configs(options, config)[0]
+
+
+def build_configs(options: dict, base: dict | None = None, sections: dict = SECTIONS) -> dict:
+    """Dataclass configs: defaults < ``base`` (a config file's or a run's dict) < ``options``."""
+    values = {section: dict((base or {}).get(section, {})) for section in sections}
+    for name, value in options.items():
+        section = _field_section(name)
+        if section not in sections:
+            flag = "--" + name.replace("_", "-")
+            raise RecurError(f"{flag} is for classifiers (give --label-column)")
+        values[section][name] = value
+    return {section: from_dict(cls, values[section]) for section, cls in sections.items()}
+
+
+def classifier_configs(options: dict, config: str | None = None) -> dict:
+    """The configs of a new classifier run: the classifier preset under the options given and the
+    sections of the ``config`` file."""
+    return _classifier_configs(options, read_config_file(config))
+
+
+def _classifier_configs(options: dict, base: dict | None) -> dict:
+    chosen = _chosen(options, base)
+    # --steps replaces the preset's epoch count; --time keeps it as a cap, so the schedule still
+    # decays when a small set needs less than the budget (see docs/experiments.md, Classifiers).
+    if "steps" in chosen:
+        chosen.add("epochs")
+    defaults = {k: v for k, v in PRESETS[CLASSIFIER].items() if k not in chosen}
+    return build_configs({**defaults, **options}, base, CLASSIFIER_SECTIONS)
+
+
+def resume_configs(run_dir, options: dict) -> dict:
+    """The saved run's configs; a model or data option that differs from them is an error."""
+    path = Path(run_dir) / "last" / "config.json"
+    if not path.is_file():
+        raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved["train"]["stop_after"] = None  # a pause point belongs to one invocation
+    sections = CLASSIFIER_SECTIONS if saved.get("task") == "classify" else SECTIONS
+    saved["model"] = {**SAVED_MODEL_FALLBACKS, **saved["model"]}
+    for name, value in options.items():
+        section = _field_section(name, sections)
+        old = saved[section].get(name)
+        if section in FIXED_ON_RESUME and value != old and not (name == "paths" and not value):
+            flag = "--" + name.replace("_", "-")
+            raise RecurError(
+                f"{flag} {value} conflicts with the run's saved {name} = {old}; "
+                "drop the flag to resume, or start a new run"
+            )
+    options = {k: v for k, v in options.items() if _field_section(k) == "train"}
+    return build_configs(options, saved, sections)
+
+
+def read_config_file(config: str | None) -> dict | None:
+    """The sections of a ``--config`` JSON file, or None without one."""
+    if not config:
+        return None
+    try:
+        return json.loads(Path(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RecurError(f"--config {config}: {error}") from None
+
+
+def _chosen(options: dict, base: dict | None) -> set:
+    """The option names given as flags or in the config file: the preset leaves them alone."""
+    sections = (base or {}).values()
+    return set(options) | {k for section in sections if isinstance(section, dict) for k in section}
+
+
+def _field_section(name: str, sections: dict = CLASSIFIER_SECTIONS) -> str:
+    for section, cls in sections.items():
+        if name in {f.name for f in dataclasses.fields(cls)}:
+            return section
+    raise RecurError(f"unknown training option {name!r}")
+
+
+def _corpus_kind(name: str) -> str:
+    return get_corpus(name).kind
+
+
+def _midi_inputs(data: DataConfig) -> Callable[[], bool]:
+    """A check, run only when needed, for MIDI files among the data paths."""
+    return lambda: any(is_midi(path) for path in collect_files(data.paths, data.glob))

@@ -1,0 +1,104 @@
+"""Presets and config resolution: each kind of run resolves to the configs it did before the
+presets moved to config/presets.py (pinned in fixtures/resolved_configs.json, written by the code
+of that time), the kind is the one asked for, and a resumed run keeps its saved configs."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from recur.config import presets
+from recur.errors import RecurError
+from recur.runs import configs as resolve
+
+PINNED = json.loads((Path(__file__).parent / "fixtures" / "resolved_configs.json").read_text())
+
+KINDS = {
+    presets.TEXT: [{"level": "word"}, {"level": "bpe", "time": "10m"}],
+    presets.CHARACTER: [{}, {"time": "9m59s"}, {"time": "10m", "steps": 100}, {"time": "bogus"}],
+    presets.LONG_BUDGET: [{"time": "10m"}, {"time": "600", "weight_decay": 0.2}],
+    presets.CONDITIONAL: [{"condition_column": "genre", "paths": ["{dir}/songs.csv"]}],
+    presets.MUSIC: [{"midi": True}, {"corpus": "bach"}, {"paths": ["{dir}/tunes"]}],
+    presets.CLASSIFIER: [{"label_column": "genre"}, {"corpus": "kjv-genres"}],
+}
+
+
+def fill(value, folder):
+    return json.loads(json.dumps(value).replace("{dir}", str(folder)))
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name, text in PINNED["files"].items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def as_dicts(configs: dict) -> dict:
+    return {section: dataclasses.asdict(config) for section, config in configs.items()}
+
+
+def config_file(case: dict, folder) -> str | None:
+    if "config" not in case:
+        return None
+    path = folder / "config.json"
+    path.write_text(json.dumps(case["config"]))
+    return str(path)
+
+
+@pytest.mark.parametrize("case", PINNED["cases"], ids=lambda case: json.dumps(case["options"]))
+def test_new_runs_resolve_to_the_pinned_configs(case, folder):
+    options, path = fill(case["options"], folder), config_file(case, folder)
+    if "error" in case:
+        with pytest.raises(RecurError) as error:
+            resolve.train_configs(options, path)
+        assert str(error.value) == fill(case["error"], folder)
+        return
+    kind, configs = resolve.train_configs(options, path)
+    assert as_dicts(configs) == fill(case["configs"], folder)
+    assert kind in presets.PRESETS
+
+
+@pytest.mark.parametrize("case", PINNED["resumes"], ids=lambda case: json.dumps(case["options"]))
+def test_resumed_runs_keep_their_saved_configs(case, folder):
+    (folder / "run" / "last").mkdir(parents=True)
+    saved = PINNED["saved"][case["saved"]]
+    (folder / "run" / "last" / "config.json").write_text(json.dumps(saved))
+    if "error" in case:
+        with pytest.raises(RecurError) as error:
+            resolve.train_configs(dict(case["options"]), resume=str(folder / "run"))
+        assert str(error.value) == case["error"]
+        return
+    kind, configs = resolve.train_configs(dict(case["options"]), resume=str(folder / "run"))
+    assert as_dicts(configs) == case["configs"]
+    assert kind == (presets.CLASSIFIER if case["saved"] == "classifier" else presets.CHARACTER)
+
+
+@pytest.mark.parametrize("kind, options", [(k, o) for k, cases in KINDS.items() for o in cases])
+def test_options_ask_for_their_kind_and_get_its_preset(kind, options, folder):
+    found, configs = resolve.train_configs(fill(options, folder))
+    assert found == kind
+    values = {k: v for config in configs.values() for k, v in dataclasses.asdict(config).items()}
+    chosen = {k: v for k, v in presets.PRESETS[kind].items() if k not in options}
+    assert {k: values[k] for k in chosen} == chosen
+
+
+def test_flags_beat_the_config_file_which_beats_the_preset(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model": {"num_layers": 4, "hidden_size": 100}}))
+    kind, configs = resolve.train_configs({"time": "10m", "hidden_size": 64}, str(path))
+    assert kind == presets.LONG_BUDGET
+    assert (configs["model"].num_layers, configs["model"].hidden_size) == (4, 64)
+    assert configs["train"].weight_decay == presets.LONG_BUDGET_DEFAULTS["weight_decay"]
+
+
+def test_a_changed_preset_is_what_runs_get(monkeypatch):
+    monkeypatch.setitem(presets.CLASSIFIER_DEFAULTS, "num_layers", 5)
+    assert resolve.train_configs({"label_column": "y"})[1]["model"].num_layers == 5
+
+
+def test_a_bad_config_file_is_one_line(tmp_path):
+    with pytest.raises(RecurError, match="--config"):
+        resolve.train_configs({}, str(tmp_path / "missing.json"))
