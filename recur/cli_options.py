@@ -13,7 +13,6 @@ import re
 from recur.config import presets
 from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, TrainConfig
 from recur.errors import RecurError
-from recur.runs.configs import run_kind
 
 TYPES = {"int": int, "float": float, "str": str}
 TRAIN_DESCRIPTION = (
@@ -110,6 +109,9 @@ def help_kind(argv: list[str]) -> str | None:
     """The kind of run ``recur train ... --help`` asks about (None unless help is asked for)."""
     if "train" not in argv or not {"-h", "--help"} & set(argv):
         return None
+    # Only a help request pays for the data readers (numpy) that tell the kinds apart.
+    from recur.runs.configs import run_kind
+
     prescan = _Prescan(add_help=False)
     prescan.add_argument("paths", nargs="*")
     prescan.add_argument("--midi", action=argparse.BooleanOptionalAction)
