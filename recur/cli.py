@@ -15,7 +15,6 @@ import os
 import sys
 
 from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
-from recur.cli_reports import evaluate_classifier
 from recur.config.options import (
     ClassifierConfig,
     DataConfig,
@@ -183,6 +182,8 @@ def run_evaluate(args) -> None:
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
     if not hasattr(model, "generate"):
+        from recur.cli_reports import evaluate_classifier
+
         return evaluate_classifier(model, args)
     if args.group_by:
         raise RecurError("--group-by is for classifier runs")
