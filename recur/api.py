@@ -201,11 +201,12 @@ def _is_music(data) -> bool:
 
 def load(run, device: str = "cpu"):
     """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
-    ``Model`` for a language model, a ``class_use.Classifier`` for a classifier."""
+    ``Model`` for a language model or music (kinds "lm", "music"), a ``classify.use.Classifier``
+    for a classifier (kind "classifier"); see runs/kinds.py."""
     from recur.runs.checkpoint import load as load_bundle
 
     bundle = load_bundle(run, device)
-    if bundle.config.get("task") == "classify":
+    if bundle.kind == "classifier":
         from recur.classify.use import Classifier
 
         return Classifier(bundle, device)
@@ -238,8 +239,13 @@ class Model:
         return generate_for_run(self.bundle, sample, self.device)
 
     @property
+    def kind(self) -> str:
+        """"lm" or "music" (runs/kinds.py)."""
+        return self.bundle.kind
+
+    @property
     def is_music(self) -> bool:
-        return getattr(self.bundle.tokenizer, "kind", "") == "midi"
+        return self.kind == "music"
 
     def generate_midi(self, out: str | None = None, **options) -> list[dict]:
         """Write sampled pieces as MIDI (+ piano-roll PNG); options are SampleConfig's and

@@ -48,7 +48,7 @@ class Classifier:
 
     def _parts(self, texts: list) -> tuple:
         """(the RNN's probabilities, the TF-IDF model's or None) of raw texts."""
-        from recur.classify.trainer import predict_probabilities
+        from recur.classify.labelled import predict_probabilities
 
         cleaned = [self.preprocessor.clean(text) for text in texts]
         ids = [self.preprocessor.cut(self.bundle.tokenizer.encode_array(text)) for text in cleaned]
