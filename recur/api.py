@@ -240,7 +240,7 @@ class Model:
 
     @property
     def kind(self) -> str:
-        """"lm" or "music" (runs/kinds.py)."""
+        """The run's kind: lm or music (runs/kinds.py)."""
         return self.bundle.kind
 
     @property
@@ -291,6 +291,6 @@ class Model:
             if path is None:
                 raise RecurError("a MIDI run evaluates MIDI files: give path=")
             return evaluate_midi(self.bundle, path, self.device)
-        if path is not None:
+        if text is None:
             return evaluate_path(self.bundle, path, encoding, self.device)
         return evaluate_text(self.bundle, text, self.device)

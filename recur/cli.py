@@ -322,7 +322,9 @@ def run_info(args) -> None:
     directory = resolve(args.run)
     config = json.loads((directory / "config.json").read_text())
     tokenizer = directory / "tokenizer.json"
-    tokenizer_type = json.loads(tokenizer.read_text()).get("type", "") if tokenizer.is_file() else ""
+    tokenizer_type = (
+        json.loads(tokenizer.read_text()).get("type", "") if tokenizer.is_file() else ""
+    )
     config = {"kind": kind_of(config, tokenizer_type).name, **config}  # older runs: inferred
     conditions = config.get("data", {}).get("conditions") or {}
     shown = {"conditions": conditions, **config} if conditions else config

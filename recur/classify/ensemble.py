@@ -24,7 +24,7 @@ import torch
 
 from recur.classify.task import ClassifierTask, classifier_config_dict
 from recur.config.options import parse_duration
-from recur.models.classifier import build_classifier
+from recur.models.classifier import ClassifierEnsemble, build_classifier
 from recur.runs import checkpoint
 from recur.training.session import Session
 from recur.training.trainer import Trainer
@@ -58,7 +58,9 @@ def seconds_used(run_dir: Path, index: int, even_share: float) -> float:
     )
 
 
-def train_members(configs: dict, prepared, session: Session, log, source=None, describe=None) -> bool:
+def train_members(
+    configs: dict, prepared, session: Session, log, source=None, describe=None
+) -> bool:
     """Train the members not finished yet; False when ``--stop-after`` paused one. Then write
     the run's ``best/`` and ``last/`` as the ensemble of the members' ``best/`` weights."""
     count, run_dir, group = configs["classifier"].ensemble, session.run_dir, session.group
@@ -111,6 +113,7 @@ def save_ensemble(configs: dict, tokenizer, run_dir: Path, names: list) -> None:
     """The ensemble of the members' ``best/`` weights (a member without one keeps its
     initialisation) into ``run_dir/<name>`` for each name."""
     model = build_classifier(configs["model"], configs["classifier"])
+    assert isinstance(model, ClassifierEnsemble)
     for index, member in enumerate(model.members):
         weights = run_dir / "members" / str(index) / "best"
         if (weights / "model.safetensors").is_file():

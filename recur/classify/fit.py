@@ -3,8 +3,9 @@
 Reads the labelled rows, applies the preprocessing rules (saying what each removed), drops rare
 classes, makes the stratified split, fits the tokenizer on the training split (or reuses the
 language model's with ``--init-from``), encodes and truncates, then hands a ``ClassifierTask``
-to the one ``Trainer`` (or, with ``--ensemble N``, one per member: ensemble.py). After training, the ``best/`` model is reported on the validation split
-beside the two baselines: ``report.json``, ``confusion.png`` and the text on screen.
+to the one ``Trainer`` (with ``--ensemble N``, one per member: ensemble.py). After training,
+the ``best/`` model is reported on the validation split beside the two baselines:
+``report.json``, ``confusion.png`` and the text on screen.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +48,7 @@ from recur.training.trainer import Trainer
 class Prepared:
     train: LabelledSet
     val: LabelledSet
-    tokenizer: object
+    tokenizer: Any
     lines: list  # the summary a user reads before training
     preprocessor: object = None
     vectors: object = None  # (V, E) starting embedding rows (--embedding-init svd), or None
@@ -108,7 +110,7 @@ def training_split(data, classifier, seed: int, lines: list) -> tuple:
 
 def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     """Everything the trainer needs; ``classifier.classes`` is set (kept when resuming)."""
-    lines = []
+    lines: list[str] = []
     texts, labels, groups, preprocessor, train, val = training_split(data, classifier, seed, lines)
     if not classifier.classes:
         classifier.classes = sorted(set(labels))
@@ -142,7 +144,7 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     return Prepared(labelled(train), labelled(val), tokenizer, lines, preprocessor)
 
 
-def init_from(run: str, data, model) -> tuple:
+def init_from(run: str, data, model) -> checkpoint.Bundle:
     """The language model to start from; its tokenizer and shape replace ours."""
     bundle = checkpoint.load(run)
     if bundle.kind == "classifier":

@@ -4,10 +4,11 @@ Epochs of length-bucketed batches (batches.py; with torchrun each rank takes eve
 cross-entropy with optional class weights, ``--word-dropout`` (a seeded fraction of each batch's
 tokens become ``<unk>``). Validation macro-F1 picks ``best/`` (higher is better) and drives early
 stopping (``--patience``: validations without a better one); ``--eval-every auto`` validates at
-the end of every epoch. With ``--average-epochs N`` the final ``best/`` is instead the mean of
-the weights at the last N validations: on a few hundred validation rows the best epoch is
-partly chance, and the mean of the schedule's tail beat it (README, Classify). With
-``--init-from`` the copied encoder weights stay frozen for the first ``--freeze-epochs``.
+the end of every epoch, a step count or a duration that often. With ``--average-epochs N``
+the final ``best/`` is instead the mean of the weights at the last N validations: on a few
+hundred validation rows the best epoch is partly chance, and the mean of the schedule's tail
+beat it (README, Classify). With ``--init-from`` the copied encoder weights stay frozen for the
+first ``--freeze-epochs``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from recur.classify.labelled import LabelledSet, predict_probabilities
 from recur.classify.reports import scores
 from recur.config.options import to_dict
 from recur.errors import RecurError
-from recur.models.classifier import build_classifier, load_encoder
+from recur.models.classifier import RecurrentClassifier, build_classifier, load_encoder
 from recur.runs import checkpoint
 from recur.tokenizers.base import SPECIALS
 from recur.training.distributed import Group
@@ -50,11 +51,11 @@ class ClassifierTask:
         self.tokenizer, self.vectors = prepared.tokenizer, prepared.vectors
         self.tags: dict = {}
         self.device = torch.device("cpu")
-        self.model: torch.nn.Module | None = None
         self.weights = class_weights(
             self.train_set.labels, len(self.classifier.classes), self.classifier.class_weight
         )
-        self.frozen: list = []
+        self.frozen: list = []  # names of the copied encoder parameters
+        self.frozen_parameters: list = []
         self.freeze_steps, self.best_epoch, self.stale_epochs = 0, -1, 0
         self.snapshots: list = []  # weights at the last --average-epochs validations
         self.cached: tuple = (-1, [])  # (epoch, its batches)
@@ -62,15 +63,18 @@ class ClassifierTask:
     def build_model(self) -> torch.nn.Module:
         model = build_classifier(self.configs["model"], self.classifier)
         if self.vectors is not None:
+            assert isinstance(model, RecurrentClassifier)  # a member, never a whole ensemble
             model.start_embedding(self.vectors)
         return model
 
     def start(self, trainer) -> None:
-        self.device, self.model = trainer.device, trainer.model
+        self.device = trainer.device
         self.weights = None if self.weights is None else self.weights.to(self.device)
         if self.source is None:
             return
         self.frozen = load_encoder(trainer.model, self.source.model)
+        named = trainer.model.named_parameters()
+        self.frozen_parameters = [p for name, p in named if name in self.frozen]
         self.freeze_steps = round(self.classifier.freeze_epochs * self.batch_count(0))
         if self.freeze_steps and self.group.active:
             raise RecurError("--init-from with torchrun needs --freeze-epochs 0")
@@ -104,9 +108,8 @@ class ClassifierTask:
 
     def loss(self, network, batch, step: int) -> tuple[torch.Tensor, int]:
         frozen = step < self.freeze_steps
-        for name, parameter in self.model.named_parameters():
-            if name in self.frozen:
-                parameter.requires_grad_(not frozen)
+        for parameter in self.frozen_parameters:
+            parameter.requires_grad_(not frozen)
         ids, lengths = pad([self.train_set.ids[i] for i in batch])
         ids = drop_words(
             ids,
@@ -156,8 +159,9 @@ class ClassifierTask:
         patience = self.classifier.patience
         if not patience or self.stale_epochs < patience:
             return False
+        unit = "epochs" if trainer.clock.unit == "epoch" else "validations"  # --eval-every
         trainer.log.say(
-            f"stopping early: no better macro-F1 for {patience} epochs "
+            f"stopping early: no better macro-F1 for {patience} {unit} "
             f"(--patience); the best was epoch {self.best_epoch + 1}"
         )
         return True

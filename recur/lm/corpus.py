@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from recur.config.options import DataConfig
 from recur.data.documents import fingerprint, read_documents, resolve_mode, split_names
@@ -26,13 +25,13 @@ from recur.tokenizers import build_tokenizer, condition_token
 
 @dataclass
 class Corpus:
-    tokenizer: object
-    train_ids: np.ndarray
-    val_ids: np.ndarray
+    tokenizer: Any
+    train_ids: Any  # an id array, or a token cache's file of ids
+    val_ids: Any
     val_characters: int
     summary: str = ""  # extra summary line (MIDI: files, notes, events)
     baseline: float | None = None  # unigram loss of the validation tokens (MIDI)
-    documents: object = None  # documents.Documents of a document model
+    documents: Any = None  # documents.Documents of a document model
 
 
 def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = None) -> Corpus:
@@ -137,5 +136,3 @@ def document_summary(documents, data: DataConfig, run_dir: Path, say) -> None:
             }
         )
     )
-
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -96,13 +97,15 @@ def _summary(trainer: Trainer, task: LanguageModelTask, resume) -> None:
     )
     if corpus.summary:
         say(corpus.summary)
+    model: Any = trainer.model
+    threads = torch.get_num_threads()
+    adaptive = f", adaptive softmax {model.decoder.cutoffs[:-1]}" if model.adaptive else ""
     say(
         f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
-        f"{config.embedding_size}{', tied' if trainer.model.tied else ''}"
-        f"{', adaptive softmax ' + str(trainer.model.decoder.cutoffs[:-1]) if trainer.model.adaptive else ''}"
-        f"{', condition embedding' if trainer.model.conditioned else ''}, "
-        f"{count_parameters(trainer.model):,} parameters on {trainer.device} "
-        f"({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}); batch {task.data.batch_size}x"
+        f"{config.embedding_size}{', tied' if model.tied else ''}{adaptive}"
+        f"{', condition embedding' if model.conditioned else ''}, "
+        f"{count_parameters(model):,} parameters on {trainer.device} "
+        f"({threads} thread{'s' if threads != 1 else ''}); batch {task.data.batch_size}x"
         f"{task.data.seq_length}"
     )
     say(f"plan: {trainer.plan.describe()}" + (f", from step {trainer.step}" if resume else ""))

@@ -139,7 +139,9 @@ class ClassifierEnsemble(nn.Module):
 
     @property
     def num_classes(self) -> int:
-        return self.members[0].num_classes
+        first = self.members[0]
+        assert isinstance(first, RecurrentClassifier)
+        return first.num_classes
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         log_probabilities = torch.stack(
