@@ -1,6 +1,7 @@
 """Run directories: save and load models, tokenizers, configs and exact-resume trainer state.
 
-A checkpoint directory holds ``config.json``, ``tokenizer.json`` and ``model.safetensors``; the
+A checkpoint directory holds ``config.json`` (with the run's ``kind``: kinds.py reads it, or
+recognises an older run's), ``tokenizer.json`` and ``model.safetensors``; the
 ``last/`` one also holds ``trainer_state.json`` + ``trainer_state.safetensors`` (optimizer moments,
 RNG states, data cursor, carried hidden state). Only JSON and safetensors are ever read: no pickle.
 Writes go to a temporary directory that is then renamed into place.
