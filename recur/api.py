@@ -47,11 +47,12 @@ def _fit_classifier(configs: dict, resume, quiet: bool):
 
 def load(run, device: str = "cpu"):
     """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
-    ``Model`` for a language model, a ``class_use.Classifier`` for a classifier."""
+    ``Model`` for a language model or music (kinds "lm", "music"), a ``classify.use.Classifier``
+    for a classifier (kind "classifier"); see runs/kinds.py."""
     from recur.runs.checkpoint import load as load_bundle
 
     bundle = load_bundle(run, device)
-    if bundle.config.get("task") == "classify":
+    if bundle.kind == "classifier":
         from recur.classify.use import Classifier
 
         return Classifier(bundle, device)
@@ -84,8 +85,13 @@ class Model:
         return generate_for_run(self.bundle, sample, self.device)
 
     @property
+    def kind(self) -> str:
+        """The run's kind: lm or music (runs/kinds.py)."""
+        return self.bundle.kind
+
+    @property
     def is_music(self) -> bool:
-        return getattr(self.bundle.tokenizer, "kind", "") == "midi"
+        return self.kind == "music"
 
     def generate_midi(self, out: str | None = None, **options) -> list[dict]:
         """Write sampled pieces as MIDI (+ piano-roll PNG); options are SampleConfig's and
@@ -131,6 +137,6 @@ class Model:
             if path is None:
                 raise RecurError("a MIDI run evaluates MIDI files: give path=")
             return evaluate_midi(self.bundle, path, self.device)
-        if path is not None:
+        if text is None:
             return evaluate_path(self.bundle, path, encoding, self.device)
         return evaluate_text(self.bundle, text, self.device)

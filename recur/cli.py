@@ -105,11 +105,18 @@ def run_train(args) -> None:
         *args.paths, resume=args.resume, config=args.config, quiet=args.quiet, **options
     )
     if os.environ.get("RANK", "0") == "0":
-        action = "generate" if hasattr(model, "generate") else "predict"
+        action = _kind(model).action
         print(
             f"saved {model.path.parent}  (try: recur {action} {model.path.parent}"
             + (" FILE.csv --out predictions.csv)" if action == "predict" else ")")
         )
+
+
+def _kind(model):
+    """The kind of a loaded run (runs/kinds.py): what it is for, and what the CLI does with it."""
+    from recur.runs.kinds import KINDS
+
+    return KINDS[model.bundle.kind]
 
 
 def set_threads(threads: int | None) -> None:
@@ -124,7 +131,7 @@ def run_generate(args) -> None:
 
     set_threads(args.threads or _generation_threads(args))
     model = api.load(args.run, device=args.device)
-    if not hasattr(model, "generate"):
+    if _kind(model).action != "generate":
         raise RecurError(f"{args.run} is a classifier: use recur predict or recur evaluate")
     if model.is_music or options_of(args, MusicConfig):
         written = model.generate_midi(**options_of(args, SampleConfig, MusicConfig))
@@ -181,7 +188,7 @@ def run_evaluate(args) -> None:
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
-    if not hasattr(model, "generate"):
+    if _kind(model).name == "classifier":
         from recur.cli_reports import evaluate_classifier
 
         return evaluate_classifier(model, args)
@@ -212,7 +219,7 @@ def run_predict(args) -> None:
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
-    if not hasattr(model, "predict_file"):
+    if _kind(model).action != "predict":
         raise RecurError(f"{args.run}: not a classifier run; predict needs one")
     result = model.predict_file(args.file, args.out)
     print(
@@ -230,8 +237,15 @@ def run_corpora(args) -> None:
 
 def run_info(args) -> None:
     from recur.runs.checkpoint import resolve
+    from recur.runs.kinds import kind_of
 
-    config = json.loads((resolve(args.run) / "config.json").read_text())
+    directory = resolve(args.run)
+    config = json.loads((directory / "config.json").read_text())
+    tokenizer = directory / "tokenizer.json"
+    tokenizer_type = (
+        json.loads(tokenizer.read_text()).get("type", "") if tokenizer.is_file() else ""
+    )
+    config = {"kind": kind_of(config, tokenizer_type).name, **config}  # older runs: inferred
     conditions = config.get("data", {}).get("conditions") or {}
     shown = {"conditions": conditions, **config} if conditions else config
     print(json.dumps(shown, indent=2, ensure_ascii=False))

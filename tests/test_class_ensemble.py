@@ -10,7 +10,7 @@ import torch
 import recur
 import recur.api
 from recur.classify.ensemble import DONE, member_configs, seconds_used
-from recur.classify.trainer import predict_probabilities
+from recur.classify.labelled import predict_probabilities
 
 from .test_classifier import TINY, topic_rows, write_csv
 

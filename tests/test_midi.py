@@ -240,6 +240,6 @@ def test_music_options_on_a_text_run_are_an_error():
     from recur.api import Model
     from recur.tokenizers import CharTokenizer
 
-    model = Model(SimpleNamespace(tokenizer=CharTokenizer(["a"]), path="runs/text/best"))
+    model = Model(SimpleNamespace(tokenizer=CharTokenizer(["a"]), path="runs/text/best", kind="lm"))
     with pytest.raises(RecurError, match="not a MIDI run"):
         model.generate_midi("x.mid")

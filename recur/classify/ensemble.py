@@ -1,5 +1,6 @@
-"""Ensembles of classifiers (``--ensemble N``): the model that averages its members, and the
-loop that trains the members one after the other (``class_fit.py`` sets the run up).
+"""Ensembles of classifiers (``--ensemble N``): the members trained one after the other, each
+through the one ``Trainer`` (``fit.py`` sets the run up; the model that averages the members is
+``models.classifier.ClassifierEnsemble``).
 
 Every member reads the same training and validation split with the same tokenizer; member k
 starts from seed ``seed + k`` (initialisation, batch order, dropout) and gets an equal share of
@@ -16,36 +17,19 @@ from __future__ import annotations
 
 import copy
 import json
-import math
+from dataclasses import replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
+from recur.classify.task import ClassifierTask, classifier_config_dict
 from recur.config.options import parse_duration
+from recur.models.classifier import ClassifierEnsemble, build_classifier
 from recur.runs import checkpoint
+from recur.training.session import Session
+from recur.training.trainer import Trainer
 
 DONE = "member.json"  # written into a member's folder once it has finished training
-
-
-class ClassifierEnsemble(nn.Module):
-    """N ``RecurrentClassifier``s of one shape; ``forward(ids, lengths) -> (B, C)`` log of the
-    mean of their probabilities, so a softmax of it is that mean."""
-
-    def __init__(self, members: list):
-        super().__init__()
-        self.members = nn.ModuleList(members)
-
-    @property
-    def num_classes(self) -> int:
-        return self.members[0].num_classes
-
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        log_probabilities = torch.stack(
-            [F.log_softmax(member(ids, lengths).float(), dim=-1) for member in self.members]
-        )  # (N, B, C)
-        return torch.logsumexp(log_probabilities, dim=0) - math.log(len(self.members))
 
 
 def member_configs(configs: dict, index: int, used: float) -> dict:
@@ -75,15 +59,12 @@ def seconds_used(run_dir: Path, index: int, even_share: float) -> float:
 
 
 def train_members(
-    configs: dict, prepared, run_dir: Path, device, log, source=None, describe=None
+    configs: dict, prepared, session: Session, log, source=None, describe=None
 ) -> bool:
     """Train the members not finished yet; False when ``--stop-after`` paused one. Then write
     the run's ``best/`` and ``last/`` as the ensemble of the members' ``best/`` weights."""
-    from recur.classify.trainer import ClassifierTrainer
-    from recur.models.classifier import load_encoder
-
-    count = configs["classifier"].ensemble
-    if not (run_dir / "last").is_dir():  # what --resume reads the run's configs from
+    count, run_dir, group = configs["classifier"].ensemble, session.run_dir, session.group
+    if group.is_main and not (run_dir / "last").is_dir():  # what --resume reads the configs from
         save_ensemble(configs, prepared.tokenizer, run_dir, ["last"])
     even_share = parse_duration(configs["train"].time) / count if configs["train"].time else 0.0
     for index in range(count):
@@ -91,19 +72,9 @@ def train_members(
         if (member_dir / DONE).is_file():
             continue
         settings = member_configs(configs, index, seconds_used(run_dir, index, even_share))
-        trainer = ClassifierTrainer(
-            settings,
-            prepared.train,
-            prepared.val,
-            prepared.tokenizer,
-            member_dir,
-            device,
-            log,
-            prepared.vectors,
-        )
-        trainer.tags = {"member": index}
-        if source is not None:
-            trainer.freeze(load_encoder(trainer.model, source.model))
+        task = ClassifierTask(settings, prepared, group, source)
+        task.tags = {"member": index}
+        trainer = Trainer(task, settings["train"], replace(session, run_dir=member_dir), log)
         resumed = (member_dir / "last").is_dir()
         if resumed:
             trainer.resume()
@@ -114,41 +85,38 @@ def train_members(
             + ")"
             + (
                 f"; encoder from {configs['classifier'].init_from}, frozen for "
-                f"{trainer.freeze_steps} steps"
+                f"{task.freeze_steps} steps"
                 if source is not None
                 else ""
             )
         )
         if describe is not None:
-            describe(trainer, log.say)
+            describe(trainer, task, log.say)
             describe = None
         if not trainer.run():
             return False
-        (member_dir / DONE).write_text(
-            json.dumps(
-                {
-                    "best_epoch": trainer.best_epoch + 1,
-                    "val_macro_f1": trainer.best,
-                    "seconds": round(trainer.elapsed, 3),
-                }
-            )
-        )
-    save_ensemble(configs, prepared.tokenizer, run_dir, ["best", "last"])
+        if group.is_main:
+            done = {
+                "best_epoch": task.best_epoch + 1,
+                "val_macro_f1": trainer.best,
+                "seconds": round(trainer.elapsed, 3),
+            }
+            (member_dir / DONE).write_text(json.dumps(done))
+        if group.active:
+            torch.distributed.barrier()  # every rank reads the time this member took
+    if group.is_main:
+        save_ensemble(configs, prepared.tokenizer, run_dir, ["best", "last"])
     return True
 
 
 def save_ensemble(configs: dict, tokenizer, run_dir: Path, names: list) -> None:
     """The ensemble of the members' ``best/`` weights (a member without one keeps its
     initialisation) into ``run_dir/<name>`` for each name."""
-    from safetensors.torch import load_model
-
-    from recur.classify.trainer import classifier_config_dict
-    from recur.models.classifier import build_classifier
-
     model = build_classifier(configs["model"], configs["classifier"])
+    assert isinstance(model, ClassifierEnsemble)
     for index, member in enumerate(model.members):
-        weights = run_dir / "members" / str(index) / "best" / "model.safetensors"
-        if weights.is_file():
-            load_model(member, str(weights))
+        weights = run_dir / "members" / str(index) / "best"
+        if (weights / "model.safetensors").is_file():
+            checkpoint.load_weights(member, weights)
     for name in names:
         checkpoint.save(run_dir / name, model, tokenizer, classifier_config_dict(configs))

@@ -2,34 +2,53 @@
 
 Reads the labelled rows, applies the preprocessing rules (saying what each removed), drops rare
 classes, makes the stratified split, fits the tokenizer on the training split (or reuses the
-language model's with ``--init-from``), encodes and truncates, then hands over to
-``ClassifierTrainer``. After training, the ``best/`` model is reported on the validation split
-beside the two baselines: ``report.json``, ``confusion.png`` and the text on screen.
+language model's with ``--init-from``), encodes and truncates, then hands a ``ClassifierTask``
+to the one ``Trainer`` (with ``--ensemble N``, one per member: ensemble.py). After training,
+the ``best/`` model is reported on the validation split beside the two baselines:
+``report.json``, ``confusion.png`` and the text on screen.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from recur.classify.batches import stratified_split
+from recur.classify.ensemble import train_members
+from recur.classify.labelled import LabelledSet, predict_probabilities
+from recur.classify.linear import blend, choose_weight, fit_linear
 from recur.classify.preprocess import Preprocessor, apply_rules, distribution, rare_classes
-from recur.classify.trainer import ClassifierTrainer, LabelledSet
+from recur.classify.reports import (
+    by_group,
+    format_baselines,
+    format_groups,
+    format_report,
+    majority_baseline,
+    names,
+    plot_confusion,
+    scores,
+)
+from recur.classify.task import ClassifierTask
+from recur.classify.word_vectors import starting_vectors
 from recur.data.labelled import read_examples
 from recur.errors import RecurError
+from recur.models.language_model import count_parameters
 from recur.runs import checkpoint
 from recur.runs.logbook import Logbook
+from recur.tokenizers import build_tokenizer
+from recur.training.session import Session, close_run, open_run
+from recur.training.trainer import Trainer
 
 
 @dataclass
 class Prepared:
     train: LabelledSet
     val: LabelledSet
-    tokenizer: object
+    tokenizer: Any
     lines: list  # the summary a user reads before training
     preprocessor: object = None
     vectors: object = None  # (V, E) starting embedding rows (--embedding-init svd), or None
@@ -91,7 +110,7 @@ def training_split(data, classifier, seed: int, lines: list) -> tuple:
 
 def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     """Everything the trainer needs; ``classifier.classes`` is set (kept when resuming)."""
-    lines = []
+    lines: list[str] = []
     texts, labels, groups, preprocessor, train, val = training_split(data, classifier, seed, lines)
     if not classifier.classes:
         classifier.classes = sorted(set(labels))
@@ -99,8 +118,6 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     if unknown:
         raise RecurError(f"the data has classes this run never saw: {', '.join(unknown)}")
     if tokenizer is None:
-        from recur.tokenizers import build_tokenizer
-
         tokenizer = build_tokenizer(data.level, data).fit(texts[i] for i in train)
     lines.append(
         f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
@@ -127,10 +144,10 @@ def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
     return Prepared(labelled(train), labelled(val), tokenizer, lines, preprocessor)
 
 
-def init_from(run: str, data, model) -> tuple:
+def init_from(run: str, data, model) -> checkpoint.Bundle:
     """The language model to start from; its tokenizer and shape replace ours."""
     bundle = checkpoint.load(run)
-    if bundle.config.get("task") == "classify":
+    if bundle.kind == "classifier":
         raise RecurError(f"--init-from {run}: not a language-model run")
     level = bundle.config["data"]["level"]
     if level != data.level:
@@ -147,20 +164,9 @@ def init_from(run: str, data, model) -> tuple:
 
 def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False) -> Path:
     """Train a classifier; ``configs`` has data, model, train and classifier sections."""
-    from recur.lm.fit import default_run_dir
-    from recur.training.machine import auto_threads, choose_device
-
     data, model, train, classifier = (configs[k] for k in ("data", "model", "train", "classifier"))
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise RecurError("classifiers train in one process; run recur train without torchrun")
-    threads, note = auto_threads(train)
-    device = choose_device(train, None, threads)
-    run_dir = Path(resume) if resume else Path(train.out) if train.out else default_run_dir(data)
-    if not resume and any((run_dir / name).exists() for name in ("last", "best", "members")):
-        raise RecurError(
-            f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
-            "or choose another --out"
-        )
+    session = open_run(train, data, resume, ("last", "best", "members"))
+    group, device, run_dir = session.group, session.device, session.run_dir
     # A resumed ensemble may still have members to start from the language model.
     source = (
         init_from(classifier.init_from, data, model)
@@ -176,61 +182,45 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
     model.vocab_size = prepared.tokenizer.vocab_size
     # A resumed run reloads its weights; only an ensemble's members not started yet need these.
     if source is None and (not resume or classifier.ensemble > 1):
-        from recur.classify.word_vectors import starting_vectors
-
         prepared.vectors = starting_vectors(prepared, model, classifier, data, train.seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log = Logbook(run_dir, quiet)
-    for line in prepared.lines + ([note] if note else []):
+    if group.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    log = Logbook(run_dir, quiet or not group.is_main, enabled=group.is_main)
+    for line in prepared.lines + ([session.note] if session.note else []):
         log.say(line)
     if classifier.ensemble > 1:
-        from recur.classify.ensemble import train_members
-
-        finished = train_members(configs, prepared, run_dir, device, log, source, _describe)
+        finished = train_members(configs, prepared, session, log, source, describe)
     else:
-        finished = _train_one(configs, prepared, run_dir, device, log, source, resume)
-    if finished:
+        finished = _train_one(configs, prepared, session, log, source, resume)
+    if finished and group.is_main:
         final_report(run_dir, prepared, classifier, device, log.say)
+    close_run(session)
     return run_dir
 
 
-def _train_one(configs, prepared, run_dir: Path, device, log, source, resume) -> bool:
+def _train_one(configs, prepared, session: Session, log, source, resume) -> bool:
     """One classifier: started from ``source``'s encoder, or resumed from ``last/``."""
-    classifier = configs["classifier"]
-    trainer = ClassifierTrainer(
-        configs,
-        prepared.train,
-        prepared.val,
-        prepared.tokenizer,
-        run_dir,
-        device,
-        log,
-        prepared.vectors,
-    )
+    task = ClassifierTask(configs, prepared, session.group, source)
+    trainer = Trainer(task, configs["train"], session, log)
     if source is not None:
-        from recur.models.classifier import load_encoder
-
-        trainer.freeze(load_encoder(trainer.model, source.model))
         log.say(
-            f"encoder started from {classifier.init_from} ({len(trainer.frozen)} tensors; "
-            f"frozen for {trainer.freeze_steps} steps)"
+            f"encoder started from {configs['classifier'].init_from} ({len(task.frozen)} "
+            f"tensors; frozen for {task.freeze_steps} steps)"
         )
     if resume:
         trainer.resume()
-    _describe(trainer, log.say)
+    describe(trainer, task, log.say)
     return trainer.run()
 
 
-def _describe(trainer, say) -> None:
-    from recur.models.language_model import count_parameters
-
-    config, classifier = trainer.configs["model"], trainer.classifier
+def describe(trainer: Trainer, task: ClassifierTask, say) -> None:
+    config, classifier = task.configs["model"], task.classifier
     say(
         f"model: {'bi' if classifier.bidirectional else ''}{config.cell.upper()} "
         f"{config.num_layers}x{config.hidden_size}, embedding {config.embedding_size}, "
         f"{classifier.pooling} pooling, dropout {config.dropout}, "
         f"{count_parameters(trainer.model):,} parameters on {trainer.device}; batch "
-        f"{trainer.data.batch_size}; class weights {classifier.class_weight}, sampler "
+        f"{task.data.batch_size}; class weights {classifier.class_weight}, sampler "
         f"{classifier.sampler}; plan: {trainer.plan.describe()}"
     )
 
@@ -238,17 +228,6 @@ def _describe(trainer, say) -> None:
 def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> dict:
     """The best model on the validation split, beside the baselines; with ``--blend tfidf``
     the blend weight is chosen here and the TF-IDF model saved into ``best/``."""
-    from recur.classify.linear import blend, choose_weight, fit_linear
-    from recur.classify.reports import (
-        format_baselines,
-        format_report,
-        majority_baseline,
-        names,
-        plot_confusion,
-        scores,
-    )
-    from recur.classify.trainer import predict_probabilities
-
     bundle = checkpoint.load(run_dir, device)
     classes = classifier.classes
     probabilities = predict_probabilities(bundle.model, prepared.val.ids, device)
@@ -281,8 +260,6 @@ def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> 
     )
     say(format_baselines(report, baselines))
     if classifier.group_by:
-        from recur.classify.reports import by_group, format_groups
-
         report["groups"] = by_group(
             true, names(probabilities, classes), prepared.val.groups, classes
         )

@@ -1,1 +1,2 @@
-"""Language-model runs: preparing a corpus, training, and evaluating loss, perplexity and bits per character."""
+"""Language-model runs: the corpus, the task the trainer drives, and evaluation (loss,
+perplexity, bits per character)."""

@@ -11,11 +11,17 @@ reproduces the logged figure exactly.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from recur.config.options import DataConfig, from_dict
+from recur.data.documents import read_documents, resolve_mode, split_names
+from recur.data.readers import read_text
+from recur.data.streams import frame_documents
 from recur.errors import RecurError
+from recur.tokenizers import condition_token, count_words
 
 EVAL_CHUNK = 4096
 
@@ -62,7 +68,7 @@ def sliced_loss(
         return stream_loss(model, ids, device)
     was_training = model.training
     model.eval()
-    ids = torch.from_numpy(np.asarray(ids, dtype=np.int64))
+    tokens = torch.from_numpy(np.asarray(ids, dtype=np.int64))
     share = targets // streams
     ends = [share * (k + 1) for k in range(streams - 1)] + [targets]  # last slice: the rest
     starts = [0] + [share * k - warmup for k in range(1, streams)]  # input position of row 0
@@ -70,7 +76,7 @@ def sliced_loss(
     rows = torch.zeros(streams, length + 1, dtype=torch.int64)
     counted = torch.zeros(streams, length, dtype=torch.bool)
     for k, (start, end) in enumerate(zip(starts, ends)):
-        rows[k, : end - start + 1] = ids[start : end + 1]
+        rows[k, : end - start + 1] = tokens[start : end + 1]
         counted[k, (0 if k == 0 else warmup) : end - start] = True
     total, state = 0.0, None
     chunk = max(
@@ -121,8 +127,6 @@ def _report(bundle, ids: np.ndarray, characters: int, words: int, device) -> dic
 
 def evaluate_text(bundle, text: str, device="cpu") -> dict:
     """Metrics of ``bundle``'s language model on ``text`` read as one stream."""
-    from recur.tokenizers import count_words
-
     ids = bundle.tokenizer.encode_array(text)
     # Characters predicted: every one after the first token's.
     characters = len(text) - len(bundle.tokenizer.decode(ids[:1].tolist()))
@@ -132,14 +136,6 @@ def evaluate_text(bundle, text: str, device="cpu") -> dict:
 def evaluate_path(bundle, path, encoding: str = "utf-8", device="cpu") -> dict:
     """Metrics on a file: plain text as one stream, or, for a document model, the file's
     documents framed as in training (same columns, --where and conditions)."""
-    from pathlib import Path
-
-    from recur.config.options import DataConfig, from_dict
-    from recur.data.documents import read_documents, resolve_mode, split_names
-    from recur.data.readers import read_text
-    from recur.data.streams import frame_documents
-    from recur.tokenizers import condition_token, count_words
-
     saved = bundle.config.get("data", {})
     if saved.get("documents", "none") in ("none", "auto"):
         return evaluate_text(bundle, read_text(Path(path), encoding), device)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recur.config.options import DataConfig, from_dict
+from recur.data.corpora import get_corpus
 from recur.data.midi_files import (
     SkipFile,
     clean_notes,
@@ -26,7 +28,10 @@ from recur.data.midi_files import (
     render_wav,
     write_midi,
 )
+from recur.data.readers import collect_files
 from recur.errors import RecurError
+from recur.generate.loop import generate
+from recur.lm.evaluate import metrics, stream_loss
 from recur.tokenizers.midi import MidiTokenizer
 
 PITCHES = 128
@@ -41,13 +46,9 @@ def is_music(data) -> bool:
     if data.midi:
         return True
     if data.corpus:
-        from recur.data.corpora import get_corpus
-
         return get_corpus(data.corpus).kind == "midi"
     if not data.paths:
         return False
-    from recur.data.readers import collect_files
-
     return any(is_midi(path) for path in collect_files(data.paths, data.glob))
 
 
@@ -79,32 +80,30 @@ def read_pieces(data) -> tuple[list, dict]:
     if data.corpus:
         if data.paths:
             raise RecurError("give either files/folders or --corpus, not both")
-        from recur.data.corpora import get_corpus
-
         corpus = get_corpus(data.corpus)
         if corpus.kind != "midi":
             raise RecurError(f"--corpus {data.corpus} is text, not music; drop --midi")
         pieces = corpus.load()
+        assert isinstance(pieces, list)  # a MIDI corpus loads its pieces
         return pieces, {"read": len(pieces), "skipped": 0, "ignored": 0}
-    from recur.data.readers import collect_files
-
     files = collect_files(data.paths, data.glob)
     midi_files = [f for f in files if is_midi(f)]
-    pieces, skipped = [], 0
+    read: list = []
+    skipped = 0
     for path in midi_files:
         try:
-            pieces.append(read_midi(path, data.tracks, data.drums))
+            read.append(read_midi(path, data.tracks, data.drums))
         except SkipFile as why:
             warn(f"{path}: skipped: {why}")
             skipped += 1
-    if not pieces:
+    if not read:
         where = ", ".join(str(p) for p in data.paths)
         raise RecurError(
             f"{where}: no usable notes in {len(midi_files)} MIDI file(s) "
             f"({skipped} skipped{'; none found' if not midi_files else ''})"
         )
-    return pieces, {
-        "read": len(pieces),
+    return read, {
+        "read": len(read),
         "skipped": skipped,
         "ignored": len(files) - len(midi_files),
     }
@@ -204,8 +203,6 @@ def output_paths(out: str, count: int) -> list[Path]:
 
 def generate_midi(bundle, sample: dict, music, device="cpu") -> list[dict]:
     """Sample pieces and write each as MIDI + piano-roll PNG (+ WAV); returns what was written."""
-    from recur.generate.loop import generate
-
     tokenizer = bundle.tokenizer
     if music.prime_midi:
         if sample.get("prime"):
@@ -248,9 +245,6 @@ def generate_midi(bundle, sample: dict, music, device="cpu") -> list[dict]:
 
 def evaluate_midi(bundle, path, device="cpu") -> dict:
     """Loss per event of a run on MIDI files (a file or folder), with the unigram baseline."""
-    from recur.config.options import DataConfig, from_dict
-    from recur.lm.evaluate import metrics, stream_loss
-
     data = from_dict(
         DataConfig,
         {**bundle.config.get("data", {}), "paths": [str(path)], "corpus": None, "transpose": "0"},

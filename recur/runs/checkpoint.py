@@ -1,6 +1,7 @@
 """Run directories: save and load models, tokenizers, configs and exact-resume trainer state.
 
-A checkpoint directory holds ``config.json``, ``tokenizer.json`` and ``model.safetensors``; the
+A checkpoint directory holds ``config.json`` (with the run's ``kind``: kinds.py reads it, or
+recognises an older run's), ``tokenizer.json`` and ``model.safetensors``; the
 ``last/`` one also holds ``trainer_state.json`` + ``trainer_state.safetensors`` (optimizer moments,
 RNG states, data cursor, carried hidden state). Only JSON and safetensors are ever read: no pickle.
 Writes go to a temporary directory that is then renamed into place.
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
 
-from recur.config.presets import saved_model_config
 from recur.errors import RecurError
-from recur.models.language_model import build_model
+from recur.runs.kinds import kind_of
 from recur.tokenizers import load_tokenizer
 
 FILES = ("config.json", "tokenizer.json", "model.safetensors")
@@ -32,12 +33,11 @@ class Bundle:
     tokenizer: object
     config: dict
     path: Path
+    kind: str = "lm"  # "lm" | "music" | "classifier" (runs/kinds.py)
 
 
 def save(directory, model, tokenizer, config: dict, trainer_state: dict | None = None) -> Path:
     """Write a checkpoint atomically; ``trainer_state`` is ``{"json": {...}, "tensors": {...}}``."""
-    from safetensors.torch import save_file, save_model
-
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = directory.parent / f".{directory.name}.tmp-{os.getpid()}"
@@ -76,30 +76,24 @@ def resolve(path) -> Path:
 
 def load(path, device: str | torch.device = "cpu") -> Bundle:
     """Load model, tokenizer and config; a model trained on GPU loads on CPU."""
-    from safetensors.torch import load_model
-
     directory = resolve(path)
     for name in FILES:
         if not (directory / name).is_file():
             raise RecurError(f"{directory}: {name} is missing; the checkpoint is incomplete")
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     tokenizer = load_tokenizer(directory / "tokenizer.json")
-    if config.get("task") == "classify":
-        from recur.config.options import ClassifierConfig, from_dict
-        from recur.models.classifier import build_classifier
+    kind = kind_of(config, getattr(tokenizer, "kind", ""))
+    model = kind.build(config)
+    load_weights(model, directory, device)
+    return Bundle(model.to(device), tokenizer, config, directory, kind.name)
 
-        model = build_classifier(
-            saved_model_config(config["model"]), from_dict(ClassifierConfig, config["classifier"])
-        )
-    else:
-        model = build_model(saved_model_config(config["model"]))
-    load_model(model, str(directory / "model.safetensors"), device=str(device))
-    return Bundle(model.to(device), tokenizer, config, directory)
+
+def load_weights(model: torch.nn.Module, directory, device="cpu") -> None:
+    """A checkpoint directory's weights into ``model``."""
+    load_model(model, str(Path(directory) / "model.safetensors"), device=str(device))
 
 
 def load_trainer_state(path, device="cpu") -> dict:
-    from safetensors.torch import load_file
-
     directory = Path(path)
     if not (directory / "trainer_state.json").is_file():
         raise RecurError(f"{directory}: no trainer state to resume from")

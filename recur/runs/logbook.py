@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
 
 class Logbook:
     """Appends JSON lines to ``metrics.jsonl`` and keeps the user informed while training."""
@@ -18,8 +21,6 @@ class Logbook:
         self.bar = None
         self.last_print = 0.0
         if not self.quiet and sys.stderr.isatty():
-            from tqdm import tqdm
-
             self.bar = tqdm(
                 total=100.0,
                 unit="%",
@@ -94,12 +95,8 @@ def plot_losses(run_dir) -> Path | None:
     valid = [(r["tokens"], r["val_loss"]) for r in records if r.get("kind") == "eval"]
     if not train and not valid:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4))
+    figure = Figure(figsize=(7, 4))  # no pyplot: no GUI backend, no global figure list
+    axes = figure.subplots()
     for points, label in ((train, "training"), (valid, "validation")):
         if points:
             axes.plot(*zip(*points), label=label, marker="o" if label == "validation" else None)
@@ -110,5 +107,4 @@ def plot_losses(run_dir) -> Path | None:
     path = Path(run_dir) / "loss.png"
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

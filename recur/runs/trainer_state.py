@@ -1,12 +1,15 @@
-"""Exact-resume state of a training run, as JSON scalars plus named tensors (no pickle).
+"""Exact-resume state of a training run of any kind, as JSON scalars plus named tensors (no pickle).
 
-Captured: step, data cursor (epoch, chunk), training time, tokens seen, best validation loss,
-the evaluation clock, the optimizer's moments and groups, the CPU and CUDA RNG states, and the
-hidden state carried between chunks. A fingerprint of the training ids catches changed data.
+Captured: step, data position (epoch, batch), training time, tokens seen, best validation score,
+the evaluation clock, the optimizer's moments and groups, the loss scaler, the CPU and CUDA RNG
+states, and the task's own state: per rank (the LM's carried hidden state) and shared (the LM's
+data fingerprint; a classifier's epoch snapshots and early-stopping counters). Older runs' names
+(``chunk``, ``torch_rng``) are still read.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -23,39 +26,47 @@ def fingerprint(ids: np.ndarray) -> str:
 
 
 def _rank_tensors(trainer) -> dict:
-    """What differs between ranks: RNG states and the carried hidden state."""
+    """What differs between ranks: RNG states and the task's carried state."""
     tensors = {"rng.cpu": torch.get_rng_state()}
     if trainer.device.type == "cuda":
         tensors["rng.cuda"] = torch.cuda.get_rng_state(trainer.device)
-    for index, tensor in enumerate(trainer.hidden or ()):
-        tensors[f"hidden.{index}"] = tensor.detach().cpu()
+    tensors.update(trainer.task.rank_state())
     return tensors
 
 
-def capture(trainer, collective: bool = True) -> dict:
-    """The resume state. With several ranks, ``collective`` gathers every rank's RNG and hidden
-    state (all ranks must call it together); without, only this rank's are kept."""
-    groups, tensors = optimizer_to_state(trainer.optimizer)
+def gather_ranks(trainer, collective: bool = True) -> dict:
+    """The RNG and carried state of the ranks. With several ranks, ``collective`` gathers every
+    rank's (all ranks must call it together); without, only this rank's are kept."""
     own, group = _rank_tensors(trainer), trainer.group
     if not group.active:
-        tensors.update(own)
-    elif collective:
-        for name, tensor in own.items():
-            for rank, part in enumerate(group.gather(tensor)):
-                tensors[f"rank{rank}.{name}"] = part
-    else:
-        tensors.update({f"rank{group.rank}.{name}": t for name, t in own.items()})
+        return own
+    if not collective:
+        return {f"rank{group.rank}.{name}": t for name, t in own.items()}
+    return {
+        f"rank{rank}.{name}": part
+        for name, tensor in own.items()
+        for rank, part in enumerate(group.gather(tensor))
+    }
+
+
+def capture(trainer, ranks: dict) -> dict:
+    """The resume state: the ranks' part from ``gather_ranks``, the rest from this rank."""
+    groups, tensors = optimizer_to_state(trainer.optimizer)
+    tensors.update(ranks)
+    extra, extra_tensors = trainer.task.extra_state()
+    tensors.update(extra_tensors)
     scalars = {
-        "world_size": group.world_size,
+        "world_size": trainer.group.world_size,
         "step": trainer.step,
         "epoch": trainer.epoch,
-        "chunk": trainer.chunk,
+        "position": trainer.position,
         "elapsed": trainer.elapsed,
         "tokens": trainer.tokens,
-        "best": trainer.best if np.isfinite(trainer.best) else None,
+        "best": trainer.best if math.isfinite(trainer.best) else None,
         "next_eval": trainer.clock.next_mark,
         "last_loss": trainer.last_loss,
-        "data_fingerprint": fingerprint(trainer.corpus.train_ids),
+        "stopped_early": trainer.stopped,
+        **extra,
         "optimizer": groups,
         "grad_scaler": trainer.scaler.state_dict() if trainer.scaler.is_enabled() else None,
     }
@@ -65,15 +76,15 @@ def capture(trainer, collective: bool = True) -> dict:
 def restore(trainer, state: dict) -> None:
     """Put a trainer back exactly where ``capture`` found it."""
     scalars, tensors = state["json"], state["tensors"]
-    if scalars["data_fingerprint"] != fingerprint(trainer.corpus.train_ids):
-        raise RecurError(
-            "the training data changed since this run started; resume needs the "
-            "same files (or start a new run)"
-        )
-    trainer.step, trainer.epoch, trainer.chunk = scalars["step"], scalars["epoch"], scalars["chunk"]
+    trainer.task.restore_extra_state(scalars, tensors)
+    trainer.step, trainer.epoch = scalars["step"], scalars["epoch"]
+    trainer.position = scalars["position"] if "position" in scalars else scalars["chunk"]
     trainer.elapsed, trainer.tokens = scalars["elapsed"], scalars["tokens"]
-    trainer.best = float("inf") if scalars["best"] is None else scalars["best"]
-    trainer.clock.next_mark, trainer.last_loss = scalars["next_eval"], scalars["last_loss"]
+    worst = -math.inf if trainer.task.higher_is_better else math.inf
+    trainer.best = worst if scalars["best"] is None else scalars["best"]
+    trainer.clock.next_mark = scalars.get("next_eval") or trainer.clock.next_mark
+    trainer.last_loss = scalars.get("last_loss", math.nan)
+    trainer.stopped = scalars.get("stopped_early", False)
     trainer.validated_step = trainer.step
     optimizer_from_state(trainer.optimizer, scalars["optimizer"], tensors)
     if scalars.get("grad_scaler") and trainer.scaler.is_enabled():
@@ -85,13 +96,15 @@ def restore(trainer, state: dict) -> None:
             f"resume it with the same number (not {group.world_size})"
         )
     prefix = f"rank{group.rank}." if group.active else ""
+    if "torch_rng" in tensors:  # an older classifier run
+        tensors = {**tensors, "rng.cpu": tensors["torch_rng"]}
     if prefix + "rng.cpu" not in tensors:
         # Saved by an interrupted rank 0 alone: this rank restarts its streams' state.
         torch.manual_seed(trainer.train.seed + 1000 * group.rank + trainer.step)
-        trainer.hidden = None
+        trainer.task.restore_rank_state(None)
         return
     torch.set_rng_state(tensors[prefix + "rng.cpu"])
     if prefix + "rng.cuda" in tensors and trainer.device.type == "cuda":
         torch.cuda.set_rng_state(tensors[prefix + "rng.cuda"], trainer.device)
-    hidden = [tensors[f"{prefix}hidden.{i}"] for i in range(3) if f"{prefix}hidden.{i}" in tensors]
-    trainer.hidden = tuple(h.to(trainer.device) for h in hidden) or None
+    own = {name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)}
+    trainer.task.restore_rank_state(own)

@@ -1,1 +1,2 @@
-"""Training machinery: the trainer, the stop plan and learning-rate schedule, sizing, devices and torchrun."""
+"""Training machinery: the one trainer and its task interface, run setup, the stop plan and
+learning-rate schedule, the optimizer, sizing, devices and torchrun."""

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 
 @dataclass
@@ -67,3 +68,12 @@ def setup(device_name: str) -> tuple[Group, str]:
 def teardown(group: Group) -> None:
     if group.active and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+def wrap(model: torch.nn.Module, group: Group, device: torch.device) -> torch.nn.Module:
+    """What training calls: the model, or DistributedDataParallel around it."""
+    if not group.active:
+        return model
+    return DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None
+    )

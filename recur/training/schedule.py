@@ -81,11 +81,14 @@ def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
 
 
 class EvalClock:
-    """Says when validation is due: every N steps, every duration, or ``auto`` by progress."""
+    """Says when validation is due: every N steps, every duration, or ``auto``: by progress
+    (``AUTO_EVALUATIONS`` per run) or, for ``auto="epoch"``, at the end of every epoch."""
 
-    def __init__(self, every: str, next_mark: float = 0.0):
+    def __init__(self, every: str, next_mark: float = 0.0, auto: str = "progress"):
         every = str(every).strip()
-        if every == "auto":
+        if every == "auto" and auto == "epoch":
+            self.unit, self.interval = "epoch", 1.0
+        elif every == "auto":
             self.unit, self.interval = "progress", 1.0 / AUTO_EVALUATIONS
         elif every.isdigit():
             self.unit, self.interval = "step", float(every)
@@ -100,7 +103,9 @@ class EvalClock:
             raise RecurError("--eval-every must be positive")
         self.next_mark = next_mark or self.interval
 
-    def due(self, step: int, elapsed: float, progress: float) -> bool:
+    def due(self, step: int, elapsed: float, progress: float, epoch_ended: bool = False) -> bool:
+        if self.unit == "epoch":
+            return epoch_ended
         value = {"step": step, "seconds": elapsed, "progress": progress}[self.unit]
         if value + 1e-9 < self.next_mark:
             return False

@@ -26,7 +26,7 @@ import torch
 from recur.config.options import DataConfig, ModelConfig, TrainConfig, parse_duration
 from recur.errors import RecurError
 from recur.models.language_model import build_model, count_parameters
-from recur.training.trainer import build_optimizer
+from recur.training.optimizer import build_optimizer
 
 WIDTHS = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 TOKENS_PER_PARAMETER = 2.0
