@@ -205,12 +205,13 @@ def run_evaluate(args) -> None:
                 f"unigram baseline {result['unigram_loss']:.4f} nats/event"
             )
             return
+        unknown = f", {result['unknown_tokens']:,} unknown" if result["unknown_tokens"] else ""
         print(
             f"{result['level']} level: loss {result['loss']:.4f} nats/token, perplexity "
             f"{result['perplexity']:.3f} per token, {result['word_perplexity']:.3f} per word, "
             f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
             f"({result['words']:,} words, {result['characters']:,} characters"
-            f"{', ' + format(result['unknown_tokens'], ',') + ' unknown' if result['unknown_tokens'] else ''})"
+            f"{unknown})"
         )
 
 

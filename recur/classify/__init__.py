@@ -1,1 +1,2 @@
-"""Text classifiers: preprocessing, batches, the training task, ensembles, the TF-IDF partner, reports and prediction."""
+"""Text classifiers: preprocessing, batches, the training task, ensembles, the TF-IDF partner,
+reports and prediction."""

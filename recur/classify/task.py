@@ -7,8 +7,8 @@ stopping (``--patience``: validations without a better one); ``--eval-every auto
 the end of every epoch, a step count or a duration that often. With ``--average-epochs N``
 the final ``best/`` is instead the mean of the weights at the last N validations: on a few
 hundred validation rows the best epoch is partly chance, and the mean of the schedule's tail
-beat it (README, Classify). With ``--init-from`` the copied encoder weights stay frozen for the
-first ``--freeze-epochs``.
+beat it (docs/experiments.md, Classifiers). With ``--init-from`` the copied encoder weights
+stay frozen for the first ``--freeze-epochs``.
 """
 
 from __future__ import annotations

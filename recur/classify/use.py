@@ -15,10 +15,10 @@ import json
 from pathlib import Path
 
 from recur.classify.fit import training_split
+from recur.classify.labelled import predict_probabilities
 from recur.classify.linear import blend, load_linear
 from recur.classify.preprocess import Preprocessor
 from recur.classify.reports import by_group, majority_baseline, names, scores, tfidf_baseline
-from recur.classify.labelled import predict_probabilities
 from recur.config.options import ClassifierConfig, DataConfig, from_dict
 from recur.data.documents import read_table
 from recur.data.labelled import check_columns, read_examples, row_text, text_columns

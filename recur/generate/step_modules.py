@@ -203,7 +203,7 @@ class StepNet(nn.Module):
         self.layers, self.decoder = nn.ModuleList(layers), decoder
 
     def forward(self, tokens: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        # F.embedding is a plain row gather: about 2 us against 10 us for table[tokens]
+        # F.embedding is a plain row gather, several times faster than table[tokens]
         x = F.embedding(tokens, self.input_table)  # (B, G*H)
         carried: list[Tensor] = []
         if self.conditioned:

@@ -123,7 +123,7 @@ class Stepper:
                 layers.append(kind(inputs, build_product(w_hh, b_hh, precision), slots * i))
         decoder: nn.Module
         if getattr(model, "adaptive", False):
-            decoder = steps.AdaptiveDecoder(model.decoder)
+            decoder = steps.AdaptiveDecoder(cast(nn.AdaptiveLogSoftmaxWithLoss, model.decoder))
         else:
             weight, bias = (
                 cast(torch.Tensor, p) for p in (model.decoder.weight, model.decoder.bias)

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from recur.config.options import DataConfig, ModelConfig, TrainConfig, to_dict
+from recur.config.options import DataConfig, ModelConfig, SampleConfig, TrainConfig, to_dict
 from recur.data.streams import StreamBatches, line_end_id
 from recur.errors import RecurError
 from recur.generate.conditions import start_rows
@@ -136,9 +136,7 @@ class LanguageModelTask:
         return generate(
             model,
             self.tokenizer,
-            length=160,
-            num_samples=self.train.samples,
-            seed=self.train.seed,
+            SampleConfig(length=160, num_samples=self.train.samples, seed=self.train.seed),
             device=self.device,
             end_at_eos=starts is not None,
             starts=starts,

@@ -1,1 +1,2 @@
-"""Pure nn.Modules built from config dataclasses: the recurrent language model and the classifier."""
+"""Pure nn.Modules built from config dataclasses: the recurrent language model and the
+classifier."""

@@ -92,7 +92,7 @@ class RecurrentClassifier(nn.Module):
             if layer:
                 x = self.dropout(x)
             out = cpu_gru.forward(self.forward_layers[layer], x)[0]  # (B, T, H)
-            if self.bidirectional:
+            if self.backward_layers is not None and index is not None:
                 back = cpu_gru.forward(self.backward_layers[layer], gather_time(x, index))[0]
                 out = torch.cat([out, gather_time(back, index)], dim=-1)  # (B, T, 2H)
             x = out

@@ -13,6 +13,8 @@ adaptive softmax never forms the (B, T, V) logits in training (as nanoGPT's ``fo
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,6 +22,7 @@ from torch import nn
 from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError
 from recur.kernels import cpu_gru
+from recur.tokenizers.base import SymbolTable
 
 State = tuple  # tuple[torch.Tensor, ...]
 
@@ -42,7 +45,9 @@ def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
     try:
         cutoffs = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise RecurError(f"--adaptive-softmax {text!r}: give token ids such as 2000,10000")
+        raise RecurError(
+            f"--adaptive-softmax {text!r}: give token ids such as 2000,10000"
+        ) from None
     if cutoffs and (
         cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0 or cutoffs[-1] >= vocab_size - 1
     ):
@@ -77,6 +82,7 @@ class RecurrentLM(nn.Module):
             self.register_buffer("condition_lookup", condition_lookup(config), persistent=False)
         cutoffs = parse_cutoffs(config.adaptive_softmax, config.vocab_size)
         self.adaptive = bool(cutoffs)
+        self.decoder: nn.Module
         if self.adaptive:
             self.decoder = nn.AdaptiveLogSoftmaxWithLoss(
                 config.hidden_size, config.vocab_size, cutoffs, div_value=4.0
@@ -102,7 +108,7 @@ class RecurrentLM(nn.Module):
             out, h = cpu_gru.gru(self.rnn, None, None if state is None else state[0], first)
             return self.outputs(self.dropout(out), (h,), targets)
         x = self.embedding(ids)  # (B, T, E)
-        carried = ()
+        carried: tuple[torch.Tensor, ...] = ()
         if self.conditioned:
             rows, last = self.track_conditions(ids, None if state is None else state[-1])
             x = x + self.condition_embedding(rows).sum(2)  # (B, T, C, E) -> (B, T, E)
@@ -137,7 +143,8 @@ class RecurrentLM(nn.Module):
         """The condition rows in force at each step (B, T, C) and after the last one (B, C):
         a condition token sets its column's row, ``<bos>`` clears every column to 0, and steps
         before any of them keep ``carried`` (the previous chunk's last rows)."""
-        marks = self.condition_lookup[:, ids].permute(1, 2, 0)  # (B, T, C), -1: no change
+        lookup = cast(torch.Tensor, self.condition_lookup)  # a buffer
+        marks = lookup[:, ids].permute(1, 2, 0)  # (B, T, C), -1: no change
         steps = torch.arange(ids.shape[1], device=ids.device)[None, :, None]
         latest = torch.where(marks >= 0, steps, -1).cummax(1).values  # last mark so far
         if carried is None:
@@ -146,11 +153,12 @@ class RecurrentLM(nn.Module):
         return rows, rows[:, -1]
 
     def logits(self, out: torch.Tensor) -> torch.Tensor:
-        """Decoder outputs (..., H) -> logits (..., V); the adaptive softmax gives log-probabilities,
-        which are logits of the same distribution."""
+        """Decoder outputs (..., H) -> logits (..., V); the adaptive softmax gives
+        log-probabilities, which are logits of the same distribution."""
         if not self.adaptive:
             return self.decoder(out)
-        flat = self.decoder.log_prob(out.reshape(-1, out.shape[-1]).float())
+        decoder = cast(nn.AdaptiveLogSoftmaxWithLoss, self.decoder)
+        flat = decoder.log_prob(out.reshape(-1, out.shape[-1]).float())
         return flat.reshape(*out.shape[:-1], -1)
 
     def loss(self, out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -178,8 +186,6 @@ class RecurrentLM(nn.Module):
 def condition_lookup(config: ModelConfig) -> torch.Tensor:
     """(C, V): per condition column, token id -> its row of the condition embedding (rows 1...
     in column order), 0 for ``<bos>`` (a new document clears the condition), -1 for the rest."""
-    from recur.tokenizers.base import SymbolTable
-
     lookup = torch.full((len(config.condition_ids), config.vocab_size), -1, dtype=torch.long)
     row = 1
     for column, ids in enumerate(config.condition_ids):

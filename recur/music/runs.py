@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recur.config.options import DataConfig, from_dict
+from recur.config.options import DataConfig, SampleConfig, from_dict
 from recur.data.corpora import get_corpus
 from recur.data.midi_files import (
     SkipFile,
@@ -213,7 +213,7 @@ def generate_midi(bundle, sample: dict, music, device="cpu") -> list[dict]:
                 tokenizer, music.prime_midi, music.prime_seconds, bundle.config.get("data", {})
             ),
         }
-    result = generate(bundle.model, tokenizer, device=device, **sample)
+    result = generate(bundle.model, tokenizer, SampleConfig(**sample), device=device)
     out = music.out or str(bundle.path.parent / "samples" / "piece.mid")
     tempo = music.tempo or tokenizer.tempo
     written, audio_problem = [], None

@@ -6,11 +6,9 @@ too few of them, a narrow one stops improving early. The rule here is the widest
 configured depth, 2 layers by default) whose budget still gives it ``TOKENS_PER_PARAMETER``
 training tokens per parameter, where the tokens are the budget times the speed measured at
 start (a few real training steps of each candidate on this device, with this vocabulary, batch
-and chunk length). Calibrated on tiny Shakespeare, 2 threads of a 2-core AMD EPYC (README,
-"--size auto"): at 3 minutes 2x256 (about 4.7 tokens per parameter) beat 2x384 (about 1.5), at
-10 minutes 2x384 (about 4) beat 2x256 (13), and at 80 s 2x256 (2.1) and 2x192 (4.8) came out
-level. On a faster machine or a GPU the same
-budget picks a wider model.
+and chunk length). The ratio was calibrated on tiny Shakespeare at 80 s, 3 and 10 minutes (see
+docs/experiments.md, "--size auto"). On a faster machine or a GPU the same budget picks a wider
+model.
 
 A width of ``WIDE_FROM`` (512) or more also lowers the learning rate to ``WIDE_LR`` (the rate
 earlier wide runs used); depth, embedding, batch and chunk length stay as configured.
@@ -36,8 +34,8 @@ PROBE_STEPS, WARMUP_STEPS = 4, 2
 
 def probe(config: ModelConfig, data: DataConfig, device) -> tuple[float, int]:
     """(training tokens per second, parameters) of ``config`` at this batch and chunk length:
-    WARMUP_STEPS untimed steps (the first ones run slower: with one, 2x256 probed at 13.8k
-    tokens/s against 19k in the run), then the median of PROBE_STEPS timed steps on random ids."""
+    WARMUP_STEPS untimed steps (the first steps run slower than the rest of a run), then the
+    median of PROBE_STEPS timed steps on random ids."""
     torch.manual_seed(0)
     model = build_model(config).to(device)
     optimizer = build_optimizer(model, TrainConfig(lr=1e-3))  # as the run will step
