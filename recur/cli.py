@@ -40,7 +40,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     add_train_command(commands, help_kind(argv or []))
+    _add_generate_command(commands)
+    _add_evaluate_command(commands)
+    _add_predict_command(commands)
+    commands.add_parser("corpora", help="list the built-in corpora")
+    info = commands.add_parser("info", help="show a run's settings, conditions and their values")
+    info.add_argument("run", metavar="RUN")
+    return parser
 
+
+def _add_generate_command(commands) -> None:
     generate = commands.add_parser("generate", help="sample text from a trained run")
     generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
     add_config_flags(generate, SampleConfig, "sampling")
@@ -54,6 +63,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+
+def _add_evaluate_command(commands) -> None:
     evaluate = commands.add_parser(
         "evaluate",
         help="loss, perplexity and bits/char on a text; a classifier's report on a labelled file",
@@ -74,6 +85,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     evaluate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
 
+
+def _add_predict_command(commands) -> None:
     predict = commands.add_parser("predict", help="a classifier's predictions for a CSV/JSONL")
     predict.add_argument("run", metavar="RUN")
     predict.add_argument("file", metavar="FILE", help="CSV or JSONL file with the text column(s)")
@@ -85,11 +98,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     predict.add_argument("--device", default="cpu")
     predict.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
-
-    commands.add_parser("corpora", help="list the built-in corpora")
-    info = commands.add_parser("info", help="show a run's settings, conditions and their values")
-    info.add_argument("run", metavar="RUN")
-    return parser
 
 
 def options_of(namespace: argparse.Namespace, *classes) -> dict:

@@ -59,16 +59,7 @@ def beam_search(
                 if end > float("-inf")
             ]
             total[:, tokenizer.eos_id] = float("-inf")
-        total = total.flatten()
-        top = torch.topk(total, min(total.numel(), beam))
-        parents, tokens, kept = [], [], []
-        for score, flat in zip(top.values.tolist(), top.indices.tolist()):
-            parent, token = divmod(flat, logp.shape[1])
-            if score == float("-inf"):
-                break
-            parents.append(parent)
-            tokens.append(token)
-            kept.append((score, live[parent] + [token]))
+        parents, tokens, kept = _best_extensions(total, live, beam)
         if not kept:
             break
         index = torch.tensor(parents, device=device)
@@ -88,6 +79,21 @@ def beam_search(
     best = ranked[:num_samples]
     texts = [tokenizer.decode(rows[0][hidden:] + tokens) for _, tokens in best]
     return Generation(texts, 0, [end_at_eos and i < len(finished) for i in range(len(best))])
+
+
+def _best_extensions(total: torch.Tensor, live: list, beam: int) -> tuple[list, list, list]:
+    """The ``beam`` best (hypothesis, token) pairs of the (K, V) scores ``total``: their parent
+    rows, their tokens and (score, extended hypothesis); impossible ones are left out."""
+    top = torch.topk(total.flatten(), min(total.numel(), beam))
+    parents, tokens, kept = [], [], []
+    for score, flat in zip(top.values.tolist(), top.indices.tolist()):
+        if score == float("-inf"):
+            break
+        parent, token = divmod(flat, total.shape[1])
+        parents.append(parent)
+        tokens.append(token)
+        kept.append((score, live[parent] + [token]))
+    return parents, tokens, kept
 
 
 def _log_probs(logits: torch.Tensor, banned: torch.Tensor) -> torch.Tensor:
