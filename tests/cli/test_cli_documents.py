@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from .conftest import TINY_OPTIONS
-from .test_cli import flags, recur
+from tests.cli.test_cli import flags, recur
+from tests.conftest import TINY_OPTIONS
 
 KINDS = {
     "bait": "you won't believe these amazing cats".split(),
@@ -134,7 +134,7 @@ def test_document_errors_are_one_line(headlines, args, message):
 
 
 def test_bpe_level_from_the_command_line(tmp_path):
-    from .conftest import tiny_text
+    from tests.conftest import tiny_text
 
     (tmp_path / "tiny.txt").write_text(tiny_text())
     recur(

@@ -10,8 +10,7 @@ import pytest
 
 import recur
 from recur.classify.linear import blend, choose_weight, fit_linear, load_linear
-
-from .test_classifier import TINY, write_csv
+from tests.classify.test_classifier import TINY, write_csv
 
 WORDS = {
     "north": "snow ice cold wind pine frost".split(),

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from .conftest import TINY_OPTIONS
-from .test_cli import flags, recur
-from .test_midi import scale_song, write_song
+from tests.cli.test_cli import flags, recur
+from tests.conftest import TINY_OPTIONS
+from tests.music.test_midi import scale_song, write_song
 
 pretty_midi = pytest.importorskip("pretty_midi")
 

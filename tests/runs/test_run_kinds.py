@@ -11,9 +11,8 @@ from recur.errors import RecurError
 from recur.runs.checkpoint import load
 from recur.runs.kinds import kind_of
 from recur.runs.logbook import read_metrics
-
-from .conftest import TINY_OPTIONS
-from .test_classifier import TINY, topic_rows, write_csv
+from tests.classify.test_classifier import TINY, topic_rows, write_csv
+from tests.conftest import TINY_OPTIONS
 
 
 def saved_config(run):
@@ -35,7 +34,7 @@ def test_language_model_and_classifier_runs_record_their_kind(corpus_file, tmp_p
 
 def test_a_music_run_records_its_kind(tmp_path):
     pytest.importorskip("pretty_midi")
-    from .test_midi import scale_song, write_song
+    from tests.music.test_midi import scale_song, write_song
 
     (tmp_path / "songs").mkdir()
     for k in range(3):

@@ -9,8 +9,7 @@ import pytest
 
 from recur import cli
 from recur.config import presets
-
-from .conftest import ONE_THREAD, TINY_OPTIONS
+from tests.conftest import ONE_THREAD, TINY_OPTIONS
 
 
 def recur(*args, check=True):
@@ -35,7 +34,7 @@ def flags(options):
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from .conftest import tiny_text
+    from tests.conftest import tiny_text
 
     folder = tmp_path_factory.mktemp("cli")
     (folder / "data").mkdir()

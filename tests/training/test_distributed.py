@@ -8,9 +8,8 @@ import sys
 import torch
 
 import recur
-
-from .conftest import ONE_THREAD, TINY_OPTIONS
-from .test_classifier import TINY, topic_rows, write_csv
+from tests.classify.test_classifier import TINY, topic_rows, write_csv
+from tests.conftest import ONE_THREAD, TINY_OPTIONS
 
 
 def torchrun(*args):

@@ -18,8 +18,7 @@ from recur.generate.stepper import PORTABLE_INT8, Stepper
 from recur.kernels import allocator, cpu_gru, onednn, quantized
 from recur.models.language_model import build_model
 from recur.tokenizers import CharTokenizer
-
-from .conftest import step_through
+from tests.conftest import step_through
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 import recur
 
-RUNS = Path(__file__).parent / "fixtures" / "runs"
+RUNS = Path(__file__).parents[1] / "fixtures" / "runs"
 EXPECTED = json.loads((RUNS / "expected.json").read_text())
 
 

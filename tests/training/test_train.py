@@ -7,8 +7,7 @@ import recur
 from recur.errors import RecurError
 from recur.runs.logbook import read_metrics
 from recur.training import trainer as train_module
-
-from .conftest import TINY_OPTIONS
+from tests.conftest import TINY_OPTIONS
 
 
 def train_tiny(corpus_file, out, **extra):

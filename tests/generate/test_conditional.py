@@ -8,8 +8,7 @@ import pytest
 
 import recur
 from recur.errors import RecurError
-
-from .conftest import TINY_OPTIONS
+from tests.conftest import TINY_OPTIONS
 
 WORDS = {
     "pop": "love baby dance night heart".split(),
@@ -119,7 +118,7 @@ def test_no_repeat_ngram_blocks_repeats(conditional):
     "level, extra", [("char", {}), ("word", {}), ("bpe", {"bpe_vocab_size": 300})]
 )
 def test_evaluate_reports_every_scale_at_every_level(tmp_path, level, extra):
-    from .conftest import tiny_text
+    from tests.conftest import tiny_text
 
     path = tmp_path / "tiny.txt"
     path.write_text(tiny_text())
@@ -149,7 +148,7 @@ def test_document_model_evaluates_csv_documents(conditional, songs):
 
 
 def test_lines_document_model_resumes_and_generates_complete_lines(tmp_path):
-    from .conftest import tiny_text
+    from tests.conftest import tiny_text
 
     path = tmp_path / "lines.txt"
     path.write_text(tiny_text().replace(".\n", ".\n\n"))  # blank lines between documents

@@ -12,7 +12,7 @@ from recur.config import presets
 from recur.errors import RecurError
 from recur.runs import configs as resolve
 
-PINNED = json.loads((Path(__file__).parent / "fixtures" / "resolved_configs.json").read_text())
+PINNED = json.loads((Path(__file__).parents[1] / "fixtures" / "resolved_configs.json").read_text())
 
 KINDS = {
     presets.TEXT: [{"level": "word"}, {"level": "bpe", "time": "10m"}],

@@ -12,8 +12,7 @@ from recur.classify.word_vectors import ppmi_svd
 from recur.config.options import ClassifierConfig, ModelConfig
 from recur.errors import RecurError
 from recur.models.classifier import build_classifier
-
-from .test_classifier import TINY, topic_rows, write_csv
+from tests.classify.test_classifier import TINY, topic_rows, write_csv
 
 WORDS = {"road": "truck tractor dirt road dust".split(), "sea": "ocean sea wave salt tide".split()}
 

@@ -8,9 +8,8 @@ from recur.config.options import ModelConfig, to_dict
 from recur.models.language_model import build_model
 from recur.runs import checkpoint
 from recur.tokenizers import CharTokenizer
-
-from .conftest import TINY_OPTIONS, assert_stepper_matches
-from .test_conditional import WORDS, write_songs
+from tests.conftest import TINY_OPTIONS, assert_stepper_matches
+from tests.generate.test_conditional import WORDS, write_songs
 
 GENRES = ["<genre=a>", "<genre=b>"]
 

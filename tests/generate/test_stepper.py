@@ -4,8 +4,7 @@ import torch
 from recur.config.options import ModelConfig
 from recur.generate.stepper import Stepper
 from recur.models.language_model import build_model
-
-from .conftest import assert_stepper_matches, step_through
+from tests.conftest import assert_stepper_matches, step_through
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

@@ -171,7 +171,7 @@ def test_unigram_loss_with_add_one_smoothing():
 def test_readme_example_is_what_the_tokenizer_writes():
     from pathlib import Path
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     example = readme.split("<bos> ", 1)[1].split(" ...", 1)[0]
     notes = [[0, 8, 48, 80], [0, 8, 52, 80], [0, 8, 55, 80], [8, 2, 62, 80], [14, 4, 64, 80]]
     assert MidiTokenizer(steps_per_beat=4).decode(MidiTokenizer().encode_notes(notes)) == example
@@ -193,8 +193,7 @@ def test_bach_corpus_is_read_from_its_cache(tmp_path, monkeypatch):
 
 def test_midi_run_resumes_exactly(songs, tmp_path):
     import recur
-
-    from .conftest import TINY_OPTIONS
+    from tests.conftest import TINY_OPTIONS
 
     options = dict(TINY_OPTIONS, steps=12, eval_every="6", transpose="-1..1", quiet=True)
     whole = recur.train(songs, out=str(tmp_path / "whole"), **options)

@@ -11,8 +11,7 @@ import recur
 import recur.api
 from recur.classify.ensemble import DONE, member_configs, seconds_used
 from recur.classify.labelled import predict_probabilities
-
-from .test_classifier import TINY, topic_rows, write_csv
+from tests.classify.test_classifier import TINY, topic_rows, write_csv
 
 
 def test_ensemble_predicts_the_mean_of_its_members(tmp_path):

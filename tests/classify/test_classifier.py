@@ -17,8 +17,7 @@ from recur.classify.preprocess import Preprocessor, detect_language
 from recur.config.options import ClassifierConfig, ModelConfig
 from recur.errors import RecurError
 from recur.models.classifier import build_classifier
-
-from .conftest import ONE_THREAD
+from tests.conftest import ONE_THREAD
 
 TINY = dict(
     hidden_size=16,

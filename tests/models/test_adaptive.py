@@ -10,8 +10,7 @@ from recur.errors import RecurError
 from recur.models.language_model import build_model
 from recur.runs import checkpoint
 from recur.tokenizers import CharTokenizer
-
-from .conftest import TINY_OPTIONS, assert_stepper_matches, tiny_text
+from tests.conftest import TINY_OPTIONS, assert_stepper_matches, tiny_text
 
 
 def adaptive(cell="lstm", vocab=40, cutoffs="8,20"):

@@ -14,8 +14,7 @@ from recur.data.chorales import load_bach
 from recur.data.midi_files import read_midi, write_midi
 from recur.errors import RecurError
 from recur.extras import EXTRAS, require
-
-from .conftest import ONE_THREAD, TINY_OPTIONS
+from tests.conftest import ONE_THREAD, TINY_OPTIONS
 
 
 def hide(monkeypatch, package: str) -> None:
