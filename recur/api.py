@@ -96,7 +96,7 @@ class Model:
     def generate_midi(self, out: str | None = None, **options) -> list[dict]:
         """Write sampled pieces as MIDI (+ piano-roll PNG); options are SampleConfig's and
         MusicConfig's fields. Returns one dict per piece (paths, events, notes, seed)."""
-        from recur.music.runs import generate_midi
+        from recur.music.compose import generate_midi
 
         if not self.is_music:
             raise RecurError(f"{self.path}: not a MIDI run; --out and --prime-midi are for music")
@@ -132,7 +132,7 @@ class Model:
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
         if self.is_music:
-            from recur.music.runs import evaluate_midi
+            from recur.music.compose import evaluate_midi
 
             if path is None:
                 raise RecurError("a MIDI run evaluates MIDI files: give path=")

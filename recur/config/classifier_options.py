@@ -83,12 +83,14 @@ class ClassifierConfig:
     )
     average_epochs: int = option(
         3,
-        "the final model (best/) averages the weights at the end of "
-        "the last N epochs (0: the epoch with the best validation "
+        "the final model (best/) averages the weights at the last N "
+        "validations, by default the ends of the last N epochs (0: the validation with the best "
         "macro-F1)",
     )
     patience: int = option(
-        3, "stop when validation macro-F1 has not improved for N epochs (0: never)"
+        3,
+        "stop when validation macro-F1 has not improved for N validations, by default epochs "
+        "(0: never)",
     )
     init_from: str | None = option(
         None,

@@ -165,7 +165,9 @@ class TrainConfig:
     weight_decay: float = option(0.01, "AdamW weight decay on weight matrices")
     grad_clip: float = option(1.0, "clip the global gradient norm to this value (0: off)")
     eval_every: str = option(
-        "auto", "validate every N steps or every duration such as 30s (auto: about 6 times per run)"
+        "auto",
+        "validate every N steps or every duration such as 30s (auto: about 6 times in a "
+        "language-model run, after every epoch in a classifier run)",
     )
     max_val_tokens: int = option(
         250_000,

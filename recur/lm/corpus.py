@@ -1,5 +1,5 @@
 """A language model's data: ``prepare_corpus`` reads and tokenizes a run's text (or documents, or
-MIDI pieces through music/runs.py) into training and validation id streams, a ``Corpus``.
+MIDI pieces through data/pieces.py) into training and validation id streams, a ``Corpus``.
 
 Character-level files go through the on-disk token cache (flat memory for any size); built-in
 corpora and word / BPE levels are tokenized in memory. Document inputs (CSV/JSONL rows, lines,
@@ -15,11 +15,11 @@ from typing import Any
 
 from recur.config.options import DataConfig
 from recur.data.documents import fingerprint, read_documents, resolve_mode, split_names
+from recur.data.pieces import is_music, prepare_midi
 from recur.data.readers import collect_files, load_text
 from recur.data.streams import frame_documents, split_documents, split_text
 from recur.data.token_cache import build_cache
 from recur.errors import RecurError
-from recur.music.runs import is_music, prepare_midi
 from recur.tokenizers import build_tokenizer, condition_token
 
 

@@ -1,1 +1,1 @@
-"""Music runs: MIDI files or the bach corpus -> training ids; a trained run -> new MIDI."""
+"""Music runs: a language model over MIDI events; a trained run -> new MIDI (compose.py)."""

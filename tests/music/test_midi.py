@@ -7,8 +7,8 @@ import pytest
 
 from recur.config.options import DataConfig
 from recur.data.midi_files import clean_notes, quantize, read_midi, write_midi
+from recur.data.pieces import parse_transpose, prepare_midi, transpose, unigram_loss
 from recur.errors import RecurError
-from recur.music.runs import parse_transpose, prepare_midi, transpose, unigram_loss
 from recur.tokenizers import load_tokenizer
 from recur.tokenizers.midi import MidiTokenizer
 
@@ -180,7 +180,7 @@ def test_readme_example_is_what_the_tokenizer_writes():
 def test_bach_corpus_is_read_from_its_cache(tmp_path, monkeypatch):
     music21 = pytest.importorskip("music21")
     from recur.data.chorales import load_bach
-    from recur.music.runs import is_music
+    from recur.data.pieces import is_music
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cache = tmp_path / "recur" / f"bach-music21-{music21.__version__}.npz"
@@ -210,7 +210,7 @@ def test_midi_run_resumes_exactly(songs, tmp_path):
 
 
 def test_validation_is_the_last_pieces_or_the_last_notes_of_one_piece():
-    from recur.music.runs import split_pieces
+    from recur.data.pieces import split_pieces
 
     grids = [np.array([[i, 1, 60 + i, 90]]) for i in range(20)]
     train, val, how = split_pieces(grids, 0.1)

@@ -1,10 +1,10 @@
-"""Music runs: MIDI files or the ``bach`` corpus -> training ids; a trained run -> MIDI files.
+"""MIDI pieces -> a language model's event ids: the corpus side of a music run.
 
-``prepare_midi`` reads the pieces (skipping unusable files with a warning), holds out the last
-``val_fraction`` of the pieces (in file order) for validation, augments the training pieces with
-``--transpose`` shifts, and joins every piece as ``<bos> events <eos>`` into one stream (see
-midi_tokenizer.py for the events). It also measures a unigram baseline on the validation events.
-``generate_midi`` samples with the text sampler and writes MIDI, a piano roll and optionally audio.
+``prepare_midi`` reads the pieces (MIDI files or the ``bach`` corpus; unusable files are skipped
+with a warning), holds out the last ``val_fraction`` of the pieces (in file order) for validation,
+augments the training pieces with ``--transpose`` shifts, and joins every piece as
+``<bos> events <eos>`` into one stream (tokenizers/midi.py defines the events). It also measures
+a unigram baseline on the validation events.
 """
 
 from __future__ import annotations
@@ -12,26 +12,13 @@ from __future__ import annotations
 import math
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from recur.config.options import DataConfig, SampleConfig, from_dict
 from recur.data.corpora import get_corpus
-from recur.data.midi_files import (
-    SkipFile,
-    clean_notes,
-    is_midi,
-    piano_roll,
-    quantize,
-    read_midi,
-    render_wav,
-    write_midi,
-)
+from recur.data.midi_files import SkipFile, is_midi, quantize, read_midi
 from recur.data.readers import collect_files
 from recur.errors import RecurError
-from recur.generate.loop import generate
-from recur.lm.evaluate import metrics, stream_loss
 from recur.tokenizers.midi import MidiTokenizer
 
 PITCHES = 128
@@ -180,79 +167,3 @@ def prepare_midi(data, tokenizer: MidiTokenizer | None = None) -> dict:
         "summary": summary,
         "baseline": unigram_loss(tokenizer.counts, val_ids) if len(val_ids) > 1 else None,
     }
-
-
-def prime_text(tokenizer: MidiTokenizer, path, seconds: float, data: dict) -> str:
-    """The first ``seconds`` of a MIDI file as event text starting with <bos>."""
-    try:
-        piece = read_midi(path, data.get("tracks", "all"), data.get("drums", False), seconds)
-    except SkipFile as why:
-        raise RecurError(f"{path}: cannot prime from it: {why}") from None
-    ids = tokenizer.encode_notes(quantize(piece.notes, tokenizer.steps_per_beat))[:-1]
-    return " ".join(tokenizer.symbols[i] for i in ids)
-
-
-def output_paths(out: str, count: int) -> list[Path]:
-    path = Path(out)
-    if path.suffix.lower() not in (".mid", ".midi"):
-        path = path.with_suffix(".mid")
-    if count == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
-
-
-def generate_midi(bundle, sample: dict, music, device="cpu") -> list[dict]:
-    """Sample pieces and write each as MIDI + piano-roll PNG (+ WAV); returns what was written."""
-    tokenizer = bundle.tokenizer
-    if music.prime_midi:
-        if sample.get("prime"):
-            raise RecurError("give --prime or --prime-midi, not both")
-        sample = {
-            **sample,
-            "prime": prime_text(
-                tokenizer, music.prime_midi, music.prime_seconds, bundle.config.get("data", {})
-            ),
-        }
-    result = generate(bundle.model, tokenizer, SampleConfig(**sample), device=device)
-    out = music.out or str(bundle.path.parent / "samples" / "piece.mid")
-    tempo = music.tempo or tokenizer.tempo
-    written, audio_problem = [], None
-    for text, path in zip(result.texts, output_paths(out, len(result.texts))):
-        notes = clean_notes(tokenizer.decode_notes(tokenizer.encode(text)))
-        write_midi(notes, path, tokenizer.steps_per_beat, tempo)
-        seconds = (
-            float((notes[:, 0] + notes[:, 1]).max(initial=0))
-            * 60
-            / (tempo * tokenizer.steps_per_beat)
-        )
-        entry = {
-            "midi": str(path),
-            "png": str(piano_roll(path, path.with_suffix(".png"))),
-            "events": len(text.split()),
-            "notes": len(notes),
-            "seconds": round(seconds, 2),
-            "seed": result.seed,
-        }
-        if music.wav and not audio_problem:
-            audio_problem = render_wav(path, path.with_suffix(".wav"))
-            if audio_problem:
-                warn(audio_problem)
-            else:
-                entry["wav"] = str(path.with_suffix(".wav"))
-        written.append(entry)
-    return written
-
-
-def evaluate_midi(bundle, path, device="cpu") -> dict:
-    """Loss per event of a run on MIDI files (a file or folder), with the unigram baseline."""
-    data = from_dict(
-        DataConfig,
-        {**bundle.config.get("data", {}), "paths": [str(path)], "corpus": None, "transpose": "0"},
-    )
-    pieces, _ = read_pieces(data)
-    tokenizer = bundle.tokenizer
-    ids = np.concatenate(
-        [tokenizer.encode_notes(quantize(p.notes, tokenizer.steps_per_beat)) for p in pieces]
-    )
-    total, count = stream_loss(bundle.model, ids, device)
-    return {**metrics(total, count, count), "unigram_loss": unigram_loss(tokenizer.counts, ids)}
