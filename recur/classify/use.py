@@ -57,7 +57,7 @@ class Classifier:
         return rnn, (self.linear.probabilities(cleaned) if self.linear is not None else None)
 
     def _combine(self, rnn, linear):
-        if linear is None or not self.linear.blend_weight:
+        if linear is None or self.linear is None or not self.linear.blend_weight:
             return rnn
         return blend(rnn, linear, self.linear.blend_weight)
 
