@@ -1,5 +1,6 @@
 """Run directories written by the release before the restructuring (tests/fixtures/runs, made
-by tests/fixtures/make_runs.py) still load and give the same samples, byte for byte."""
+by tests/fixtures/make_runs.py) still load and give the same samples, byte for byte: a character
+model, a conditional word-document model, a music model (event text) and a classifier."""
 
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ RUNS = Path(__file__).parents[1] / "fixtures" / "runs"
 EXPECTED = json.loads((RUNS / "expected.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["lm", "documents"])
+@pytest.mark.parametrize("name", ["lm", "documents", "music"])
 def test_old_language_model_runs_give_the_same_samples(name):
     model = recur.load(RUNS / name)
     for case in EXPECTED[name]:
@@ -25,3 +26,9 @@ def test_old_classifier_run_gives_the_same_predictions():
     assert classifier.predict(case["texts"]) == case["predictions"]
     probabilities = classifier.probabilities(case["texts"]).round(5).tolist()
     assert probabilities == case["probabilities"]
+
+
+def test_old_runs_are_recognised_by_kind():
+    kinds = {name: recur.load(RUNS / name).bundle.kind for name in ("lm", "documents", "music")}
+    assert kinds == {"lm": "lm", "documents": "lm", "music": "music"}
+    assert recur.load(RUNS / "classifier").bundle.kind == "classifier"
