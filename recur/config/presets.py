@@ -90,14 +90,10 @@ def asks_for_classifier(
     return False
 
 
-def language_model_kind(
-    data: DataConfig,
-    train: TrainConfig,
-    corpus_kind: Callable[[str], str],
-    midi_inputs: Callable[[], bool],
-) -> str:
-    """The kind of a language model run, from its configs before the preset is applied."""
-    if is_music(data, corpus_kind, midi_inputs):
+def language_model_kind(data: DataConfig, train: TrainConfig, music: bool) -> str:
+    """The kind of a language model run, from its configs before the preset is applied
+    (``music``: MIDI inputs, as data/pieces.py's ``is_music`` tells)."""
+    if music:
         return MUSIC
     if data.condition_column and data.level in ("char", "word"):
         return CONDITIONAL
@@ -107,17 +103,6 @@ def language_model_kind(
         if _seconds(train.time) >= LONG_BUDGET_SECONDS:
             return LONG_BUDGET
     return CHARACTER
-
-
-def is_music(
-    data: DataConfig, corpus_kind: Callable[[str], str], midi_inputs: Callable[[], bool]
-) -> bool:
-    """--midi, a MIDI corpus, or (with no corpus) MIDI files among the inputs."""
-    if data.midi:
-        return True
-    if data.corpus:
-        return corpus_kind(data.corpus) == "midi"
-    return bool(data.paths) and midi_inputs()
 
 
 def _seconds(text: str) -> float:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, TrainConfig, from_dict
@@ -19,8 +18,7 @@ from recur.config.presets import (
     language_model_kind,
 )
 from recur.data.corpora import get_corpus
-from recur.data.midi_files import is_midi
-from recur.data.readers import collect_files
+from recur.data.pieces import is_music
 from recur.errors import RecurError
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -38,14 +36,14 @@ def train_configs(
         if "classifier" in configs:
             return CLASSIFIER, configs
         # A saved music run has data.midi set, so its inputs need not be read again.
-        kind = language_model_kind(configs["data"], configs["train"], _corpus_kind, lambda: False)
+        kind = language_model_kind(configs["data"], configs["train"], configs["data"].midi)
         return kind, configs
     base = read_config_file(config)
     if asks_for_classifier(options, base, _corpus_kind):
         return CLASSIFIER, _classifier_configs(options, base)
     configs = build_configs(options, base)
     data, train = configs["data"], configs["train"]
-    kind = language_model_kind(data, train, _corpus_kind, _midi_inputs(data))
+    kind = language_model_kind(data, train, is_music(data))
     preset = {k: v for k, v in PRESETS[kind].items() if k not in _chosen(options, base)}
     if preset:
         configs = build_configs({**preset, **options}, base)
@@ -132,8 +130,3 @@ def _field_section(name: str, sections: dict = CLASSIFIER_SECTIONS) -> str:
 
 def _corpus_kind(name: str) -> str:
     return get_corpus(name).kind
-
-
-def _midi_inputs(data: DataConfig) -> Callable[[], bool]:
-    """A check, run only when needed, for MIDI files among the data paths."""
-    return lambda: any(is_midi(path) for path in collect_files(data.paths, data.glob))
