@@ -174,7 +174,7 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
         else None
     )
     tokenizer = (
-        checkpoint.load(run_dir / "last").tokenizer
+        checkpoint.load_run_tokenizer(run_dir / "last")
         if resume
         else (source.tokenizer if source else None)
     )

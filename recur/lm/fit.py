@@ -36,7 +36,7 @@ def fit(
     """Train a language model; returns the run directory. See ``api.train`` for the Python call."""
     session = open_run(train, data, resume)
     group, device, run_dir = session.group, session.device, session.run_dir
-    tokenizer = checkpoint.load(run_dir / "last").tokenizer if resume else None
+    tokenizer = checkpoint.load_run_tokenizer(run_dir / "last") if resume else None
     started = time.perf_counter()
     corpus = _prepare_in_turn(group, data, tokenizer, run_dir)
     prepared_in = time.perf_counter() - started

@@ -160,11 +160,16 @@ class LanguageModelTask:
         hidden = [tensors[name] for name in names if name in tensors] if tensors else []
         self.hidden = tuple(h.to(self.device) for h in hidden) or None
 
+    @functools.cached_property
+    def data_fingerprint(self) -> str:
+        """The training ids' fingerprint: computed once, saved with every ``last/``."""
+        return fingerprint(self.corpus.train_ids)
+
     def extra_state(self) -> tuple[dict, dict]:
-        return {"data_fingerprint": fingerprint(self.corpus.train_ids)}, {}
+        return {"data_fingerprint": self.data_fingerprint}, {}
 
     def restore_extra_state(self, scalars: dict, tensors: dict) -> None:
-        if scalars["data_fingerprint"] != fingerprint(self.corpus.train_ids):
+        if scalars["data_fingerprint"] != self.data_fingerprint:
             raise RecurError(
                 "the training data changed since this run started; resume needs the "
                 "same files (or start a new run)"

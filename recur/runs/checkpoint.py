@@ -88,6 +88,11 @@ def load(path, device: str | torch.device = "cpu") -> Bundle:
     return Bundle(model.to(device), tokenizer, config, directory, kind.name)
 
 
+def load_run_tokenizer(path):
+    """A checkpoint's tokenizer alone (a resumed run needs it before its model is built)."""
+    return load_tokenizer(resolve(path) / "tokenizer.json")
+
+
 def load_weights(model: torch.nn.Module, directory, device="cpu") -> None:
     """A checkpoint directory's weights into ``model``."""
     load_model(model, str(Path(directory) / "model.safetensors"), device=str(device))
