@@ -14,7 +14,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,lint,docs,music,classify]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint,docs,music,classify,serve,export,series]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import sys
@@ -46,7 +47,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     commands.add_parser("corpora", help="list the built-in corpora")
     info = commands.add_parser("info", help="show a run's settings, conditions and their values")
     info.add_argument("run", metavar="RUN")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"recur.cli_{name}").add_command(commands)
     return parser
+
+
+# Commands that live in a module of their own, recur/cli_NAME.py, which defines
+# add_command(commands) (torch-free: it runs for every --help) and run(args).
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _add_generate_command(commands) -> None:
@@ -276,7 +284,10 @@ def main(argv=None) -> int:
     if args.portable:
         set_portable()
     try:
-        COMMANDS[args.command](args)
+        if args.command in COMMANDS:
+            COMMANDS[args.command](args)
+        else:
+            importlib.import_module(f"recur.cli_{args.command}").run(args)
     except RecurError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -19,9 +19,11 @@ LAYERS = [
     ("generate",),
     ("training",),
     ("lm",),
-    ("classify", "music"),
+    ("classify", "music", "series"),
+    ("export", "inspect"),
     ("api",),
-    ("cli", "cli_options", "cli_reports", "__main__", "__init__"),
+    ("serve",),
+    ("cli", "__main__", "__init__"),
 ]
 LEVEL = {name: level for level, names in enumerate(LAYERS) for name in names}
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -29,7 +31,8 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 def part_of(path: Path) -> str:
     """The top-level part of recur a file belongs to: its subpackage or its module name."""
-    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    part = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    return "cli" if part.startswith("cli_") else part  # cli_NAME.py: the CLI's own modules
 
 
 def imported_parts(path: Path) -> set[str]:
@@ -42,8 +45,10 @@ def imported_parts(path: Path) -> set[str]:
             names = [alias.name for alias in node.names]
         for name in names:
             pieces = name.split(".")
-            if pieces[0] == "recur" and len(pieces) > 1 and pieces[1] in LEVEL:
-                parts.add(pieces[1])
+            if pieces[0] == "recur" and len(pieces) > 1:
+                part = "cli" if pieces[1].startswith("cli_") else pieces[1]
+                if part in LEVEL:
+                    parts.add(part)
     return parts
 
 
