@@ -122,13 +122,20 @@ class Model:
         return generate_midi(self.bundle, {k: sample[k] for k in music_sample}, music, self.device)
 
     def evaluate(
-        self, text: str | None = None, path: str | None = None, encoding: str = "utf-8"
+        self,
+        text: str | None = None,
+        path: str | None = None,
+        encoding: str = "utf-8",
+        **options,
     ) -> dict:
         """Loss and perplexity per token, perplexity per word and bits per character on ``text``
         or the file at ``path`` (a document model reads a CSV/JSONL file's documents); for a MIDI
-        run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline."""
+        run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline.
+        ``options``: EvaluateConfig's fields (dynamic=True, cache=True and their settings)."""
+        from recur.config.evaluate_options import EvaluateConfig
         from recur.lm.evaluate import evaluate_path, evaluate_text
 
+        how = EvaluateConfig(**options)
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
         if self.is_music:
@@ -138,5 +145,5 @@ class Model:
                 raise RecurError("a MIDI run evaluates MIDI files: give path=")
             return evaluate_midi(self.bundle, path, self.device)
         if text is None:
-            return evaluate_path(self.bundle, path, encoding, self.device)
-        return evaluate_text(self.bundle, text, self.device)
+            return evaluate_path(self.bundle, path, encoding, self.device, how)
+        return evaluate_text(self.bundle, text, self.device, how)

@@ -16,6 +16,7 @@ import os
 import sys
 
 from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
+from recur.config.evaluate_options import EvaluateConfig
 from recur.config.options import (
     ClassifierConfig,
     DataConfig,
@@ -92,6 +93,7 @@ def _add_evaluate_command(commands) -> None:
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
+    add_config_flags(evaluate, EvaluateConfig, "language models: adapting to the text")
 
 
 def _add_predict_command(commands) -> None:
@@ -201,34 +203,18 @@ def _generation_threads(args) -> int | None:
 
 def run_evaluate(args) -> None:
     from recur import api
+    from recur.cli_reports import evaluate_classifier, print_language_model_evaluation
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
     if _kind(model).name == "classifier":
-        from recur.cli_reports import evaluate_classifier
-
         return evaluate_classifier(model, args)
     if args.group_by:
         raise RecurError("--group-by is for classifier runs")
-    result = model.evaluate(path=args.file, encoding=args.encoding)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        if "unigram_loss" in result:  # MIDI: per event
-            print(
-                f"loss {result['loss']:.4f} nats/event, perplexity {result['perplexity']:.3f}, "
-                f"{result['bits_per_char']:.4f} bits/event over {result['tokens']:,} events; "
-                f"unigram baseline {result['unigram_loss']:.4f} nats/event"
-            )
-            return
-        unknown = f", {result['unknown_tokens']:,} unknown" if result["unknown_tokens"] else ""
-        print(
-            f"{result['level']} level: loss {result['loss']:.4f} nats/token, perplexity "
-            f"{result['perplexity']:.3f} per token, {result['word_perplexity']:.3f} per word, "
-            f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
-            f"({result['words']:,} words, {result['characters']:,} characters"
-            f"{unknown})"
-        )
+    result = model.evaluate(
+        path=args.file, encoding=args.encoding, **options_of(args, EvaluateConfig)
+    )
+    print_language_model_evaluation(result, args.json)
 
 
 def run_predict(args) -> None:
