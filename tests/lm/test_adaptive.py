@@ -12,7 +12,9 @@ from recur.lm.adaptive import cache_loss, dynamic_loss
 from recur.lm.evaluate import stream_loss
 from tests.conftest import tiny_text
 
-OPTIONS = dict(hidden_size=48, num_layers=1, seq_length=32, batch_size=8, lr=0.01, seed=0, samples=0, threads=1)
+OPTIONS = dict(
+    hidden_size=48, num_layers=1, seq_length=32, batch_size=8, lr=0.01, seed=0, samples=0, threads=1
+)
 
 
 @pytest.fixture(scope="module")
