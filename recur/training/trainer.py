@@ -20,7 +20,7 @@ from recur.runs import checkpoint
 from recur.runs.logbook import Logbook
 from recur.runs.trainer_state import capture, gather_ranks, restore
 from recur.training.distributed import wrap
-from recur.training.optimizer import autocast, build_optimizer, grad_scaler
+from recur.training.optimizer import autocast, build_optimizer, check_precision, grad_scaler
 from recur.training.schedule import EvalClock, learning_rate, make_plan
 from recur.training.session import Session
 from recur.training.task import Score, Task
@@ -34,6 +34,7 @@ class Trainer:
         self.group, self.device, self.run_dir = session.group, session.device, session.run_dir
         torch.manual_seed(train.seed)
         self.model = task.build_model().to(self.device)
+        check_precision(self.model, self.device, train.precision)
         self.optimizer = build_optimizer(self.model, train)
         self.network = wrap(self.model, self.group, self.device)
         self.plan = make_plan(train, task.batch_count(0))
