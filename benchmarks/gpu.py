@@ -147,13 +147,18 @@ def training_rows(plan: dict, device, ceilings: dict, stop_at: float) -> list[di
                     rows.append(training_row(cell, width, batch, device, precision, plan, ceilings))
     if device.type == "cuda":  # the same 2x512 LSTM in fp32 (TF32 products in cuDNN)
         rows.append(training_row("lstm", 512, 256, device, "fp32", plan, ceilings))
+        for reseed in (False, True):  # the GPU preset's shape, with the trainer's reseed or not
+            extra = {"dropout": 0.25, "reseed": reseed}
+            rows.append(training_row("lstm", 1024, 128, device, "bf16", plan, ceilings, extra))
     return rows
 
 
-def training_row(cell, width, batch, device, precision, plan, ceilings) -> dict:
+def training_row(cell, width, batch, device, precision, plan, ceilings, extra=None) -> dict:
     try:
         steps, seq = plan["train_steps"], plan["seq"]
-        row = measure.training_rate(cell, width, batch, device, precision, steps, seq)
+        row = measure.training_rate(
+            cell, width, batch, device, precision, steps, seq, **(extra or {})
+        )
     except (RuntimeError, NotImplementedError) as error:  # out of memory, or a cell's gap
         if device.type == "cuda":
             torch.cuda.empty_cache()

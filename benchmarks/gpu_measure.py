@@ -96,13 +96,28 @@ def forward_flops_per_token(model: torch.nn.Module) -> float:
 
 
 def training_rate(
-    cell: str, hidden: int, batch: int, device, precision: str, steps: int, seq: int = 128
+    cell: str,
+    hidden: int,
+    batch: int,
+    device,
+    precision: str,
+    steps: int,
+    seq: int = 128,
+    dropout: float = 0.0,
+    reseed: bool = False,
 ) -> dict:
     """Tokens/s of the trainer's step (autocast, fused AdamW, clipping, carried state) on random
-    ids of a 65-character vocabulary, and the model FLOP/s (backward = twice the forward)."""
+    ids of a 65-character vocabulary, and the model FLOP/s (backward = twice the forward).
+    ``reseed``: cuDNN's dropout reseeded before each step, as the trainer does for exact resume
+    (trainer.reseeds_cudnn_dropout); its cost is the difference to the row without."""
     vocab = 65
     config = ModelConfig(
-        cell=cell, hidden_size=hidden, embedding_size=128, num_layers=2, vocab_size=vocab
+        cell=cell,
+        hidden_size=hidden,
+        embedding_size=128,
+        num_layers=2,
+        vocab_size=vocab,
+        dropout=dropout,
     )
     torch.manual_seed(0)
     model = build_model(config).to(device)
@@ -111,6 +126,8 @@ def training_rate(
     state: list = [None]
 
     def step():
+        if reseed:
+            torch.cuda.set_rng_state(torch.cuda.get_rng_state(device), device)
         hidden_state = state[0] and tuple(h.detach() for h in state[0])
         with autocast(device, precision):
             loss, state[0] = model(ids[:, :-1], hidden_state, targets=ids[:, 1:])
@@ -131,7 +148,9 @@ def training_rate(
         "hidden_size": hidden,
         "batch_size": batch,
         "seq_length": seq,
-        "precision": precision,
+        "precision": precision
+        + (f", dropout {dropout}" if dropout else "")
+        + (", cuDNN reseeded" if reseed else ""),
         "tokens_per_second": rate,
         "tflops": flops / 1e12,
     }

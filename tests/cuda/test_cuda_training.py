@@ -99,3 +99,23 @@ def test_size_auto_times_the_device_that_trains(device, precision, monkeypatch):
     )
     assert rate > 0 and parameters > 0
     assert used and set(used) == {(device, precision)}
+
+
+@pytest.mark.parametrize(
+    "layers, dropout, device, expected",
+    [
+        (2, 0.1, "cuda", True),
+        (1, 0.1, "cuda", False),
+        (2, 0.0, "cuda", False),
+        (2, 0.1, "cpu", False),
+    ],
+)
+def test_cuda_dropout_between_layers_is_reseeded_each_step(layers, dropout, device, expected):
+    """cuDNN's own dropout state (between stacked layers) is what a resume cannot restore; the
+    trainer reseeds it from the saved generator each step wherever cuDNN would use it."""
+    from recur.models.language_model import build_model
+    from recur.training.trainer import reseeds_cudnn_dropout
+
+    config = ModelConfig(vocab_size=20, hidden_size=8, embedding_size=8)
+    config.num_layers, config.dropout = layers, dropout
+    assert reseeds_cudnn_dropout(build_model(config), torch.device(device)) is expected
