@@ -18,28 +18,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import shutil
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
 
 from . import gpu_measure as measure
+from .gpu_quality import CARRIED, ROOT, SITE, child_env, quality_rows
 from .gpu_report import bars, write_docs, write_results
 
-ROOT = Path(__file__).resolve().parent.parent
-CARRIED = ROOT / ".gpu"  # scripts/gpu_wheels.sh fills it; ignored by git, carried to the GPU
-SITE = Path("/tmp/recur-gpu-site")  # where the carried wheels are installed
-SHAKESPEARE = (
-    CARRIED / "data" / "tinyshakespeare.txt",
-    ROOT / "shared" / "data" / "tinyshakespeare" / "input.txt",
-    ROOT.parent / "shared" / "data" / "tinyshakespeare" / "input.txt",
-)
-TARGET = 1.45
 FULL = {
     "tests": ["-m", "cuda"],
     "matmul": 8192,
@@ -66,14 +58,6 @@ DRY = {
     "quality": None,
     "budget": 120,
 }
-# The GPU preset (config/presets.py) first, then other settings while time is left.
-CANDIDATES = (
-    ("GPU preset (2×1024 LSTM, batch 128, bf16)", []),
-    ("2×512 LSTM, batch 256, bf16", ["--hidden-size", "512", "--batch-size", "256"]),
-    ("GPU preset with a GRU", ["--cell", "gru"]),
-)
-DRY_FLAGS = ["--steps", "12", "--hidden-size", "32", "--embedding-size", "16", "--batch-size"]
-DRY_FLAGS += ["4", "--seq-length", "16", "--eval-every", "4", "--threads", "1"]
 
 
 def install_wheels(folder: Path) -> list[str]:
@@ -98,11 +82,6 @@ def install_wheels(folder: Path) -> list[str]:
         subprocess.run(command, check=True, timeout=120)
         sys.path.insert(0, str(SITE))
     return [wheel.name for wheel in wanted]
-
-
-def child_env() -> dict:
-    paths = [str(SITE), str(ROOT), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
 def machine(device: torch.device) -> dict:
@@ -170,72 +149,30 @@ def training_row(cell, width, batch, device, precision, plan, ceilings, extra=No
 
 
 def sampling_rows(plan: dict, device) -> list[dict]:
-    rows = []
-    hidden, steps = plan["sample_hidden"], plan["sample_steps"]
+    rows, hidden, steps = [], plan["sample_hidden"], plan["sample_steps"]
+
+    def add(what: str, streams: int, measured) -> None:
+        try:
+            rates = measured()
+        except (RuntimeError, ValueError) as error:  # say what broke; measure the rest
+            print(f"sampling {what}, {streams} streams failed: {error}", flush=True)
+            return
+        for kind, rate in (rates if isinstance(rates, dict) else {"": rates}).items():
+            if isinstance(rate, str):
+                print(f"{what} at {streams} streams: {rate}", flush=True)
+                continue
+            label = f"{what}, {streams} stream{'s' * (streams > 1)}{', ' * bool(kind)}{kind}"
+            row = {"what": label, "streams": streams, "hidden_size": hidden}
+            rows.append({**row, "tokens_per_second": rate})
+            print(f"sampling {json.dumps(rows[-1])}", flush=True)
+
     for streams in plan["streams"]:
         for precision in ("fp32", "bf16"):
-            rate = measure.sampling_rate(hidden, streams, device, steps, precision)
-            what = f"`generate()`, {streams} stream{'s' * (streams > 1)}, {precision}"
-            rows.append(
-                {"what": what, "streams": streams, "tokens_per_second": rate, "hidden_size": hidden}
-            )
-        for kind, rate in measure.step_rates(hidden, streams, device, steps).items():
-            if isinstance(rate, str):
-                print(f"CUDA graph at {streams} streams failed: {rate}", flush=True)
-                continue
-            what = f"one-token step, greedy, {streams} stream{'s' * (streams > 1)}, {kind}"
-            rows.append(
-                {"what": what, "streams": streams, "tokens_per_second": rate, "hidden_size": hidden}
-            )
-        print(f"sampling {json.dumps(rows[-1])}", flush=True)
+            rate = partial(measure.sampling_rate, hidden, streams, device, steps, precision)
+            add(f"`generate()` {precision}", streams, rate)
+        step = partial(measure.step_rates, hidden, streams, device, steps)
+        add("one-token step, greedy", streams, step)
     return rows
-
-
-def data_file(dry: bool, out: Path) -> Path | None:
-    if dry:
-        words = "the king said to his lords and the queen went down to the sea".split()
-        path = out / "toy.txt"
-        path.write_text("".join(" ".join(words[i:] + words[:i]) + ".\n" for i in range(12)) * 8)
-        return path
-    return next((path for path in SHAKESPEARE if path.is_file()), None)
-
-
-def quality_rows(plan: dict, device, out: Path, stop_at: float) -> list[dict]:
-    """Training time to the first validation loss of TARGET or less, per candidate setting."""
-    data, rows = data_file(plan["quality"] is None, out), []
-    if data is None:
-        print(f"no tiny Shakespeare at {', '.join(map(str, SHAKESPEARE))}: skipped", flush=True)
-        return rows
-    for name, flags in CANDIDATES[:1] if plan["quality"] is None else CANDIDATES:
-        if rows and time.perf_counter() + 100 > stop_at:
-            break
-        run = out / f"quality-{len(rows)}"
-        shutil.rmtree(run, ignore_errors=True)
-        plan_flags = DRY_FLAGS if plan["quality"] is None else ["--time", plan["quality"]]
-        plan_flags = plan_flags + ([] if plan["quality"] is None else ["--eval-every", "2s"])
-        command = ["recur", "train", str(data), "--device", device.type, "--seed", "0"]
-        command += ["--samples", "0", "--out", str(run), *plan_flags, *flags]
-        subprocess.run(
-            [sys.executable, "-m", *command], check=True, env=child_env(), timeout=300, cwd=ROOT
-        )
-        rows.append(quality_row(name, run, command))
-        print(f"quality {json.dumps(rows[-1])}", flush=True)
-    return rows
-
-
-def quality_row(name: str, run: Path, command: list) -> dict:
-    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    evals = [line for line in lines if line["kind"] == "eval"]
-    trains = [line for line in lines if line["kind"] == "train"]
-    reached = next((e["time"] for e in evals if e["val_loss"] <= TARGET), None)
-    shown = [part if not part.startswith("/") else Path(part).name for part in command]
-    return {
-        "name": name,
-        "seconds": reached,
-        "best": min((e["val_loss"] for e in evals), default=float("nan")),
-        "tokens_per_second": trains[-1]["tokens_per_second"] if trains else 0.0,
-        "command": " ".join(shown),
-    }
 
 
 def save(results: dict, args, files: tuple[Path, Path], step: str, started: float) -> None:
@@ -281,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     save(results, args, files, "training speed", started)
     results["sampling"] = sampling_rows(plan, device)
     save(results, args, files, "sampling speed", started)
-    results["quality"] = quality_rows(plan, device, out, stop_at)
+    results["quality"] = quality_rows(plan["quality"], device, out, stop_at)
     results["seconds"] = round(time.perf_counter() - started, 1)
     save(results, args, files, "time to 1.45", started)
     print(json.dumps(results["bars"], indent=2))

@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from recur.config.options import ModelConfig, TrainConfig
+from recur.config.options import CELLS, ModelConfig, TrainConfig
 from recur.generate.loop import generate
 from recur.generate.stepper import Stepper
 from recur.models.language_model import build_model
@@ -80,7 +80,7 @@ def matmul_precision(precision: str):
 def cells() -> tuple:
     """Every cell the model config offers (its --cell choices), new cells included."""
     field = next(f for f in dataclasses.fields(ModelConfig) if f.name == "cell")
-    return tuple(field.metadata["choices"])
+    return tuple(field.metadata.get("choices") or CELLS)
 
 
 def forward_flops_per_token(model: torch.nn.Module) -> float:

@@ -60,6 +60,7 @@ def table(results: dict) -> str:
     lines.append("|---|---|---|---|---|")
     for row in results["quality"]:
         reached = "not reached" if row["seconds"] is None else f"{row['seconds']:.1f} s"
+        reached = f"failed: {row['error']}" if "error" in row else reached
         lines.append(
             f"| {row['name']} | {reached} | {row.get('best', float('nan')):.4f} "
             f"| {row.get('tokens_per_second', 0):,.0f} | `{row['command']}` |"
