@@ -95,14 +95,18 @@ def machine(device: torch.device) -> dict:
     }
 
 
-def run_tests(plan: dict, seconds: float) -> dict:
+def run_tests(plan: dict, seconds: float, log: Path) -> dict:
+    """``pytest -m cuda``: its whole output goes to ``log``, its summary into the results."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plan["tests"]]
     try:
         done = subprocess.run(
             command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=seconds
         )
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as stopped:  # keep what it printed
+        output = stopped.stdout or ""
+        log.write_text(output if isinstance(output, str) else output.decode(), encoding="utf-8")
         return {"summary": f"stopped after {seconds:.0f} s", "returncode": None, "tail": ""}
+    log.write_text(done.stdout + done.stderr, encoding="utf-8")
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     tail = "\n".join(lines[-40:])
     print(tail, flush=True)
@@ -175,7 +179,7 @@ def sampling_rows(plan: dict, device) -> list[dict]:
     return rows
 
 
-def save(results: dict, args, files: tuple[Path, Path], step: str, started: float) -> None:
+def save(results: dict, args, files: tuple, step: str, started: float) -> None:
     """The results as they stand, in the repository's files (or the dry run's copies)."""
     print(f"--- {step} done at {time.perf_counter() - started:.1f} s", flush=True)
     results["bars"] = bars(results)
@@ -184,13 +188,14 @@ def save(results: dict, args, files: tuple[Path, Path], step: str, started: floa
     if args.copy_to:
         Path(args.copy_to).mkdir(parents=True, exist_ok=True)
         for path in files:
-            shutil.copy(path, Path(args.copy_to) / path.name)
+            if path.is_file():
+                shutil.copy(path, Path(args.copy_to) / path.name)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dry-run", action="store_true", help="toy sizes on the CPU")
-    parser.add_argument("--copy-to", help="also copy results.json and benchmarks.md here")
+    parser.add_argument("--copy-to", help="also copy results.json, benchmarks.md, tests.log here")
     parser.add_argument("--skip-tests", action="store_true", help="measure only")
     args = parser.parse_args(argv)
     plan, started = (DRY if args.dry_run else FULL), time.perf_counter()
@@ -212,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     results["tests"] = {"summary": "not run"}
     results["matmul_tflops"] = measure.matmul_rates(device, plan["matmul"])
     if not args.skip_tests:
-        results["tests"] = run_tests(plan, 240 if not args.dry_run else 120)
+        results["tests"] = run_tests(plan, 240 if not args.dry_run else 120, out / "tests.log")
+        files = (*files, out / "tests.log")
     save(results, args, files, "matmul and tests", started)
     results["training"] = training_rows(plan, device, results["matmul_tflops"], started + 300)
     save(results, args, files, "training speed", started)

@@ -87,3 +87,12 @@ def test_exact_fp32_turns_tf32_off_in_cudnn_on_a_gpu_only():
     with exact_fp32(torch.device("cuda")):  # sets the flag even where no GPU is present
         assert rnn.fp32_precision == "ieee"
     assert rnn.fp32_precision == before
+
+
+def test_train_help_with_device_cuda_shows_the_gpu_preset(capsys):
+    argv = ["train", "--device", "cuda", "--help"]
+    with pytest.raises(SystemExit):
+        build_parser(argv).parse_args(argv)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Defaults shown: a character on a GPU run" in text
+    assert "width of each recurrent layer (default: 1024)" in text
