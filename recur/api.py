@@ -32,11 +32,18 @@ def train(
 
     if paths:
         options["paths"] = [str(p) for p in paths]
-    kind, configs = train_configs(options, config, resume)
+    kind, configs = train_configs(options, config, resume, gpu=_on_gpu(options))
     if kind == CLASSIFIER:
         return load(_fit_classifier(configs, resume, quiet))
     run_dir = fit(configs["data"], configs["model"], configs["train"], resume=resume, quiet=quiet)
     return load(run_dir)
+
+
+def _on_gpu(options: dict) -> bool:
+    """Whether the run trains on a CUDA device (``device`` as given, auto by default)."""
+    from recur.runs.devices import device_name
+
+    return device_name(options.get("device", "auto")).startswith("cuda")
 
 
 def _fit_classifier(configs: dict, resume, quiet: bool):
@@ -45,11 +52,15 @@ def _fit_classifier(configs: dict, resume, quiet: bool):
     return fit_classifier(configs, resume=resume, quiet=quiet)
 
 
-def load(run, device: str = "cpu"):
+def load(run, device: str = "auto"):
     """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
     ``Model`` for a language model or music (kinds "lm", "music"), a ``classify.use.Classifier``
-    for a classifier (kind "classifier"); see runs/kinds.py."""
+    for a classifier (kind "classifier"); see runs/kinds.py. ``device``: cpu, cuda, cuda:N or
+    auto (a GPU when PyTorch sees one; runs/devices.py)."""
     from recur.runs.checkpoint import load as load_bundle
+    from recur.runs.devices import device_name
+
+    device = device_name(device)
 
     bundle = load_bundle(run, device)
     if bundle.kind == "classifier":

@@ -1,9 +1,7 @@
 """The ``recur`` command: a thin shell over the library. Flags come from the config dataclasses
 (``cli_options.py``, which also makes ``recur train --help`` show the defaults of the kind of run
-asked for).
-
-Only torch-free modules (config, the run-config resolver) are imported at start, so ``recur
---help`` never loads torch; each command imports what it needs.
+asked for). Only torch-free modules (config, the run-config resolver) are imported at start, so
+``recur --help`` never loads torch; each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ import sys
 from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
 from recur.config.evaluate_options import EvaluateConfig
 from recur.config.options import (
+    DEVICE_HELP,
     ClassifierConfig,
     DataConfig,
     ModelConfig,
@@ -63,7 +62,7 @@ def _add_generate_command(commands) -> None:
     generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
     add_config_flags(generate, SampleConfig, "sampling")
     add_config_flags(generate, MusicConfig, "music (runs trained on MIDI)")
-    generate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    generate.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
     generate.add_argument(
         "--threads",
         type=int,
@@ -90,7 +89,7 @@ def _add_evaluate_command(commands) -> None:
         help="classifiers: also report per value of this column (years grouped by decade)",
     )
     evaluate.add_argument("--encoding", default="utf-8")
-    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
     evaluate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     add_config_flags(evaluate, EvaluateConfig, "language models: adapting to the text")
@@ -106,7 +105,7 @@ def _add_predict_command(commands) -> None:
         help="CSV (or .jsonl) to write: the input's "
         "columns, predicted, dropped, and p_<class> for every class",
     )
-    predict.add_argument("--device", default="cpu")
+    predict.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
     predict.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
 
 
@@ -191,11 +190,14 @@ def run_generate(args) -> None:
 
 def _generation_threads(args) -> int | None:
     """Without --threads, a CPU run stepping few streams uses one thread (generate.py says why)."""
-    if args.device != "cpu" or getattr(args, "guidance", 0):
-        return None
     import torch
 
     from recur.generate.loop import sampling_threads
+    from recur.runs.devices import AUTO, device_name
+
+    device = device_name(AUTO) if args.device == AUTO else args.device
+    if device != "cpu" or getattr(args, "guidance", 0):
+        return None
 
     streams = getattr(args, "num_samples", 1) * max(getattr(args, "beam", 0), 1)
     return sampling_threads(streams, torch.get_num_threads())

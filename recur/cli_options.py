@@ -23,11 +23,12 @@ TRAIN_DESCRIPTION = (
 OTHER_KINDS = (
     "the defaults of another kind show with its options before --help: --label-column COLUMN "
     "or --corpus kjv-genres (classifier), --midi (music), --condition-column COLUMN "
-    "(conditional document), --time 10m (long-budget character), --level word (text)."
+    "(conditional document), --time 10m (long-budget character), --level word (text), "
+    "--device cuda (character on a GPU)."
 )
 # The options that decide the kind of run; values are kept as text, since only their presence
 # and a few of their values matter here.
-KIND_OPTIONS = ("config", "label_column", "corpus", "condition_column", "level", "glob")
+KIND_OPTIONS = ("config", "label_column", "corpus", "condition_column", "level", "glob", "device")
 KIND_PLAN = ("time", "steps", "epochs")
 
 

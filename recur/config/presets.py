@@ -19,6 +19,7 @@ LONG_BUDGET = "long-budget character"
 CONDITIONAL = "conditional document"
 MUSIC = "music"
 CLASSIFIER = "classifier"
+GPU_CHARACTER = "character on a GPU"
 
 # Plain character text takes short chunks (more updates per minute) and a stronger weight decay
 # (it overfits within minutes); see docs/experiments.md, Character language models.
@@ -54,6 +55,21 @@ CLASSIFIER_DEFAULTS: dict = {
     "epochs": 10.0,
 }
 
+# Character text trained on a CUDA GPU (--device cuda, or auto where PyTorch sees one): a GPU
+# runs a wide model at a big batch in bf16 as fast as a CPU runs a narrow one. A first guess,
+# not yet measured on a GPU: python -m benchmarks.gpu measures it (docs/gpu.md).
+GPU_CHARACTER_DEFAULTS: dict = {
+    "cell": "lstm",
+    "hidden_size": 1024,
+    "embedding_size": 256,
+    "dropout": 0.25,
+    "batch_size": 128,
+    "seq_length": 128,
+    "precision": "bf16",
+    "lr": 2e-3,
+    "weight_decay": 0.1,
+}
+
 PRESETS: dict[str, dict] = {
     TEXT: {},
     CHARACTER: CHARACTER_DEFAULTS,
@@ -61,6 +77,7 @@ PRESETS: dict[str, dict] = {
     CONDITIONAL: CONDITIONAL_DEFAULTS,
     MUSIC: MUSIC_DEFAULTS,
     CLASSIFIER: CLASSIFIER_DEFAULTS,
+    GPU_CHARACTER: GPU_CHARACTER_DEFAULTS,
 }
 
 # The training budget when none of --steps, --epochs and --time is given.
@@ -90,15 +107,20 @@ def asks_for_classifier(
     return False
 
 
-def language_model_kind(data: DataConfig, train: TrainConfig, music: bool) -> str:
+def language_model_kind(
+    data: DataConfig, train: TrainConfig, music: bool, gpu: bool = False
+) -> str:
     """The kind of a language model run, from its configs before the preset is applied
-    (``music``: MIDI inputs, as data/pieces.py's ``is_music`` tells)."""
+    (``music``: MIDI inputs, as data/pieces.py's ``is_music`` tells; ``gpu``: it trains on a
+    CUDA device)."""
     if music:
         return MUSIC
     if data.condition_column and data.level in ("char", "word"):
         return CONDITIONAL
     if data.level != "char":
         return TEXT
+    if gpu:
+        return GPU_CHARACTER
     if train.time and train.steps is None and train.epochs is None:
         if _seconds(train.time) >= LONG_BUDGET_SECONDS:
             return LONG_BUDGET
