@@ -6,7 +6,6 @@ change; bad JSON, wrong types and unknown fields are 400s, never 500s."""
 from __future__ import annotations
 
 import json
-from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -28,14 +27,7 @@ def error(status: int, message: str, headers: dict | None = None) -> JSONRespons
 def create_app(models: dict[str, Served], config: ServeConfig | None = None) -> FastAPI:
     config = config or ServeConfig()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        yield
-        for item in models.values():
-            if item.engine is not None:
-                item.engine.close()
-
-    app = FastAPI(title="recur", docs_url="/docs", redoc_url=None, lifespan=lifespan)
+    app = FastAPI(title="recur", docs_url="/docs", redoc_url=None)
     app.state.models, app.state.config = models, config
     app.add_middleware(BodyLimit, limit=config.max_body_bytes, api_key=config.api_key)
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
