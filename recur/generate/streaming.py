@@ -167,7 +167,9 @@ def stream_text(model, tokenizer, sample: SampleConfig, device="cpu") -> Iterato
     text (the same text ``generate`` gives for ``sample.seed``)."""
     batcher = Batcher(model, sample.precision, device)
     stream = TextStream(tokenizer, sample, device=device)
-    yield batcher.add(stream)
+    prime = batcher.add(stream)
+    if prime:
+        yield prime
     while batcher.streams:
         for _, piece in batcher.step():
             if piece:
