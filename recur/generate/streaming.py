@@ -20,6 +20,7 @@ from recur.generate.sampling import TokenSampler, ban_and_restrict, restricts
 from recur.generate.starts import banned_ids, start_rows
 from recur.generate.stepper import Stepper
 
+DECODE_CONTEXT = 4  # tokens decoded before a new one, so that joining rules see its neighbours
 HELD_BACK = "\ufffd"  # a byte-level tokenizer's half of a character: wait for the rest
 
 
@@ -50,13 +51,15 @@ class TextStream:
         self.banned = banned_ids(tokenizer, end_at_eos, device)
         self.sampler: TokenSampler | None = None
         self.tokens: list[int] = []
-        self.prime_text = tokenizer.decode(self.ids[hidden:])
+        self.shown = list(self.ids[hidden:])  # the prime's ids and the drawn ones
+        self.prime_text = self.decoded = tokenizer.decode(self.shown)
+        self.restricts: bool | None = None  # whether top-k / top-p cut anything (set at step 1)
         self.text = ""  # what has been handed out, after the prime
         self.finish_reason: str | None = None  # "length", "stop", "eos" (or the caller's)
         self.stops = [s for s in (stops if stops is not None else [sample.stop]) if s]
 
     def noise(self, vocab_size: int) -> torch.Tensor:
-        """This stream's next (V,) noise row, in the order ``generate`` uses it."""
+        """This stream's next (1, V) noise row, in the order ``generate`` uses it."""
         if self.sampler is None:
             self.sampler = TokenSampler(
                 (1, vocab_size),
@@ -66,7 +69,7 @@ class TextStream:
                 self.generator,
                 self.banned,
             )
-        return self.sampler.noise(1)[0, 0]
+        return self.sampler.next_row()  # (1, V)
 
     def restricted(self, scores: torch.Tensor) -> torch.Tensor:
         """``scores`` (V,) banned and cut to top-k / top-p, as this stream asks."""
@@ -80,7 +83,9 @@ class TextStream:
             self.finish_reason = "eos"
         else:
             self.tokens.append(token)
-        full = self.tokenizer.decode(self.ids[self.hidden :] + self.tokens)[len(self.prime_text) :]
+            self.shown.append(token)
+            self.decoded = self._extended()
+        full = self.decoded[len(self.prime_text) :]
         found = [p for p in (full.find(stop, len(self.text)) for stop in self.stops) if p >= 0]
         if found:
             full, self.finish_reason = full[: min(found)], "stop"
@@ -93,6 +98,16 @@ class TextStream:
             full = full[: max(keep, len(self.text))]
         piece, self.text = full[len(self.text) :], full
         return piece
+
+    def _extended(self) -> str:
+        """The text of ``shown`` from the last token's text in context (a few tokens before
+        it), so that a step does not decode the whole sample; the whole is decoded again
+        where the context changes what came before (half a character made whole)."""
+        window = self.shown[-DECODE_CONTEXT - 1 :]
+        before, after = self.tokenizer.decode(window[:-1]), self.tokenizer.decode(window)
+        if after.startswith(before) and not before.endswith(HELD_BACK):
+            return self.decoded + after[len(before) :]
+        return self.tokenizer.decode(self.shown)
 
 
 class Batcher:
@@ -107,21 +122,31 @@ class Batcher:
         self.layers: list[torch.Tensor] = []
         self.last = torch.empty(0)
 
-    @torch.no_grad()
     def add(self, stream: TextStream) -> str:
         """Feed the stream's start (one call over the whole prime); returns the prime text."""
-        logits, state = self.model(torch.tensor([stream.ids], device=self.device), None)
-        layers = self.stepper.to_layers(state)
-        if stream.sample.length == 0:
-            stream.finish_reason = "length"
-            return stream.prime_text
-        if not self.streams:
-            self.layers, self.last = layers, logits[:, -1]
-        else:
-            self.layers = [torch.cat([a, b]) for a, b in zip(self.layers, layers)]
-            self.last = torch.cat([self.last, logits[:, -1]])
-        self.streams.append(stream)
+        self.add_many([stream])
         return stream.prime_text
+
+    @torch.no_grad()
+    def add_many(self, streams: list[TextStream]) -> None:
+        """Feed the starts of ``streams``, one model call per prime length (a call costs about
+        as much for many rows as for one)."""
+        by_length: dict[int, list[TextStream]] = {}
+        for stream in streams:
+            if stream.sample.length == 0:
+                stream.finish_reason = "length"
+            else:
+                by_length.setdefault(len(stream.ids), []).append(stream)
+        for group in by_length.values():
+            rows = torch.tensor([s.ids for s in group], device=self.device)
+            logits, state = self.model(rows, None)  # (G, P, V)
+            layers = self.stepper.to_layers(state)
+            if not self.streams:
+                self.layers, self.last = layers, logits[:, -1]
+            else:
+                self.layers = [torch.cat([a, b]) for a, b in zip(self.layers, layers)]
+                self.last = torch.cat([self.last, logits[:, -1]])
+            self.streams += group
 
     def remove(self, gone: list[TextStream]) -> None:
         keep = [i for i, s in enumerate(self.streams) if all(s is not g for g in gone)]
@@ -142,16 +167,15 @@ class Batcher:
             return []
         vocab = self.last.shape[-1]
         scores = self.last.float()
-        restricted = [
-            i
-            for i, s in enumerate(self.streams)
-            if restricts(s.sample.temperature, s.sample.top_k, s.sample.top_p, vocab)
-        ]
+        for s in self.streams:
+            if s.restricts is None:
+                s.restricts = restricts(s.sample.temperature, s.sample.top_k, s.sample.top_p, vocab)
+        restricted = [i for i, s in enumerate(self.streams) if s.restricts]
         if restricted:
             scores = scores.clone()
             for i in restricted:
                 scores[i] = self.streams[i].restricted(scores[i])
-        noise = torch.stack([s.noise(vocab) for s in self.streams])  # (B, V)
+        noise = torch.cat([s.noise(vocab) for s in self.streams])  # (B, V)
         tokens = (scores + noise).argmax(-1)  # (B,)
         out = [(s, s.take(t)) for s, t in zip(self.streams, tokens.tolist())]
         self.remove([s for s in self.streams if s.finish_reason is not None])

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 from recur.generate.streaming import Batcher, TextStream
 
+# Events go to the event loop at most this often: each wake-up and socket write costs the loop
+# far more than an event, and 50 deliveries a second still read as text appearing token by token.
+FLUSH_SECONDS = 0.02
 IDLE_WAIT = 0.5  # seconds the thread sleeps with nothing to do (a new stream wakes it at once)
 
 
@@ -36,11 +39,11 @@ class Handle:
     cancelled: bool = False
     started: float = field(default_factory=time.monotonic)
 
-    def post(self, item: tuple) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
-        except RuntimeError:  # the request's loop is gone
-            self.cancelled = True
+
+def deliver(items: list) -> None:
+    """On the event loop: hand each (handle, event) of one step to its request."""
+    for handle, item in items:
+        handle.queue.put_nowait(item)
 
 
 class Engine:
@@ -54,6 +57,8 @@ class Engine:
         self.active: dict[int, Handle] = {}  # id(stream) -> handle
         self.reserved = 0  # slots held by requests that do not stream (beam, documents, music)
         self.step_seconds, self.closed = 0.001, False
+        self.outbox: list[tuple[Handle, tuple]] = []  # events of the last steps, sent together
+        self.flushed = time.monotonic()
         self.thread = threading.Thread(target=self._run, daemon=True, name="recur-engine")
         self.thread.start()
 
@@ -110,23 +115,56 @@ class Engine:
                 self._step()
             except Exception as error:  # a failed step ends its streams, never the server
                 self._fail(f"generation failed: {error}")
+            if not self.batcher.streams or time.monotonic() - self.flushed >= FLUSH_SECONDS:
+                self._flush()
+
+    def _post(self, handle: Handle, item: tuple) -> None:
+        self.outbox.append((handle, item))
+
+    def _flush(self) -> None:
+        """One wake-up of each event loop, carrying every event since the last one."""
+        self.flushed = time.monotonic()
+        by_loop: dict = {}
+        for handle, item in self.outbox:
+            by_loop.setdefault(handle.loop, []).append((handle, item))
+        self.outbox = []
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(deliver, items)
+            except RuntimeError:  # that loop is gone: its requests are too
+                for handle, _ in items:
+                    handle.cancelled = True
 
     def _admit(self) -> None:
         with self.lock:
             pending, self.pending = self.pending, []
+        pending = [h for h in pending if not h.cancelled]
+        if not pending:
+            return
+        try:
+            self.batcher.add_many([h.stream for h in pending])
+        except Exception:  # one bad start: admit them one by one so that only it fails
+            for handle in pending:
+                self._admit_one(handle)
+            return
         for handle in pending:
-            if handle.cancelled:
-                continue
-            try:
-                handle.post(("start", self.batcher.add(handle.stream)))
-            except Exception as error:  # this stream's start failed: only it ends
-                handle.post(("error", f"generation failed: {error}"))
-                continue
-            if handle.stream.finish_reason is not None:
-                handle.post(("end", handle.stream.finish_reason))
-                continue
-            with self.lock:
-                self.active[id(handle.stream)] = handle
+            self._started(handle)
+
+    def _admit_one(self, handle: Handle) -> None:
+        try:
+            self.batcher.add(handle.stream)
+        except Exception as error:
+            self._post(handle, ("error", f"generation failed: {error}"))
+            return
+        self._started(handle)
+
+    def _started(self, handle: Handle) -> None:
+        self._post(handle, ("start", handle.stream.prime_text))
+        if handle.stream.finish_reason is not None:
+            self._post(handle, ("end", handle.stream.finish_reason))
+            return
+        with self.lock:
+            self.active[id(handle.stream)] = handle
 
     def _drop(self) -> None:
         """Streams whose client went away or whose time is up leave before the next step."""
@@ -136,7 +174,7 @@ class Engine:
                 gone.append(handle)
                 if not handle.cancelled:
                     handle.stream.finish_reason = "time"
-                    handle.post(("end", "time"))
+                    self._post(handle, ("end", "time"))
         if gone:
             self.batcher.remove([h.stream for h in gone])
             with self.lock:
@@ -154,9 +192,9 @@ class Engine:
             if handle is None:
                 continue
             if piece:
-                handle.post(("text", piece))
+                self._post(handle, ("text", piece))
             if stream.finish_reason is not None:
-                handle.post(("end", stream.finish_reason))
+                self._post(handle, ("end", stream.finish_reason))
                 with self.lock:
                     self.active.pop(id(stream), None)
 
@@ -166,4 +204,4 @@ class Engine:
             self.active.clear()
         self.batcher.remove([h.stream for h in handles])
         for handle in handles:
-            handle.post(("error", message))
+            self._post(handle, ("error", message))

@@ -79,9 +79,12 @@ def make_streams(item: Served, sample: SampleConfig, count: int, stops=None) -> 
     ]
 
 
-async def events(engine: Engine, handles: list[Handle]) -> AsyncIterator[tuple[int, str, str]]:
-    """(index, kind, value) as the streams make them; kinds: start, text, end, error."""
+async def events(engine: Engine, handles: list[Handle]) -> AsyncIterator[list[tuple]]:
+    """Lists of (index, kind, value) as the streams make them, everything waiting at once;
+    kinds: start, text, end, error."""
     merged: asyncio.Queue = asyncio.Queue()
+    if len(handles) == 1:
+        merged = handles[0].queue  # one stream: read its own queue, no pumping
 
     async def pump(index: int, handle: Handle) -> None:
         while True:
@@ -90,14 +93,18 @@ async def events(engine: Engine, handles: list[Handle]) -> AsyncIterator[tuple[i
             if kind in ("end", "error"):
                 return
 
-    tasks = [asyncio.create_task(pump(i, h)) for i, h in enumerate(handles)]
+    tasks = (
+        [asyncio.create_task(pump(i, h)) for i, h in enumerate(handles)] if len(handles) > 1 else []
+    )
     try:
-        for _ in range(len(handles)):
-            while True:
-                index, kind, value = await merged.get()
-                yield index, kind, value
-                if kind in ("end", "error"):
-                    break
+        ended = 0
+        while ended < len(handles):
+            batch = [await merged.get()]
+            while not merged.empty():
+                batch.append(merged.get_nowait())
+            batch = [(0, *item) if len(item) == 2 else item for item in batch]
+            ended += sum(kind in ("end", "error") for _, kind, _ in batch)
+            yield batch
     finally:
         engine.cancel(handles)  # a client that went away frees its slots at once
         for task in tasks:
@@ -122,17 +129,18 @@ async def collect(request: Request, engine: Engine, handles: list[Handle]) -> li
     try:
         while True:
             try:
-                index, kind, value = await asyncio.wait_for(anext(stream), POLL)
+                batch = await asyncio.wait_for(anext(stream), POLL)
             except asyncio.TimeoutError:
                 if await request.is_disconnected():
                     return results
                 continue
             except StopAsyncIteration:
                 return results
-            if kind == "error":
-                raise RecurError(value)
-            key = {"start": "prime", "text": "text", "end": "finish_reason"}[kind]
-            results[index][key] = results[index][key] + value if kind != "end" else value
+            for index, kind, value in batch:
+                if kind == "error":
+                    raise RecurError(value)
+                key = {"start": "prime", "text": "text", "end": "finish_reason"}[kind]
+                results[index][key] = results[index][key] + value if kind != "end" else value
     finally:
         await stream.aclose()
 
@@ -154,13 +162,16 @@ async def generate(body: GenerateRequest, request: Request):
 
 
 async def generate_events(engine: Engine, handles: list[Handle]) -> AsyncIterator[bytes]:
-    async for index, kind, value in events(engine, handles):
-        if kind in ("start", "text") and value:
-            yield sse({"index": index, "text": value})
-        elif kind == "end":
-            yield sse({"index": index, "finish_reason": value})
-        elif kind == "error":
-            yield sse({"index": index, "error": value})
+    """One event per piece of text (a token's), written together when several are waiting."""
+    async for batch in events(engine, handles):
+        out = []
+        for index, kind, value in batch:
+            if kind in ("start", "text") and value:
+                out.append(sse({"index": index, "text": value}))
+            elif kind in ("end", "error"):
+                out.append(sse({"index": index, {"end": "finish_reason"}.get(kind, kind): value}))
+        if out:
+            yield b"".join(out)
     yield sse("[DONE]")
 
 
@@ -242,15 +253,19 @@ def unsupported(body: CompletionRequest) -> None:
 
 
 async def completion_chunks(engine, handles, head: dict, echo: bool) -> AsyncIterator[bytes]:
-    async for index, kind, value in events(engine, handles):
-        if kind == "error":
-            yield sse({"error": {"message": value, "type": "server_error"}})
-            continue
-        if kind == "start" and not echo:
-            continue
-        reason = FINISH.get(value, "length") if kind == "end" else None
-        text = "" if kind == "end" else value
-        if text or reason:
-            choice = {"text": text, "index": index, "logprobs": None, "finish_reason": reason}
-            yield sse({**head, "choices": [choice]})
+    async for batch in events(engine, handles):
+        out = []
+        for index, kind, value in batch:
+            if kind == "error":
+                out.append(sse({"error": {"message": value, "type": "server_error"}}))
+                continue
+            if kind == "start" and not echo:
+                continue
+            reason = FINISH.get(value, "length") if kind == "end" else None
+            text = "" if kind == "end" else value
+            if text or reason:
+                choice = {"text": text, "index": index, "logprobs": None, "finish_reason": reason}
+                out.append(sse({**head, "choices": [choice]}))
+        if out:
+            yield b"".join(out)
     yield sse("[DONE]")
