@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 
 from recur.generate.streaming import Batcher, TextStream
 
-# Events go to the event loop at most this often: each wake-up and socket write costs the loop
-# far more than an event, and 50 deliveries a second still read as text appearing token by token.
+# Events go to the event loop at most every FLUSH_SECONDS, and less often the more streams there
+# are (one more FLUSH_SECONDS per STREAMS_PER_FLUSH streams): a wake-up and a socket write cost
+# the loop far more than an event, and 10-50 deliveries a second still read as text appearing
+# token by token.
 FLUSH_SECONDS = 0.02
+STREAMS_PER_FLUSH = 16
 IDLE_WAIT = 0.5  # seconds the thread sleeps with nothing to do (a new stream wakes it at once)
 
 
@@ -115,7 +118,9 @@ class Engine:
                 self._step()
             except Exception as error:  # a failed step ends its streams, never the server
                 self._fail(f"generation failed: {error}")
-            if not self.batcher.streams or time.monotonic() - self.flushed >= FLUSH_SECONDS:
+            live = len(self.batcher.streams)
+            wait = FLUSH_SECONDS * (1 + live // STREAMS_PER_FLUSH)
+            if not live or time.monotonic() - self.flushed >= wait:
                 self._flush()
 
     def _post(self, handle: Handle, item: tuple) -> None:

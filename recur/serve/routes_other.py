@@ -8,6 +8,7 @@ import asyncio
 import base64
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -33,6 +34,7 @@ def _model(request: Request, name: str, kind: str) -> Served:
 @router.post("/v1/classify")
 async def classify(body: ClassifyRequest, request: Request) -> dict:
     classifier = _model(request, body.model, "classifier").classifier
+    assert classifier is not None  # every classifier run is loaded with one
     if body.contributions:
         return await asyncio.to_thread(token_contributions, classifier, body.text)
     probabilities = (await asyncio.to_thread(classifier.probabilities, [body.text]))[0]
@@ -53,7 +55,7 @@ async def music(body: MusicRequest, request: Request) -> dict:
 
 def compose(item: Served, body: MusicRequest) -> dict:
     """One piece of ``body.seconds``: notes in seconds, the MIDI and WAV files as base64."""
-    tokenizer = item.bundle.tokenizer
+    tokenizer: Any = item.bundle.tokenizer  # a MidiTokenizer
     tempo = body.tempo or tokenizer.tempo
     sample = {
         "temperature": body.temperature,

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import torch
 from fastapi import APIRouter, Request
@@ -79,7 +79,7 @@ def make_streams(item: Served, sample: SampleConfig, count: int, stops=None) -> 
     ]
 
 
-async def events(engine: Engine, handles: list[Handle]) -> AsyncIterator[list[tuple]]:
+async def events(engine: Engine, handles: list[Handle]) -> AsyncGenerator[list[tuple], None]:
     """Lists of (index, kind, value) as the streams make them, everything waiting at once;
     kinds: start, text, end, error."""
     merged: asyncio.Queue = asyncio.Queue()
