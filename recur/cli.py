@@ -14,6 +14,7 @@ import os
 import sys
 
 from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
+from recur.cli_terminal import add_output_flags, print_as_made
 from recur.config.evaluate_options import EvaluateConfig
 from recur.config.options import (
     DEVICE_HELP,
@@ -54,7 +55,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # Commands that live in a module of their own, recur/cli_NAME.py, which defines
 # add_command(commands) (torch-free: it runs for every --help) and run(args).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("serve",)
 
 
 def _add_generate_command(commands) -> None:
@@ -69,7 +70,7 @@ def _add_generate_command(commands) -> None:
         help="CPU threads (default: one for up to 4 "
         "streams, which is faster there; else all cores)",
     )
-    generate.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_flags(generate)  # --json, --interactive
 
 
 def _add_evaluate_command(commands) -> None:
@@ -163,6 +164,8 @@ def run_generate(args) -> None:
             )
         print(f"(seed {written[0]['seed']})", file=sys.stderr)
         return
+    if print_as_made(model, options_of(args, SampleConfig), args.interactive, args.json):
+        return  # one plain sample, printed as it is made (cli_terminal.py)
     result = model.generate_full(**options_of(args, SampleConfig))
     if args.json:
         payload = {"samples": result.texts, "seed": result.seed}
