@@ -47,7 +47,7 @@ def read_text(text_or_file: str, kind: str, encoding: str = "utf-8") -> str:
         if not path.exists():
             raise RecurError(f"{text_or_file}: no such MIDI file; music runs inspect a MIDI file")
         return str(path)
-    if len(text_or_file) < 4096 and path.is_file():
+    if "\n" not in text_or_file and len(text_or_file) < 4096 and _is_file(path):
         try:
             return path.read_text(encoding=encoding)
         except UnicodeDecodeError as error:
@@ -55,6 +55,13 @@ def read_text(text_or_file: str, kind: str, encoding: str = "utf-8") -> str:
                 f"{path}: not {encoding} text ({error.reason}); pass --encoding"
             ) from None
     return text_or_file
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a text too long to be a file name
+        return False
 
 
 def report_html(run, text: str, config: InspectConfig | None = None, device="cpu") -> str:

@@ -71,7 +71,9 @@ def test_a_wrong_gate_order_would_be_caught():
 def test_classifier_capture_gives_the_classifiers_logits(bidirectional):
     torch.manual_seed(0)
     config = ModelConfig(cell="lstm", num_layers=2, hidden_size=10, embedding_size=6, vocab_size=20)
-    options = ClassifierConfig(classes=["a", "b", "c"], bidirectional=bidirectional, pooling="concat")
+    options = ClassifierConfig(
+        classes=["a", "b", "c"], bidirectional=bidirectional, pooling="concat"
+    )
     model = RecurrentClassifier(config, options).eval()
     ids = torch.randint(1, 20, (37,))
     with torch.no_grad():
