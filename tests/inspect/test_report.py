@@ -10,9 +10,9 @@ from recur.cli import main
 from recur.config.inspect_options import InspectConfig
 from recur.errors import RecurError
 from recur.inspect.html import carried_units
-from recur.inspect.report import report_html
+from recur.inspect.report import report_html, write_report
 from tests.classify.test_classifier import TINY, topic_rows, write_csv
-from tests.conftest import tiny_text
+from tests.conftest import TINY_OPTIONS, tiny_text
 
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", re.IGNORECASE)
 
@@ -93,3 +93,26 @@ def test_an_empty_text_is_a_one_line_error(char_run, tmp_path, capsys):
     (tmp_path / "empty.txt").write_text("")
     assert main(["inspect", str(char_run), str(tmp_path / "empty.txt"), "--out", "x.html"]) == 2
     assert "empty" in capsys.readouterr().err
+
+
+def test_conditions_change_the_surprise_of_the_same_text(tmp_path):
+    data = write_csv(tmp_path / "docs.csv", topic_rows(200))
+    options = {**TINY_OPTIONS, "eval_every": "80", "lr": 2e-2}
+    recur.train(
+        str(data),
+        level="word",
+        text_column="text",
+        condition_column="label",
+        steps=80,
+        out=str(tmp_path / "run"),
+        quiet=True,
+        **options,
+    )
+    text = "goal team coach ball win score league match"
+    findings = write_report(tmp_path / "run", text, str(tmp_path / "r.html"))
+    by_value = {entry["value"]: entry for entry in findings["conditions"]}
+    assert set(by_value) == {"sport", "food"}
+    assert by_value["sport"]["mean_surprise"] < by_value["food"]["mean_surprise"] - 0.5
+    helped = {word["word"] for word in by_value["sport"]["words"]}
+    assert helped <= set(text.split()) and by_value["sport"]["words"][0]["change"] < 0
+    assert "sport" in (tmp_path / "r.html").read_text(encoding="utf-8")
