@@ -19,7 +19,9 @@ def add_command(commands) -> None:
         metavar="TEXT_OR_FILE",
         help="the text to inspect, or a file holding it (a MIDI file for music runs)",
     )
-    inspect.add_argument("--out", default="report.html", help="the HTML report to write")
+    inspect.add_argument(
+        "--out", default="report.html", help="the HTML report to write (default: report.html)"
+    )
     inspect.add_argument("--json", metavar="FILE", help="also write the findings as JSON")
     inspect.add_argument("--png", metavar="DIR", help="also write figures (PNG) into DIR")
     add_config_flags(inspect, InspectConfig, "inspection")

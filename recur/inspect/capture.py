@@ -71,12 +71,13 @@ def capture_layer(module: nn.RNNBase, x: torch.Tensor, name: str, threshold: flo
             end = min(start + CHUNK, out.shape[0])
             gi = linear(x[start:end].float(), _weight(module, "weight_ih_l0"), _bias(module, "ih"))
             gh = linear(previous[start:end], _weight(module, "weight_hh_l0"), _bias(module, "hh"))
+            gi, gh = gi.cpu(), gh.cpu()  # the rest is elementwise, with numpy
             if module.mode == "LSTM":
                 recomputed, gates, cell = _lstm(gi + gh, carry)
                 cells.append(cell)
                 carry = cell[-1]
             elif module.mode == "GRU":
-                recomputed, gates = _gru(gi, gh, previous[start:end])
+                recomputed, gates = _gru(gi, gh, previous[start:end].cpu())
             else:
                 summed = gi + gh
                 recomputed = torch.tanh(summed) if module.mode == "RNN_TANH" else summed.relu()
@@ -85,13 +86,13 @@ def capture_layer(module: nn.RNNBase, x: torch.Tensor, name: str, threshold: flo
                 values = values.numpy()
                 counts[gate][0] += np.count_nonzero(values < threshold, axis=0)
                 counts[gate][1] += np.count_nonzero(values > 1 - threshold, axis=0)
-            error = float((recomputed - out[start:end]).abs().max()) if end > start else 0.0
+            error = float((recomputed - out[start:end].cpu()).abs().max()) if end > start else 0.0
             layer.error = max(layer.error, error)
         steps = max(out.shape[0], 1)
         layer.gates = {
             gate: (left / steps, right / steps) for gate, (left, right) in counts.items()
         }
-        layer.states["h"] = out.numpy()
+        layer.states["h"] = out.cpu().numpy()
         if cells:
             layer.states["c"] = np.concatenate(cells)
     return layer, out

@@ -40,10 +40,10 @@ def class_units(model, out: torch.Tensor, classes: list[str], last: int, count: 
     """Per class, the units whose pooled activation adds most to its logit."""
     steps = out.shape[0]
     with torch.no_grad():
-        mask = torch.ones(1, steps, dtype=torch.bool)
-        pooled = model.pool(out[None], mask, torch.tensor([steps]))[0]  # (P,)
+        mask = torch.ones(1, steps, dtype=torch.bool, device=out.device)
+        pooled = model.pool(out[None], mask, torch.tensor([steps], device=out.device))[0]  # (P,)
         shares = (model.head.weight * pooled[None]).reshape(len(classes), -1, out.shape[1])
-        shares = shares.sum(1).numpy()  # (C, W)
+        shares = shares.sum(1).cpu().numpy()  # (C, W)
     hidden = model.config.hidden_size
     names = [
         f"{last}:h:{j}" if j < hidden else f"{last}b:h:{j - hidden}" for j in range(out.shape[1])
@@ -85,7 +85,7 @@ def inspect_classifier(bundle, text: str, config: InspectConfig) -> tuple[dict, 
             **explained,
             "text": text,
             "deletion": {**deleted, "count": config.deletions} if deleted["texts"] else None,
-            "units": class_units(model, out.cpu(), classifier.classes, last, config.top_units),
+            "units": class_units(model, out, classifier.classes, last, config.top_units),
         },
         "discovery": top_units(correlation, names, config.top_units),
         "absent_features": sorted(set(features) - set(correlation)),

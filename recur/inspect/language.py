@@ -45,7 +45,7 @@ def inspect_lm(bundle, text: str, config: InspectConfig) -> tuple[dict, dict]:
     layers, top = capture_lm(model, sequence, config.saturation)
     for layer in layers:
         layer.states = {name: values[len(start) :] for name, values in layer.states.items()}
-    predicted = surprise(model, top[len(start) - 1 : -1].cpu(), sequence[len(start) :].cpu())
+    predicted = surprise(model, top[len(start) - 1 : -1], sequence[len(start) :])
     spans = token_spans(tokenizer, text, ids)
     features = token_features(text, spans, words=getattr(tokenizer, "kind", "") != "char")
     units, names = unit_matrix(layers)

@@ -69,7 +69,7 @@ def inspect_music(bundle, path: str, config: InspectConfig) -> tuple[dict, dict]
     layers, top = capture_lm(model, sequence, config.saturation)
     for layer in layers:
         layer.states = {name: values[1:] for name, values in layer.states.items()}
-    predicted = surprise(model, top[:-1].cpu(), sequence[1:].cpu())
+    predicted = surprise(model, top[:-1], sequence[1:])
     features, notes = event_features(tokenizer, ids)
     units, names = unit_matrix(layers)
     correlation = correlations(features, units)

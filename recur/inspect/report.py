@@ -8,8 +8,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from recur.config.inspect_options import InspectConfig
 from recur.errors import RecurError
 from recur.inspect.classifier import inspect_classifier
@@ -85,8 +83,7 @@ def write_report(
     config = config or InspectConfig()
     bundle = load(run, device=device)
     text = read_text(text_or_file, bundle.kind)
-    with torch.inference_mode(False):
-        findings, payload = inspect_bundle(bundle, text, config)
+    findings, payload = inspect_bundle(bundle, text, config)
     title = Path(str(bundle.path)).parent.name
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(render(findings, payload, config, title), encoding="utf-8")

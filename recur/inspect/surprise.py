@@ -21,10 +21,10 @@ def surprise(model, top: torch.Tensor, targets: torch.Tensor, k: int = 5) -> dic
             rows = top[start : start + CHUNK]
             log_p = torch.log_softmax(model.logits(rows[None])[0].float(), dim=-1)  # (t, V)
             chosen = log_p.gather(1, targets[start : start + CHUNK, None])[:, 0]
-            bits.append((-chosen / math.log(2)).numpy())
+            bits.append((-chosen / math.log(2)).cpu().numpy())
             best = log_p.topk(min(k, log_p.shape[1]), dim=1)
-            top_ids.append(best.indices.numpy())
-            top_probs.append(best.values.exp().numpy())
+            top_ids.append(best.indices.cpu().numpy())
+            top_probs.append(best.values.exp().cpu().numpy())
     if not bits:
         return {
             "bits": np.zeros(0),
