@@ -65,7 +65,7 @@ def activations(payload: dict | None, discovered: list[dict], config) -> dict:
 def render(findings: dict, payload: dict | None, config, title: str) -> str:
     """The whole page as a string."""
     data = {**findings, "activations": activations(payload, findings.get("discovery", []), config)}
-    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     summary = _summary(findings)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

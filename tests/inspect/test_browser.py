@@ -29,7 +29,8 @@ def test_the_report_opens_and_its_units_are_clickable(browser, char_run, tmp_pat
     from selenium.webdriver.common.by import By
 
     out = tmp_path / "report.html"
-    findings = write_report(char_run, tiny_text(10, seed=5), str(out))
+    text = tiny_text(10, seed=5) + "a </script><!-- b\n"  # must not end the page's data block
+    findings = write_report(char_run, text, str(out))
     browser.get(out.as_uri())
     surprise = browser.find_elements(By.CSS_SELECTOR, "#surprise span")
     assert len(surprise) == len(findings["tokens"])
