@@ -38,7 +38,7 @@ function decode(name){const e=A[name];if(!e)return null;if(e.values)return e.val
   const b=atob(e.data);const v=new Float32Array(b.length);
   for(let i=0;i<b.length;i++){let x=b.charCodeAt(i);if(x>127)x-=256;v[i]=x/127}
   e.values=v;return v}
-function surpriseView(){if(!D.surprise)return;const s=D.surprise,t=D.top5||[];
+function surpriseView(){if(!D.surprise){$('textview').style.display='none';return}const s=D.surprise,t=D.top5||[];
   paint($('surprise'),D.tokens,i=>'rgba(220,40,30,'+Math.min(1,s[i]/10).toFixed(2)+')',
     i=>show(D.tokens[i])+'  '+s[i].toFixed(2)+' bits\n'+(t[i]||[]).map(p=>
       (p[1]*100).toFixed(1).padStart(5)+'%  '+show(p[0])).join('\n'))}
@@ -63,7 +63,9 @@ function browserView(){const names=Object.keys(A);if(!names.length)return;
   const first=(D.discovery&&D.discovery.length&&D.discovery[0].units[0].unit)||names[0];
   browse(A[first]?first:names[0]);window.scrollTo(0,0)}
 function unitLink(u,extra){return '<a class="unit" data-unit="'+u+'">'+u+'</a> '+extra}
-function discoveryView(){const d=D.discovery||[];if(!d.length)return;
+function discoveryView(){const d=D.discovery||[];if(!d.length){$('discovery').innerHTML=
+  '<p class="muted">No feature varies over enough tokens (20 or more) to correlate with.</p>';
+  return}
   $('discovery').innerHTML=d.map(f=>'<div class="card"><b>'+esc(f.feature)+'</b>'+
     f.units.map(u=>unitLink(u.unit,'r = '+u.r.toFixed(2)+(A[u.unit]?'':' <span class="muted">'+
     '(not carried)</span>'))).join('<br>')+'</div>').join('')}
