@@ -38,7 +38,8 @@ function decode(name){const e=A[name];if(!e)return null;if(e.values)return e.val
   const b=atob(e.data);const v=new Float32Array(b.length);
   for(let i=0;i<b.length;i++){let x=b.charCodeAt(i);if(x>127)x-=256;v[i]=x/127}
   e.values=v;return v}
-function surpriseView(){if(!D.surprise){$('textview').style.display='none';return}const s=D.surprise,t=D.top5||[];
+function surpriseView(){if(!D.surprise){$('textview').style.display='none';return}
+  const s=D.surprise,t=D.top5||[];
   paint($('surprise'),D.tokens,i=>'rgba(220,40,30,'+Math.min(1,s[i]/10).toFixed(2)+')',
     i=>show(D.tokens[i])+'  '+s[i].toFixed(2)+' bits\n'+(t[i]||[]).map(p=>
       (p[1]*100).toFixed(1).padStart(5)+'%  '+show(p[0])).join('\n'))}

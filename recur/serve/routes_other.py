@@ -1,6 +1,7 @@
 """``POST /v1/classify`` (class probabilities and each word's contribution, from
-classify/attribution.py) and ``POST /v1/music`` (a piece of a chosen length in seconds: its notes
-for the piano roll, the MIDI file, and a WAV from fluidsynth or the small synthesiser)."""
+classify/attribution.py), ``POST /v1/inspect`` (recur inspect's HTML report of a text) and
+``POST /v1/music`` (a piece of a chosen length in seconds: its notes for the piano roll, the MIDI
+file, and a WAV from fluidsynth or the small synthesiser)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 
 from recur.classify.attribution import token_contributions
+from recur.config.inspect_options import InspectConfig
 from recur.data.midi_files import render_wav, write_midi
 from recur.errors import RecurError
+from recur.inspect.html import render
+from recur.inspect.report import inspect_bundle
 from recur.music.compose import sample_pieces
 from recur.music.synth import synthesize, wav_bytes
 from recur.serve.routes_text import find
-from recur.serve.schemas import ClassifyRequest, MusicRequest
+from recur.serve.schemas import ClassifyRequest, InspectRequest, MusicRequest
 from recur.serve.served import Served
 
 router = APIRouter()
@@ -40,6 +45,18 @@ async def classify(body: ClassifyRequest, request: Request) -> dict:
     probabilities = (await asyncio.to_thread(classifier.probabilities, [body.text]))[0]
     shown = {name: float(p) for name, p in zip(classifier.classes, probabilities)}
     return {"class": max(shown, key=shown.__getitem__), "probabilities": shown}
+
+
+@router.post("/v1/inspect", response_class=HTMLResponse)
+async def inspect(body: InspectRequest, request: Request) -> HTMLResponse:
+    """The same self-contained page as ``recur inspect RUN TEXT`` (language models and
+    classifiers; a music run is inspected on a MIDI file with the command)."""
+    item = find(request.app.state.models, body.model)
+    if item.kind == "music":
+        raise RecurError(f"{body.model} is a music run: inspect it with recur inspect RUN FILE.mid")
+    config = InspectConfig()
+    findings, payload = await asyncio.to_thread(inspect_bundle, item.bundle, body.text, config)
+    return HTMLResponse(render(findings, payload, config, item.name))
 
 
 @router.post("/v1/music")

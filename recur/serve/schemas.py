@@ -64,6 +64,11 @@ class ClassifyRequest(Strict):
     contributions: bool = True
 
 
+class InspectRequest(Strict):
+    model: str
+    text: str = Field(min_length=1, max_length=20_000)
+
+
 class MusicRequest(Strict):
     model: str
     seconds: float = Field(20.0, gt=0, le=600)

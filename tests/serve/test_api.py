@@ -120,6 +120,17 @@ def test_classify_gives_probabilities_and_word_contributions(client):
     assert body["class"] == max(body["probabilities"], key=body["probabilities"].get)
 
 
+def test_inspect_returns_the_report_page_of_a_text(client):
+    for model, text in (("classifier", "love the night and dance"), ("lm", "the night")):
+        response = client.post("/v1/inspect", json={"model": model, "text": text})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/html")
+        assert "<html" in response.text and "https://" not in response.text
+    assert '"tokens":["t","h","e"," ","n","i","g","h","t"]' in response.text.replace("\\u003c", "<")
+    refused = client.post("/v1/inspect", json={"model": "lm", "text": "x" * 20_001})
+    assert refused.status_code in (400, 413)  # over the body limit or the text limit
+
+
 def test_a_document_model_streams_documents_under_a_chosen_condition(client):
     facts = client.get("/v1/models/documents").json()
     assert facts["documents"] and sorted(facts["conditions"]["genre"]) == ["metal", "pop"]
