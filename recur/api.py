@@ -46,12 +46,15 @@ def _fit_classifier(configs: dict, resume, quiet: bool):
 
 
 def load(run, device: str = "cpu"):
-    """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
+    """Load a run directory (its best/ checkpoint, else last/), a checkpoint directory or an
+    export folder (``recur export``'s, run through onnxruntime): a
     ``Model`` for a language model or music (kinds "lm", "music"), a ``classify.use.Classifier``
     for a classifier (kind "classifier"); see runs/kinds.py."""
+    from recur.export.runtime import is_export, load_export
     from recur.runs.checkpoint import load as load_bundle
 
-    bundle = load_bundle(run, device)
+    # an export folder (recur export) runs through onnxruntime, on the CPU
+    bundle = load_export(run) if is_export(run) else load_bundle(run, device)
     if bundle.kind == "classifier":
         from recur.classify.use import Classifier
 

@@ -54,7 +54,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # Commands that live in a module of their own, recur/cli_NAME.py, which defines
 # add_command(commands) (torch-free: it runs for every --help) and run(args).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("export",)
 
 
 def _add_generate_command(commands) -> None:
