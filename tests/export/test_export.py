@@ -128,6 +128,17 @@ def test_a_conditional_model_exports_its_conditions_as_state(tmp_path, capsys):
         )
 
 
+def test_bpe_and_music_runs_sample_as_their_exports_do(runs, tmp_path, capsys):
+    corpus = runs / "tiny.txt"
+    options = {**TINY_OPTIONS, "steps": 4, "quiet": True, "bpe_vocab_size": 300}
+    recur.train(corpus, out=str(tmp_path / "bpe"), level="bpe", **options)
+    for run in (tmp_path / "bpe", FIXTURES / "music"):
+        out = tmp_path / f"{run.name}-onnx"
+        recur_cli(capsys, "export", run, "--out", out)
+        sample = dict(length=60, seed=2, num_samples=2, temperature=1.0)
+        assert recur.load(out).generate(**sample) == recur.load(run).generate(**sample)
+
+
 def test_int8_is_smaller_and_reports_its_perplexity(runs, tmp_path, capsys):
     out = tmp_path / "export"
     printed = recur_cli(capsys, "export", runs / "char", "--out", out, "--int8")

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from recur.config.options import ModelConfig
+from recur.config.options import ClassifierConfig, ModelConfig
 from recur.errors import RecurError
 from recur.export import check, graph, runtime
 from recur.export.quantize import quantize
+from recur.models.classifier import build_classifier
 from recur.models.language_model import build_model
 
 pytest.importorskip("onnx")
@@ -98,3 +99,22 @@ def test_int8_weights_are_a_quarter_of_the_bytes_and_close(tmp_path):
     rows = torch.randint(0, 80, (3, 40))
     difference = (fp32(rows)[0] - int8(rows)[0]).abs().max().item()
     assert 0 < difference < 0.05
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"pooling": "concat", "ensemble": 2},
+        {"pooling": "attention", "bidirectional": False},
+        {"pooling": "last"},
+    ],
+    ids=["ensemble-concat", "attention-one-way", "last"],
+)
+def test_every_classifier_shape_exports_the_same_numbers(tmp_path, options):
+    torch.manual_seed(0)
+    config = ModelConfig(cell="lstm", vocab_size=30, hidden_size=12, embedding_size=8)
+    model = build_classifier(config, ClassifierConfig(classes=["a", "b", "c"], **options))
+    graph.write_classifier_graph(model.eval(), tmp_path / "model.onnx")
+    exported = runtime.load_model(tmp_path, {"classifier": {"classes": "abc"}}, "classifier")
+    rows = [np.random.default_rng(n).integers(4, 30, n) for n in (1, 5, 17, 3)]
+    assert check.classifier_difference(model, exported, rows) < 1e-5
