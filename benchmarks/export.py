@@ -1,21 +1,22 @@
 """Sampling speed of an exported graph through onnxruntime (fp32 and int8 weights) against
 recur's own one-token step (fp32, bf16, int8), at 1 and 64 streams, and the bytes of each:
 
-    python -m benchmarks.export [--run RUN] [--length 200] [--rounds 5] [--write]
+    python -m benchmarks.export [--run RUN] [--length 400] [--rounds 3] [--threads 1] [--write]
 
 Every variant samples through the same ``generate()`` loop (``recur generate RUN`` and ``recur
 generate EXPORT_DIR``), so only the step differs. The variants alternate within each round (a
 slow stretch of a shared host hits them all) and the medians are printed; ``--write`` puts the
 table in docs/benchmarks.md between the ``export:start`` and ``export:end`` markers. Without
 ``--run`` the model is the default character model's shape (GRU 2x256, 65 characters) with
-random weights, which sample as fast as trained ones. Threads: one for 1 stream, all for 64
-(as ``recur generate`` chooses). Takes about a minute.
+random weights, which sample as fast as trained ones. One thread by default (``--threads``): on a
+shared host two-thread runs collapse whenever another process holds a core. Takes a few minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import re
 import statistics
 import tempfile
@@ -35,7 +36,6 @@ from recur.tokenizers.char import CharTokenizer
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 MARKERS = ("<!-- export:start -->", "<!-- export:end -->")
 STREAMS = (1, 64)
-START = 16  # tokens of the run whose time is taken off (see timed)
 
 
 def default_model():
@@ -62,47 +62,53 @@ def onnx_model(path: Path, threads: int):
     return runtime.OnnxLanguageModel(runtime.session(path, threads), {})
 
 
-def timed(model, tokenizer, streams: int, length: int, precision: str) -> float:
-    """Tokens/s past the start-up (building the step, feeding the start): the time of a
-    ``START + length`` token run less that of a ``START`` token one."""
-    seconds = []
-    for count in (START, START + length):
-        sample = SampleConfig(length=count, num_samples=streams, precision=precision, seed=0)
-        begin = time.perf_counter()
-        generate(model, tokenizer, sample)
-        seconds.append(time.perf_counter() - begin)
-    return streams * length / max(seconds[1] - seconds[0], 1e-9)
+def seconds(model, tokenizer, streams: int, length: int, precision: str) -> float:
+    sample = SampleConfig(length=length, num_samples=streams, precision=precision, seed=0)
+    begin = time.perf_counter()
+    generate(model, tokenizer, sample)
+    return time.perf_counter() - begin
 
 
-def measure(found: dict, tokenizer, length: int, rounds: int) -> dict:
-    cores = torch.get_num_threads()
-    rates: dict = {(name, s): [] for name in found for s in STREAMS}
+def measure(found: dict, tokenizer, length: int, rounds: int, threads: int) -> dict:
+    """Tokens/s of each (variant, streams) past the start-up (building the step, feeding the
+    start): the ``length - length // 4`` tokens per stream a run of ``length`` draws more than
+    a run of ``length // 4``, over the difference of their median times. Variants alternate
+    within each round."""
+    torch.set_num_threads(threads)
+    times: dict = {(name, s, n): [] for name in found for s in STREAMS for n in (1, 4)}
     loaded = {
-        (name, s): onnx_model(entry[0], 1 if s == 1 else cores)
+        name: onnx_model(entry[0], threads)
         for name, entry in found.items()
-        for s in STREAMS
         if isinstance(entry[0], Path)
     }
     for round_index in range(rounds + 1):  # round 0 warms every variant up, uncounted
-        order = list(rates)
+        order = list(times)
         order = order[round_index % len(order) :] + order[: round_index % len(order)]
-        for name, streams in order:
-            torch.set_num_threads(1 if streams == 1 else cores)
-            model = loaded.get((name, streams), found[name][0])
-            rate = timed(model, tokenizer, streams, length, found[name][1])
+        for name, streams, quarters in order:
+            model = loaded.get(name, found[name][0])
+            spent = seconds(model, tokenizer, streams, length * quarters // 4, found[name][1])
             if round_index:
-                rates[(name, streams)].append(rate)
-    torch.set_num_threads(cores)
-    return {key: statistics.median(values) for key, values in rates.items()}
+                times[(name, streams, quarters)].append(spent)
+    rates = {}
+    for name in found:
+        for streams in STREAMS:
+            short, long = (statistics.median(times[(name, streams, n)]) for n in (1, 4))
+            extra = length - length // 4
+            rates[(name, streams)] = streams * extra / max(long - short, 1e-9)
+    return rates
 
 
-def table(found: dict, rates: dict, description: str, length: int, rounds: int) -> str:
+def table(
+    found: dict, rates: dict, description: str, length: int, rounds: int, threads: int
+) -> str:
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = [
         f"Written by `python -m benchmarks.export --write` on {when}: {description}; "
-        f"{length} tokens per stream past the start-up, median of {rounds} alternating rounds, "
-        f"{torch.get_num_threads()} threads for 64 streams and 1 for one. The host was shared "
-        "with other engineers' jobs, so compare rows with each other, not with other tables.",
+        f"tokens/s past the start-up (runs of {length // 4} and {length} tokens per stream, "
+        f"medians of {rounds} alternating rounds), {threads} thread(s) throughout. The host was "
+        f"shared with other engineers' jobs (load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores at the end), so compare rows "
+        "with each other, not with other tables.",
         "",
         "bytes: the graph file for onnxruntime; for recur, the run's fp32 weights "
         "(model.safetensors): bf16 and int8 are made from them when sampling starts.",
@@ -124,16 +130,16 @@ def write(text: str) -> None:
     PAGE.write_text(pattern.sub(lambda _: block, page), encoding="utf-8")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", help="a trained run (default: the default character model)")
-    parser.add_argument("--length", type=int, default=200, help="tokens per stream")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
-    if args.run:
-        bundle = load(args.run)
-        model, tokenizer, description = bundle.model.eval(), bundle.tokenizer, args.run
+def measured(run: str | None, args) -> str:
+    """The table of one model: a run, or (None) the default character model's shape."""
+    if run:
+        bundle = load(run)
+        model, tokenizer = bundle.model.eval(), bundle.tokenizer
+        config = bundle.config["model"]
+        description = (
+            f"the run {Path(run).name} ({config['cell'].upper()} {config['num_layers']}x"
+            f"{config['hidden_size']}, {tokenizer.vocab_size} tokens)"
+        )
     else:
         model, tokenizer = default_model()
         description = "the default character model's shape (GRU 2x256, E=128, 65 characters)"
@@ -142,8 +148,26 @@ def main() -> None:
         for name in ("fp32", "int8"):
             key = f"onnxruntime {name}"
             found[key] = (*found[key][:2], (Path(folder) / f"{name}.onnx").stat().st_size)
-        rates = measure(found, tokenizer, args.length, args.rounds)
-    text = table(found, rates, description, args.length, args.rounds)
+        rates = measure(found, tokenizer, args.length, args.rounds, args.threads)
+    return table(found, rates, description, args.length, args.rounds, args.threads)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--run",
+        nargs="*",
+        help="trained runs, one table each (default: the default character model)",
+    )
+    parser.add_argument("--length", type=int, default=400, help="tokens per stream")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads (on a shared host, two collapse)"
+    )
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args()
+    texts = [measured(run, args) for run in (args.run or [None])]
+    text = "\n\n".join(texts)
     print(text)
     if args.write:
         write(text)

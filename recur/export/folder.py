@@ -43,6 +43,8 @@ def export_run(run, options: ExportConfig | None = None, say: Callable = print) 
     if reason:
         raise RecurError(f"{run}: cannot export this {bundle.kind} run: {reason}")
     out = Path(options.out) if options.out else default_out(run)
+    if out.exists() and any(out.iterdir()) and not (out / "export.json").is_file():
+        raise RecurError(f"--out {out}: the folder exists and is no export folder; choose another")
     temporary = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)

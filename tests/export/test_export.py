@@ -158,6 +158,11 @@ def test_a_graph_that_disagrees_is_never_written(runs, tmp_path):
     with pytest.raises(RecurError, match="disagrees with PyTorch.*nothing was written"):
         export_run(runs / "char", ExportConfig(out=str(out), tolerance=-1.0), say=lambda _: None)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(RecurError, match="no export folder"):
+        export_run(runs / "char", ExportConfig(out=str(tmp_path / "mine")))
+    assert (tmp_path / "mine" / "notes.txt").is_file()
 
 
 def test_a_blended_classifier_is_refused_in_one_line(tmp_path):
