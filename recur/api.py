@@ -53,16 +53,20 @@ def _fit_classifier(configs: dict, resume, quiet: bool):
 
 
 def load(run, device: str = "auto"):
-    """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
-    ``Model`` for a language model or music (kinds "lm", "music"), a ``classify.use.Classifier``
-    for a classifier (kind "classifier"); see runs/kinds.py. ``device``: cpu, cuda, cuda:N or
-    auto (a GPU when PyTorch sees one; runs/devices.py)."""
+    """Load a run directory (its best/ checkpoint, else last/), a checkpoint directory or an
+    export folder (``recur export``'s, run through onnxruntime): a ``Model`` for a language model
+    or music (kinds "lm", "music"), a ``classify.use.Classifier`` for a classifier (kind
+    "classifier"); see runs/kinds.py. ``device``: cpu, cuda, cuda:N or auto (a GPU when PyTorch
+    sees one; runs/devices.py)."""
+    from recur.export.runtime import is_export, load_export
     from recur.runs.checkpoint import load as load_bundle
     from recur.runs.devices import device_name
 
-    device = device_name(device)
-
-    bundle = load_bundle(run, device)
+    if is_export(run):  # recur export's folder runs through onnxruntime, on the CPU
+        bundle, device = load_export(run), "cpu"
+    else:
+        device = device_name(device)
+        bundle = load_bundle(run, device)
     if bundle.kind == "classifier":
         from recur.classify.use import Classifier
 

@@ -55,7 +55,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # Commands that live in a module of their own, recur/cli_NAME.py, which defines
 # add_command(commands) (torch-free: it runs for every --help) and run(args).
-COMMAND_MODULES: tuple[str, ...] = ("serve", "inspect")
+COMMAND_MODULES: tuple[str, ...] = ("serve", "inspect", "export")
 
 
 def _add_generate_command(commands) -> None:

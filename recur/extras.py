@@ -13,7 +13,11 @@ from types import ModuleType
 
 from recur.errors import RecurError
 
-EXTRAS = {"music": ("pretty_midi", "music21"), "classify": ("sklearn", "scipy")}
+EXTRAS = {
+    "music": ("pretty_midi", "music21"),
+    "classify": ("sklearn", "scipy"),
+    "export": ("onnx", "onnxruntime"),
+}
 
 
 def require(module: str, extra: str, purpose: str) -> ModuleType:

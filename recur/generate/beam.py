@@ -15,7 +15,7 @@ import torch
 from recur.errors import RecurError
 from recur.generate.loop import Generation
 from recur.generate.starts import banned_ids, mark_lines, start_rows
-from recur.generate.stepper import Stepper
+from recur.generate.stepper import stepper_for
 
 
 @torch.no_grad()
@@ -44,7 +44,7 @@ def beam_search(
         rows = [mark_lines(rows[0], hidden, refresh)]
     logits, state = model(torch.tensor(rows, device=device), None)
     banned = banned_ids(tokenizer, end_at_eos, device)
-    stepper = Stepper(model, precision)
+    stepper = stepper_for(model, precision)
     layers = stepper.to_layers(state)
     logp = _log_probs(logits[:, -1], banned)  # (K, V)
     live: list[list[int]] = [[]]

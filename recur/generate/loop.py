@@ -20,7 +20,7 @@ from recur.errors import RecurError
 from recur.generate.sampling import NgramGuard, TokenSampler
 from recur.generate.starts import banned_ids, mark_lines, start_rows
 from recur.generate.step_modules import guide
-from recur.generate.stepper import Stepper
+from recur.generate.stepper import Stepper, stepper_for
 from recur.runs.devices import exact_fp32
 from recur.tokenizers import count_words
 
@@ -105,7 +105,7 @@ def generate(
     steps: list[torch.Tensor] = []
     done, dropped = [False] * num_samples, [False] * num_samples
     ended = torch.zeros(num_samples, dtype=torch.bool, device=device)
-    stepper = Stepper(model, sample.precision)
+    stepper = stepper_for(model, sample.precision)
     layers = stepper.to_layers(state)
     restriction = (sample.temperature, sample.top_k, sample.top_p)
     banned = banned_ids(tokenizer, end_at_eos, device)

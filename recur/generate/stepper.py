@@ -218,6 +218,13 @@ class Stepper:
             return self.net.refresh(at_line, marks, last, layers)
 
 
+def stepper_for(model, precision: str = "fp32"):
+    """The one-token step of ``model``: its own where it brings one (an exported graph run by
+    onnxruntime, recur.export.runtime), else a ``Stepper`` over its weights."""
+    own = getattr(model, "stepper", None)
+    return own(precision) if own is not None else Stepper(model, precision)
+
+
 def _script(net: steps.StepNet) -> torch.jit.ScriptModule | None:
     """``net`` compiled by TorchScript, or None where this PyTorch build cannot (the Python
     modules then run the same step, only slower)."""
