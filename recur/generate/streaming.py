@@ -5,7 +5,7 @@ and ``stream_text`` (one sample as a generator of text pieces, for the terminal)
 Each stream draws its noise from its own ``TokenSampler`` (sampling.py), block by block as the
 generation loop does, so one stream given a seed yields exactly the text ``generate`` returns for
 that seed. In a batch every row keeps its own temperature, top-k, top-p, stop string and length;
-the rows' hidden states are stacked so that one ``Stepper`` call advances them all.
+the rows' hidden states are stacked so that one stepper call advances them all.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from recur.config.options import SampleConfig
 from recur.errors import RecurError
 from recur.generate.sampling import TokenSampler, ban_and_restrict, restricts
 from recur.generate.starts import banned_ids, start_rows
-from recur.generate.stepper import Stepper
+from recur.generate.stepper import stepper_for
 
 DECODE_CONTEXT = 4  # tokens decoded before a new one, so that joining rules see its neighbours
 HELD_BACK = "\ufffd"  # a byte-level tokenizer's half of a character: wait for the rest
@@ -117,7 +117,7 @@ class Batcher:
 
     def __init__(self, model, precision: str = "fp32", device="cpu"):
         self.model, self.device = model.eval(), device
-        self.stepper = Stepper(model, precision)
+        self.stepper = stepper_for(model, precision)
         self.streams: list[TextStream] = []
         self.layers: list[torch.Tensor] = []
         self.last = torch.empty(0)
