@@ -107,7 +107,7 @@ def resolve(path) -> Path:
     """A run directory or a checkpoint inside it -> the checkpoint directory to load."""
     path = Path(path)
     if not path.exists():
-        raise RecurError(f"{path}: no such run directory")
+        raise RecurError(f"{path}: not a run directory (there is no such folder)")
     if (path / "config.json").is_file():
         return path
     for name in ("best", "last"):

@@ -18,7 +18,7 @@ from recur.config.presets import (
 )
 from recur.data.corpora import get_corpus
 from recur.data.pieces import is_music
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 from recur.runs.integrity import leftover, read_json
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -101,7 +101,7 @@ def resume_configs(run_dir, options: dict) -> dict:
         old = saved[section].get(name)
         if section in FIXED_ON_RESUME and value != old and not (name == "paths" and not value):
             flag = "--" + name.replace("_", "-")
-            raise RecurError(
+            raise UsageError(
                 f"{flag} {value} conflicts with the run's saved {name} = {old}; "
                 "drop the flag to resume, or start a new run"
             )

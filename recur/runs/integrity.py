@@ -124,8 +124,9 @@ def refuse_code(path: Path) -> None:
     """A weights file must be safetensors: a pickle could run code when read, so it is refused
     unread (recur never unpickles anything)."""
     with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head.startswith(PICKLE_OR_ZIP):
+        head = handle.read(9)
+    # safetensors: an 8-byte header length, then the JSON header; anything else is not one
+    if head[8:9] != b"{" and head.startswith(PICKLE_OR_ZIP):
         raise RecurError(
             f"{path}: a pickle (torch.save) file, which could run code when loaded; recur reads "
             "only safetensors and refuses it: use a run saved by recur"

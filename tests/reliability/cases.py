@@ -552,7 +552,7 @@ def run_dir_cases() -> list[Case]:
         data(
             "weights are a pickle",
             "generate {lm}",
-            "model.safetensors",
+            "pickle",
             edit=_put(f"{lm}/model.safetensors", hostile_pickle),
         ),
         data(
@@ -566,14 +566,14 @@ def run_dir_cases() -> list[Case]:
         data(
             "evaluate with pickled weights",
             "evaluate {lm} {tmp}/t.txt",
-            "model.safetensors",
+            "pickle",
             files=T,
             edit=_put(f"{lm}/model.safetensors", hostile_pickle),
         ),
         data(
             "predict with pickled weights",
             "predict {classifier} {tmp}/d.csv --out {tmp}/p.csv",
-            "model.safetensors",
+            "pickle",
             files={"d.csv": "lyrics\nla\n"},
             edit=_put("classifier/model.safetensors", hostile_pickle),
         ),
@@ -611,7 +611,7 @@ def run_dir_cases() -> list[Case]:
             "trainer_state",
             edit=_put("run/last/trainer_state.safetensors", hostile_pickle),
         ),
-        data(
+        usage(
             "resume with conflicting width",
             f"train --resume {{run}} --hidden-size 64 {RESUME}",
             "hidden",
