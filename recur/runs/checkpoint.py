@@ -27,6 +27,7 @@ from recur.runs.integrity import (
     leftover,
     read_json,
     refuse_code,
+    stored_elements,
     verify,
     write_manifest,
 )
@@ -132,6 +133,7 @@ def load(path, device: str | torch.device = "cpu") -> Bundle:
     tokenizer = load_tokenizer(directory / "tokenizer.json")
     kind = kind_of(config, getattr(tokenizer, "kind", ""))
     try:
+        _check_size(kind, config, directory / "model.safetensors")
         model = kind.build(config)
     except (RecurError, KeyError, TypeError, ValueError) as error:
         raise RecurError(f"{directory / 'config.json'}: {error}; {RESTORE}") from None
@@ -142,6 +144,17 @@ def load(path, device: str | torch.device = "cpu") -> Bundle:
         )
     load_weights(model, directory, device)
     return Bundle(model.to(device), tokenizer, config, directory, kind.name)
+
+
+def _check_size(kind, config: dict, weights: Path) -> None:
+    """Refuse a config far larger than its weights before allocating it (a hand-edited width)."""
+    with torch.device("meta"):  # shapes only: no memory
+        wanted = sum(p.numel() for p in kind.build(config).parameters())
+    stored = stored_elements(weights)
+    if stored is not None and wanted > 2 * stored + 1_000_000:
+        raise RecurError(
+            f"it describes a model of {wanted:,} weights, but model.safetensors holds {stored:,}"
+        )
 
 
 def read_config(directory) -> dict:

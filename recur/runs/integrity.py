@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -118,6 +119,21 @@ def read_json(path, what: str = "a JSON object") -> dict:
     if not isinstance(value, dict):
         raise RecurError(f"{path}: should hold {what}, not {type(value).__name__}; {RESTORE}")
     return value
+
+
+def stored_elements(path: Path) -> int | None:
+    """How many numbers a safetensors file holds, from its header alone (None: unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 0 < size < 100_000_000:
+                return None
+            header = json.loads(handle.read(size))
+        return sum(
+            math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__"
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def refuse_code(path: Path) -> None:

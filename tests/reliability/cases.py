@@ -617,6 +617,12 @@ def run_dir_cases() -> list[Case]:
             "hidden",
         ),
         data(
+            "config huge width",
+            "generate {lm}",
+            "holds",
+            edit=_json_edit(f"{lm}/config.json", lambda c: c["model"].update(hidden_size=10**7)),
+        ),
+        data(
             "info empty folder", "info {tmp}/e", "not a run", edit=lambda tmp: (tmp / "e").mkdir()
         ),
     ]
