@@ -9,10 +9,11 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable
+from typing import Any
 
 from recur.errors import UsageError
 
-Rule = Callable[[object], str | None]  # a value -> what is wrong with it, or None
+Rule = Callable[[Any], str | None]  # a value -> what is wrong with it, or None
 
 
 def at_least(low: float) -> Rule:

@@ -44,7 +44,7 @@ def tally():
     yield counts
     if TALLY:
         path = Path(TALLY)
-        old = json.loads(path.read_text()) if path.is_file() else {}
+        old = json.loads(path.read_text() or "{}") if path.is_file() else {}
         for key, value in counts.items():
             old[key] = old.get(key, 0) + value
         path.write_text(json.dumps(old, indent=2))

@@ -14,6 +14,7 @@ import pytest
 from recur.cli import main
 from tests.conftest import ONE_THREAD
 from tests.reliability.cases import CASES, MARKER, Case
+from tests.reliability.conftest import LONG
 
 RUN_NAMES = ("lm", "documents", "music", "classifier", "run")
 
@@ -71,7 +72,10 @@ def test_bad_input(case, runs, capsys, tally):
     tally["cases"] = tally.get("cases", 0) + 1
 
 
-SUBPROCESS = ["weights are a pickle", "config missing model", "train latin-1 file", "no command"]
+# Each costs a process start (seconds under load): two in make test, more in make reliability.
+SUBPROCESS = ["weights are a pickle", "no command"] + (
+    ["config missing model", "train latin-1 file", "evaluate binary file"] if LONG else []
+)
 
 
 @pytest.mark.parametrize("name", SUBPROCESS)

@@ -23,7 +23,7 @@ from recur.runs.lock import acquire
 from tests.conftest import ONE_THREAD, TINY_OPTIONS, tiny_text
 from tests.reliability.conftest import LONG
 
-KILLS = 25 if LONG else 1
+KILLS = 20 if LONG else 1
 TRAIN = [
     "--hidden-size", "16", "--embedding-size", "8", "--num-layers", "1", "--batch-size", "4",
     "--seq-length", "16", "--eval-every", "2", "--log-every", "1", "--samples", "0",
@@ -121,7 +121,7 @@ def test_crash_at_every_moment_of_a_checkpoint_write(tmp_path, monkeypatch, mome
         if name == moment:
             raise Crash
 
-    real_replace, real_write, real_rmtree = os.replace, checkpoint._write_files, None
+    real_replace, real_write = os.replace, checkpoint._write_files
 
     def replace(source, target):
         if Path(target).name == "last" or Path(source).name == "last":
