@@ -124,6 +124,7 @@ def resolve(path) -> Path:
 def load(path, device: str | torch.device = "cpu") -> Bundle:
     """Load model, tokenizer and config; a model trained on GPU loads on CPU. The files are
     checked against the manifest, and config.json against its shape, before anything is built."""
+    check_device(device)
     directory = resolve(path)
     for name in FILES:
         if not (directory / name).is_file():
@@ -154,6 +155,19 @@ def _check_size(kind, config: dict, weights: Path) -> None:
     if stored is not None and wanted > 2 * stored + 1_000_000:
         raise RecurError(
             f"it describes a model of {wanted:,} weights, but model.safetensors holds {stored:,}"
+        )
+
+
+def check_device(device) -> None:
+    """A CUDA device that this machine has, or a one-line error saying what it has."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if (device.index or 0) >= count:
+        raise RecurError(
+            f"--device {device}: this machine has {count or 'no'} CUDA device(s); use --device "
+            + ("cpu" if not count else f"cuda:0 to cuda:{count - 1}, or cpu")
         )
 
 
@@ -189,6 +203,8 @@ def load_weights(model: torch.nn.Module, directory, device="cpu") -> None:
     except SafetensorError as error:
         raise RecurError(f"{path}: not a readable safetensors file ({error}); {RESTORE}") from None
     except RuntimeError as error:  # missing, unexpected or differently shaped weights
+        if not any(word in str(error) for word in ("size mismatch", "Missing key", "Unexpected")):
+            raise
         detail = " ".join(str(error).split())[:160]
         raise RecurError(
             f"{path}: the weights do not fit the model config.json describes ({detail}); "
