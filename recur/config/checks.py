@@ -98,7 +98,14 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "MusicConfig": {"prime_seconds": above(0), "tempo": above(0)},
 }
-KINDS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,)}
+KINDS = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "list": (list,),
+    "dict": (dict,),
+}
 
 
 def check(config) -> None:
@@ -125,14 +132,13 @@ def check(config) -> None:
 def _type_problem(field, value) -> str | None:
     name = str(field.type).removeprefix("Optional[").removesuffix("]").removesuffix(" | None")
     kinds = KINDS.get(name)
-    if kinds is None or name == "dict":
+    if kinds is None:
         return None
     if isinstance(value, bool) and name != "bool":
         return f"must be {'a whole number' if name == 'int' else 'a ' + name}, not true/false"
     if not isinstance(value, kinds):
-        return {"int": "must be a whole number", "float": "must be a number"}.get(
-            name, f"must be a {name}"
-        )
+        wanted = {"int": "a whole number", "float": "a number", "dict": "a JSON object"}
+        return f"must be {wanted.get(name, 'a ' + name)}"
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number"
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import field
 
@@ -37,6 +38,13 @@ def from_dict(cls, values: dict):
     if not isinstance(values, dict):
         raise RecurError(f"the {cls.__name__} options must be a JSON object, not {values!r:.40}")
     names = {f.name for f in dataclasses.fields(cls)}
-    config = cls(**{k: v for k, v in values.items() if k in names})
+    # a pathlib.Path given from Python is the path it names (configs are saved as JSON)
+    config = cls(
+        **{
+            k: os.fspath(v) if isinstance(v, os.PathLike) else v
+            for k, v in values.items()
+            if k in names
+        }
+    )
     check(config)
     return config

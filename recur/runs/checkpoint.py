@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 
+from recur.config.options import DataConfig, from_dict
 from recur.errors import RecurError
 from recur.runs.integrity import (
     RESTORE,
@@ -176,9 +177,13 @@ def read_config(directory) -> dict:
     path = Path(directory) / "config.json"
     config = read_json(path)
     wanted = ("model", "classifier") if config.get("task") == "classify" else ("model",)
-    for section in wanted:
-        if not isinstance(config.get(section), dict):
+    for section in ("model", "data", "train", "classifier"):
+        if (section in wanted or section in config) and not isinstance(config.get(section), dict):
             raise RecurError(f"{path}: no {section!r} section (a JSON object); {RESTORE}")
+    try:
+        from_dict(DataConfig, config.get("data", {}))  # the values generation reads, checked
+    except RecurError as error:
+        raise RecurError(f"{path}: {error}; {RESTORE}") from None
     return config
 
 

@@ -617,6 +617,18 @@ def run_dir_cases() -> list[Case]:
             "hidden",
         ),
         data(
+            "config data not an object",
+            "generate {documents}",
+            "'data'",
+            edit=_json_edit("documents/config.json", lambda c: c.update(data=[1])),
+        ),
+        data(
+            "config conditions not an object",
+            "generate {documents}",
+            "conditions",
+            edit=_json_edit("documents/config.json", lambda c: c["data"].update(conditions=5)),
+        ),
+        data(
             "config huge width",
             "generate {lm}",
             "holds",
