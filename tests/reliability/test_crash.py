@@ -231,3 +231,11 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path):
     options = {**TINY_OPTIONS, "hidden_size": 8, "num_layers": 1}
     recur.train(str(tmp_path / "t.txt"), out=str(run), steps=2, quiet=True, **options)
     assert (run / "last").is_dir() and not (run / ".lock").exists()
+
+
+def test_a_metrics_line_cut_short_by_a_kill_is_mended_and_skipped(tmp_path):
+    from recur.runs.logbook import Logbook, read_metrics
+
+    (tmp_path / "metrics.jsonl").write_text('{"kind": "train", "step": 1}\n{"kind": "tr')
+    Logbook(tmp_path, quiet=True).write({"kind": "train", "step": 2})
+    assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2]
