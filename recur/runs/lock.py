@@ -24,9 +24,9 @@ LOCK = ".lock"
 class RunLock:
     """A held lock; ``release()`` (or the end of the process) lets it go."""
 
-    def __init__(self, path: Path, descriptor: int, previous: dict):
+    def __init__(self, path: Path, descriptor: int, previous: dict, created: bool):
         self.path, self.previous = path, previous  # previous: the dead holder taken over, or {}
-        self._finalizer = weakref.finalize(self, _release, path, descriptor)
+        self._finalizer = weakref.finalize(self, _release, path, descriptor, created)
 
     def release(self) -> None:
         self._finalizer()
@@ -35,6 +35,7 @@ class RunLock:
 def acquire(run_dir) -> RunLock:
     """Lock ``run_dir`` (creating it) for this process, or say which process holds it."""
     run_dir = Path(run_dir)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK
     while True:
@@ -60,7 +61,7 @@ def acquire(run_dir) -> RunLock:
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%c")}
     os.ftruncate(descriptor, 0)
     os.pwrite(descriptor, json.dumps(me).encode(), 0)
-    return RunLock(path, descriptor, previous)
+    return RunLock(path, descriptor, previous, created)
 
 
 def _holder(descriptor: int) -> dict:
@@ -71,10 +72,12 @@ def _holder(descriptor: int) -> dict:
     return holder if isinstance(holder, dict) else {}
 
 
-def _release(path: Path, descriptor: int) -> None:
+def _release(path: Path, descriptor: int, created: bool) -> None:
     try:
         if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
             path.unlink()
-    except FileNotFoundError:
+        if created:
+            path.parent.rmdir()  # a run that failed before writing anything leaves no folder
+    except OSError:  # gone already, or the folder holds something: keep it
         pass
     os.close(descriptor)

@@ -439,6 +439,7 @@ def generate_cases() -> list[Case]:
         usage("generate malformed condition", "generate {documents} --condition genre", "genre"),
         data("generate condition on plain lm", "generate {lm} --condition genre=pop", "condition"),
         data("generate cuda without cuda", "generate {lm} --device cuda:7", "--device cuda:7"),
+        usage("generate condition on music", "generate {music} --condition genre=pop", "music"),
         data("info no such run", "info {tmp}/none", "none"),
         usage("corpora extra argument", "corpora extra", "unrecognized"),
         usage("no command", "", "command"),

@@ -213,6 +213,7 @@ def test_a_second_training_into_the_same_out_is_refused_and_told_who_holds_it(tm
     assert second.returncode == 1 and "Traceback" not in err
     assert f"another training is writing there (process {os.getpid()}" in err, err
     assert not (run / "last").exists()
+    assert not acquire_failed_leaves_litter(tmp_path)
     with pytest.raises(RecurError, match=str(os.getpid())):
         acquire(run)
     lock.release()
@@ -239,3 +240,10 @@ def test_a_metrics_line_cut_short_by_a_kill_is_mended_and_skipped(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"kind": "train", "step": 1}\n{"kind": "tr')
     Logbook(tmp_path, quiet=True).write({"kind": "train", "step": 2})
     assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2]
+
+
+def acquire_failed_leaves_litter(folder) -> bool:
+    """A training that fails before writing anything leaves no folder behind."""
+    lock = acquire(folder / "new")
+    lock.release()
+    return (folder / "new").exists()
