@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.recur-installed
 
-.PHONY: demo test lint bench docs setup clean
+.PHONY: demo test lint bench docs setup clean reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Every bad input, the fuzzing at length and the kill -9 loops; the counts go into docs/reliability.md
+reliability: $(STAMP)
+	tally=$$(mktemp) && RECUR_RELIABILITY=long RECUR_RELIABILITY_TALLY=$$tally \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/reliability && \
+		$(BIN)/python -m tests.reliability.report $$tally docs/reliability.md; status=$$?; \
+		rm -f $$tally; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check recur tests benchmarks scripts

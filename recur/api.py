@@ -10,7 +10,7 @@ from pathlib import Path
 
 from recur.config.options import MusicConfig, SampleConfig, from_dict
 from recur.config.presets import CLASSIFIER
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 from recur.runs.configs import build_configs, classifier_configs, resume_configs, train_configs
 
 __all__ = ["build_configs", "classifier_configs", "load", "resume_configs", "train", "Model"]
@@ -116,6 +116,8 @@ class Model:
         if not self.is_music:
             raise RecurError(f"{self.path}: not a MIDI run; --out and --prime-midi are for music")
         music_names = {f.name for f in dataclasses.fields(MusicConfig)}
+        if options.get("condition"):
+            raise UsageError(f"--condition: {self.path} is a music run; it has no conditions")
         music = from_dict(MusicConfig, {"out": out, **options})
         sample = {k: v for k, v in options.items() if k not in music_names}
         unknown = set(sample) - {f.name for f in dataclasses.fields(SampleConfig)}

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 
+from recur.cli_errors import DEBUG_FLAG, DEBUG_HELP, Parser, debug_wanted, guarded
 from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
 from recur.cli_terminal import add_output_flags, print_as_made
 from recur.config.evaluate_options import EvaluateConfig
@@ -30,7 +31,7 @@ from recur.kernels import set_portable
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="recur", description="Train and sample recurrent neural networks on text and music."
     )
     parser.add_argument(
@@ -39,6 +40,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         help="plain PyTorch only: no oneDNN, int8 or allocator kernels, no hand-written CPU GRU "
         "(as RECUR_PORTABLE=1)",
     )
+    parser.add_argument(DEBUG_FLAG, action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     add_train_command(commands, help_kind(argv or []))
@@ -244,15 +246,13 @@ def run_corpora(args) -> None:
 
 
 def run_info(args) -> None:
-    from recur.runs.checkpoint import resolve
+    from recur.runs.checkpoint import read_json, resolve
     from recur.runs.kinds import kind_of
 
     directory = resolve(args.run)
-    config = json.loads((directory / "config.json").read_text())
+    config = read_json(directory / "config.json")
     tokenizer = directory / "tokenizer.json"
-    tokenizer_type = (
-        json.loads(tokenizer.read_text()).get("type", "") if tokenizer.is_file() else ""
-    )
+    tokenizer_type = read_json(tokenizer).get("type", "") if tokenizer.is_file() else ""
     config = {"kind": kind_of(config, tokenizer_type).name, **config}  # older runs: inferred
     conditions = config.get("data", {}).get("conditions") or {}
     shown = {"conditions": conditions, **config} if conditions else config
@@ -270,19 +270,13 @@ COMMANDS = {
 
 
 def main(argv=None) -> int:
+    """Run the command; the exit code: 0, 1 (data or run error), 2 (usage error), 130 (Ctrl-C)."""
     argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
+    debug, argv = debug_wanted(argv)
     args = build_parser(argv).parse_args(argv)
     if args.portable:
         set_portable()
-    try:
-        if args.command in COMMANDS:
-            COMMANDS[args.command](args)
-        else:
-            importlib.import_module(f"recur.cli_{args.command}").run(args)
-    except RecurError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    command = COMMANDS.get(args.command)
+    if command is None:
+        command = importlib.import_module(f"recur.cli_{args.command}").run
+    return guarded(command, args, debug)

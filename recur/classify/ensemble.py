@@ -26,6 +26,7 @@ from recur.classify.task import ClassifierTask, classifier_config_dict
 from recur.config.options import parse_duration
 from recur.models.classifier import ClassifierEnsemble, build_classifier
 from recur.runs import checkpoint
+from recur.runs.integrity import atomic_write_text
 from recur.training.session import Session
 from recur.training.trainer import Trainer
 
@@ -101,7 +102,7 @@ def train_members(
                 "val_macro_f1": trainer.best,
                 "seconds": round(trainer.elapsed, 3),
             }
-            (member_dir / DONE).write_text(json.dumps(done))
+            atomic_write_text(member_dir / DONE, json.dumps(done))
         if group.active:
             torch.distributed.barrier()  # every rank reads the time this member took
     if group.is_main:

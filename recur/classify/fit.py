@@ -38,6 +38,7 @@ from recur.data.labelled import read_examples
 from recur.errors import RecurError
 from recur.models.language_model import count_parameters
 from recur.runs import checkpoint
+from recur.runs.integrity import atomic_write_text
 from recur.runs.logbook import Logbook
 from recur.tokenizers import build_tokenizer
 from recur.training.session import Session, close_run, open_run
@@ -266,6 +267,6 @@ def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> 
         say(format_groups(report["groups"], classifier.group_by))
     plot_confusion(report, run_dir / "confusion.png", "validation split")
     payload = {"split": "validation", **report, "baselines": baselines}
-    (run_dir / "report.json").write_text(json.dumps(payload, indent=2))
+    atomic_write_text(run_dir / "report.json", json.dumps(payload, indent=2))
     say(f"wrote {run_dir / 'report.json'} and {run_dir / 'confusion.png'}")
     return payload

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
+from recur.errors import RecurError
 from recur.extras import require
+from recur.runs.integrity import MANIFEST, read_json, refuse_code, write_manifest
 
 MAX_FEATURES = 300_000
 BLOCKS = ({"analyzer": "word", "ngram_range": (1, 2)}, {"analyzer": "char", "ngram_range": (2, 5)})
@@ -85,6 +88,8 @@ class LinearModel:
         )
         for source, name in zip(temporary, FILES):
             source.replace(directory / name)
+        if (directory / MANIFEST).is_file():
+            write_manifest(directory)  # the checkpoint's checksums now cover these files too
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -138,17 +143,24 @@ def load_linear(directory) -> LinearModel | None:
     directory = Path(directory)
     if not all((directory / name).is_file() for name in FILES):
         return None
-    meta = json.loads((directory / FILES[0]).read_text(encoding="utf-8"))
-    tensors = load_file(str(directory / FILES[1]))
-    idf = [tensors[f"idf_{i}"].astype(np.float64) for i in range(len(BLOCKS))]
-    return LinearModel(
-        meta["classes"],
-        meta["vocabularies"],
-        idf,
-        tensors["coef"].astype(np.float64),
-        tensors["intercept"].astype(np.float64),
-        meta.get("blend_weight"),
-    )
+    meta = read_json(directory / FILES[0])
+    refuse_code(directory / FILES[1])
+    try:
+        tensors = load_file(str(directory / FILES[1]))
+        idf = [tensors[f"idf_{i}"].astype(np.float64) for i in range(len(BLOCKS))]
+        return LinearModel(
+            meta["classes"],
+            meta["vocabularies"],
+            idf,
+            tensors["coef"].astype(np.float64),
+            tensors["intercept"].astype(np.float64),
+            meta.get("blend_weight"),
+        )
+    except (SafetensorError, KeyError, TypeError, ValueError) as error:
+        raise RecurError(
+            f"{directory}: the TF-IDF model ({', '.join(FILES)}) cannot be read "
+            f"({type(error).__name__}: {error}); restore the run from a copy"
+        ) from None
 
 
 def blend(rnn: np.ndarray, linear: np.ndarray, weight: float) -> np.ndarray:

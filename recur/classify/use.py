@@ -172,6 +172,8 @@ class Classifier:
 
 
 def _write_rows(path: Path, columns: list, rows: list) -> None:
+    if path.is_dir():
+        raise RecurError(f"--out {path}: a folder; give a file name such as predictions.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     with open(temporary, "w", encoding="utf-8", newline="") as handle:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import field
+
+from recur.config.checks import check
+from recur.errors import RecurError
 
 
 def option(default, help: str, **kwargs):
@@ -17,12 +21,11 @@ def option(default, help: str, **kwargs):
 
 
 def parse_duration(text: str) -> float:
-    """'90', '90s', '3m', '1.5h' -> seconds."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
-    if not match:
+    """'90', '90s', '3m', '1.5h', '9m59s' -> seconds."""
+    parts = re.findall(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
+    if not parts or "".join(f"{v}{u}" for v, u in parts) != re.sub(r"\s", "", str(text)):
         raise ValueError(f"cannot read the duration {text!r}: use a number with s, m or h, like 3m")
-    value, unit = float(match.group(1)), match.group(2) or "s"
-    return value * {"s": 1, "m": 60, "h": 3600}[unit]
+    return sum(float(value) * {"s": 1, "m": 60, "h": 3600}[unit or "s"] for value, unit in parts)
 
 
 def to_dict(config) -> dict:
@@ -30,6 +33,18 @@ def to_dict(config) -> dict:
 
 
 def from_dict(cls, values: dict):
-    """Build ``cls`` from a dict, ignoring keys a newer or older version may add."""
+    """Build ``cls`` from a dict, ignoring keys a newer or older version may add; a value its
+    rules refuse (``checks.py``) is a ``UsageError`` naming the flag."""
+    if not isinstance(values, dict):
+        raise RecurError(f"the {cls.__name__} options must be a JSON object, not {values!r:.40}")
     names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in names})
+    # a pathlib.Path given from Python is the path it names (configs are saved as JSON)
+    config = cls(
+        **{
+            k: os.fspath(v) if isinstance(v, os.PathLike) else v
+            for k, v in values.items()
+            if k in names
+        }
+    )
+    check(config)
+    return config

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from recur.data.chorales import load_bach
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ CORPORA = {
 
 def get_corpus(name: str) -> Corpus:
     if name not in CORPORA:
-        raise RecurError(f"unknown corpus {name!r}; available: {', '.join(CORPORA)}")
+        raise UsageError(f"unknown corpus {name!r}; available: {', '.join(CORPORA)}")
     return CORPORA[name]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recur.data.readers import collect_files, read_text
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
 
@@ -113,14 +113,16 @@ def _add_rows(documents: Documents, path: Path, data) -> None:
 
 def _cell(row: dict, column: str) -> str:
     value = row.get(column)
-    return "" if value is None else str(value)
+    if value is None or (isinstance(value, float) and value != value):  # JSON null or NaN
+        return ""
+    return str(value)
 
 
 def parse_where(where: str | None):
     if not where:
         return None
     if "=" not in where:
-        raise RecurError(f"--where {where!r}: write it as COLUMN=VALUE")
+        raise UsageError(f"--where {where!r}: write it as COLUMN=VALUE")
     column, value = where.split("=", 1)
     return column.strip(), value
 

@@ -186,8 +186,11 @@ def build_cache(
     signature = _signature(paths, glob, encoding, val_fraction)
     meta_path, ids_path = directory / "cache.json", directory / "ids.bin"
     if meta_path.is_file() and ids_path.is_file():
-        meta = json.loads(meta_path.read_text())
-        if meta["signature"] == signature:
+        try:
+            meta = json.loads(meta_path.read_text())
+        except ValueError:  # cut short by a crash: built again below
+            meta = {}
+        if isinstance(meta, dict) and meta.get("signature") == signature:
             tokenizer = CharTokenizer(meta["symbols"])
             return (tokenizer, *TokenFile(ids_path, meta["dtype"]).split(meta["split"]))
     directory.mkdir(parents=True, exist_ok=True)
@@ -210,5 +213,7 @@ def build_cache(
         "split": split,
         "symbols": tokenizer.to_dict()["symbols"],
     }
-    meta_path.write_text(json.dumps(meta, ensure_ascii=False))
+    temporary = meta_path.with_name(f"{meta_path.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps(meta, ensure_ascii=False))
+    os.replace(temporary, meta_path)  # whole or absent, whatever a crash interrupts
     return (tokenizer, *TokenFile(ids_path, meta["dtype"]).split(split))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 from recur.tokenizers import condition_token
 
 
@@ -23,7 +23,7 @@ def parse_condition(text: str | None, counts: dict) -> dict:
     chosen = {}
     for part in [p for p in (text or "").split(",") if p.strip()]:
         if "=" not in part:
-            raise RecurError(f"--condition {part!r}: write it as COLUMN=VALUE")
+            raise UsageError(f"--condition {part!r}: write it as COLUMN=VALUE")
         column, value = (s.strip() for s in part.split("=", 1))
         if not counts:
             raise RecurError("this run has no conditions (train with --condition-column)")

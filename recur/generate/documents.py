@@ -17,7 +17,7 @@ import torch
 
 from recur.data.documents import fingerprint, normalize
 from recur.data.streams import line_end_id
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 from recur.generate.beam import beam_search
 from recur.generate.conditions import contrast_rows, parse_condition, start_rows
 from recur.generate.loop import Generation, Guidance, generate
@@ -30,7 +30,7 @@ def check_bounds(min_words, max_words) -> None:
     if (min_words is not None and min_words < 0) or (max_words is not None and max_words < 1):
         raise RecurError("--min-words must be >= 0 and --max-words >= 1")
     if min_words is not None and max_words is not None and min_words > max_words:
-        raise RecurError(f"--min-words {min_words} is above --max-words {max_words}")
+        raise UsageError(f"--min-words {min_words} is above --max-words {max_words}")
 
 
 def within(text: str, min_words, max_words) -> bool:

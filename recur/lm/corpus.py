@@ -20,6 +20,7 @@ from recur.data.readers import collect_files, load_text
 from recur.data.streams import frame_documents, split_documents, split_text
 from recur.data.token_cache import build_cache
 from recur.errors import RecurError
+from recur.runs.integrity import atomic_write_text
 from recur.tokenizers import build_tokenizer, condition_token
 
 
@@ -127,12 +128,13 @@ def document_summary(documents, data: DataConfig, run_dir: Path, say) -> None:
         more = f" and {len(values) - 12} more" if len(values) > 12 else ""
         say(f"condition {column}: {shown}{more}")
     prints = sorted({fingerprint(text) for text in documents.texts})
-    (run_dir / "documents.json").write_text(
+    atomic_write_text(
+        run_dir / "documents.json",
         json.dumps(
             {
                 "normalization": "lower case, white space removed; sha1, first 16 hex digits",
                 "documents": len(documents.texts),
                 "fingerprints": prints,
             }
-        )
+        ),
     )

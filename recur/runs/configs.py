@@ -6,7 +6,6 @@ it which kind the arguments ask for."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, TrainConfig, from_dict
@@ -19,7 +18,8 @@ from recur.config.presets import (
 )
 from recur.data.corpora import get_corpus
 from recur.data.pieces import is_music
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
+from recur.runs.integrity import leftover, read_json
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 CLASSIFIER_SECTIONS = {**SECTIONS, "classifier": ClassifierConfig}
@@ -88,10 +88,14 @@ def _classifier_configs(options: dict, base: dict | None) -> dict:
 
 def resume_configs(run_dir, options: dict) -> dict:
     """The saved run's configs; a model or data option that differs from them is an error."""
-    path = Path(run_dir) / "last" / "config.json"
-    if not path.is_file():
+    last = Path(run_dir) / "last"
+    if not last.is_dir():
+        last = leftover(last) or last  # a crash mid-save: open_run puts it back
+    if not (last / "config.json").is_file():
         raise RecurError(f"{run_dir}: nothing to resume (no last/config.json)")
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved = read_json(last / "config.json")
+    if not all(isinstance(saved.get(section), dict) for section in ("model", "data", "train")):
+        raise RecurError(f"{last / 'config.json'}: a model, data or train section is missing")
     saved["train"]["stop_after"] = None  # a pause point belongs to one invocation
     sections = CLASSIFIER_SECTIONS if saved.get("task") == "classify" else SECTIONS
     saved["model"] = {**SAVED_MODEL_FALLBACKS, **saved["model"]}
@@ -100,7 +104,7 @@ def resume_configs(run_dir, options: dict) -> dict:
         old = saved[section].get(name)
         if section in FIXED_ON_RESUME and value != old and not (name == "paths" and not value):
             flag = "--" + name.replace("_", "-")
-            raise RecurError(
+            raise UsageError(
                 f"{flag} {value} conflicts with the run's saved {name} = {old}; "
                 "drop the flag to resume, or start a new run"
             )
@@ -112,10 +116,20 @@ def read_config_file(config: str | None) -> dict | None:
     """The sections of a ``--config`` JSON file, or None without one."""
     if not config:
         return None
-    try:
-        return json.loads(Path(config).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise RecurError(f"--config {config}: {error}") from None
+    if not Path(config).is_file():
+        raise RecurError(f"--config {config}: no such file")
+    sections = read_json(config, "an object of model/data/train/classifier sections")
+    for section, values in sections.items():
+        if section not in CLASSIFIER_SECTIONS or not isinstance(values, dict):
+            raise RecurError(
+                f"--config {config}: {section!r} is not a section (a JSON object named one of "
+                f"{', '.join(CLASSIFIER_SECTIONS)})"
+            )
+        known = {f.name for f in dataclasses.fields(CLASSIFIER_SECTIONS[section])}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise RecurError(f"--config {config}: unknown {section} option(s) {', '.join(unknown)}")
+    return sections
 
 
 def _chosen(options: dict, base: dict | None) -> set:

@@ -4,6 +4,7 @@ loss-curve PNG."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,8 +33,11 @@ class Logbook:
     def write(self, record: dict) -> None:
         if not self.enabled:
             return
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+        with open(self.path, "a+b") as handle:
+            # a line a kill cut short (before a resume) is ended, so the next one stands alone
+            size = handle.seek(0, os.SEEK_END)
+            torn = size > 0 and handle.seek(size - 1) >= 0 and handle.read(1) != b"\n"
+            handle.write((("\n" if torn else "") + json.dumps(record) + "\n").encode("utf-8"))
 
     def say(self, message: str) -> None:
         if self.quiet:
@@ -85,7 +89,13 @@ def read_metrics(run_dir) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue  # blank, or cut short by a kill
+    return [record for record in records if isinstance(record, dict)]
 
 
 def plot_losses(run_dir) -> Path | None:
@@ -106,5 +116,7 @@ def plot_losses(run_dir) -> Path | None:
     axes.legend()
     path = Path(run_dir) / "loss.png"
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    temporary = path.with_name(".loss.png.tmp")
+    figure.savefig(temporary, dpi=100, format="png")
+    os.replace(temporary, path)
     return path

@@ -49,7 +49,17 @@ def load_tokenizer(path: str | Path):
         values = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise RecurError(f"{path}: cannot read the tokenizer ({error})") from None
-    return tokenizer_from_dict(values)
+    if not isinstance(values, dict):
+        raise RecurError(f"{path}: a tokenizer is a JSON object, not {type(values).__name__}")
+    try:
+        return tokenizer_from_dict(values)
+    except RecurError as error:
+        raise RecurError(f"{path}: {error}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise RecurError(
+            f"{path}: not a tokenizer this version can read ({type(error).__name__}: {error}); "
+            "restore the file from a copy of the run"
+        ) from None
 
 
 def build_tokenizer(level: str, data=None):

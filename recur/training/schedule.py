@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from recur.config.options import TrainConfig, parse_duration
 from recur.config.presets import DEFAULT_BUDGET
-from recur.errors import RecurError
+from recur.errors import UsageError
 
 AUTO_EVALUATIONS = 6
 
@@ -60,7 +60,7 @@ def make_plan(config: TrainConfig, chunks_per_epoch: int) -> Plan:
     try:
         seconds = parse_duration(config.time) if config.time else None
     except ValueError as error:
-        raise RecurError(f"--time: {error}") from None
+        raise UsageError(f"--time: {error}") from None
     if config.steps is None and config.epochs is None and seconds is None:
         seconds = parse_duration(DEFAULT_BUDGET)
     for name, value in (
@@ -69,7 +69,7 @@ def make_plan(config: TrainConfig, chunks_per_epoch: int) -> Plan:
         ("--time", seconds),
     ):
         if value is not None and value <= 0:
-            raise RecurError(f"{name} must be positive")
+            raise UsageError(f"{name} must be positive")
     return Plan(config.steps, seconds, chunks_per_epoch, config.epochs)
 
 
@@ -96,11 +96,11 @@ class EvalClock:
             try:
                 self.unit, self.interval = "seconds", parse_duration(every)
             except ValueError:
-                raise RecurError(
+                raise UsageError(
                     f"--eval-every {every!r}: give a step count, a duration like 30s, or auto"
                 ) from None
         if self.interval <= 0:
-            raise RecurError("--eval-every must be positive")
+            raise UsageError("--eval-every must be positive")
         self.next_mark = next_mark or self.interval
 
     def due(self, step: int, elapsed: float, progress: float, epoch_ended: bool = False) -> bool:

@@ -2,6 +2,8 @@
 
 Picks the threads (before our own work adds to the load), joins the torchrun group when there is
 one, picks the device, and names the run directory, refusing to write over a run that is there.
+Rank 0 locks the directory (``runs/lock.py``) until the run closes, and a resumed run first puts
+back a checkpoint that a crash left half-swapped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import torch
 
 from recur.config.options import DataConfig, TrainConfig
 from recur.errors import RecurError
+from recur.runs.checkpoint import recover
+from recur.runs.lock import RunLock, acquire
 from recur.training.distributed import Group, setup, teardown
 from recur.training.machine import auto_threads, choose_device
 
@@ -24,6 +28,7 @@ class Session:
     device: torch.device
     run_dir: Path
     note: str | None  # why fewer threads than cores were taken, or None
+    lock: RunLock | None = None  # rank 0's hold on run_dir
 
 
 def default_run_dir(data: DataConfig) -> Path:
@@ -58,11 +63,22 @@ def open_run(
         )
     if group.active:
         note = None  # the ranks share the cores by design
-    return Session(group, device, run_dir, note)
+    lock = None
+    if group.is_main:
+        try:
+            lock = acquire(run_dir)
+        except RecurError:
+            teardown(group)
+            raise
+        if resume:
+            recover(run_dir)
+    return Session(group, device, run_dir, note, lock)
 
 
 def close_run(session: Session) -> None:
     """The other ranks wait until rank 0 has written; then the group is left."""
     if session.group.joined:
         torch.distributed.barrier()
+    if session.lock is not None:
+        session.lock.release()
     teardown(session.group)

@@ -264,7 +264,7 @@ def test_cli_classifier_end_to_end_and_errors(tmp_path):
     assert predicted.returncode == 0 and (tmp_path / "p.csv").exists()
     missing = run_cli("train", str(data), "--label-column", "genre", "--out", str(tmp_path / "x"))
     assert (
-        missing.returncode == 2
+        missing.returncode == 1
         and "no column 'genre'; the file has: label, text, year" in missing.stderr
         and "Traceback" not in missing.stderr
     )
@@ -279,9 +279,9 @@ def test_cli_classifier_end_to_end_and_errors(tmp_path):
         "--out",
         str(tmp_path / "y"),
     )
-    assert single.returncode == 2 and "only one class" in single.stderr
+    assert single.returncode == 1 and "only one class" in single.stderr
     wrong = run_cli("generate", str(run))
-    assert wrong.returncode == 2 and "classifier" in wrong.stderr
+    assert wrong.returncode == 1 and "classifier" in wrong.stderr
 
 
 def test_missing_labels_are_counted(tmp_path):

@@ -110,23 +110,29 @@ def test_info_shows_the_config(run_dir):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, message, code",
     [
         (
             ("generate", "RUN", "--prime", "XYZ"),
             "error: the prime contains characters the model never saw: 'X', 'Y', 'Z'",
+            1,
         ),
-        (("train", "EMPTY", "--steps", 1), "error: {d}/empty.txt: the file is empty"),
-        (("train", "--resume", "RUN", "--hidden-size", 64), "error: --hidden-size 64 conflicts"),
-        (("generate", "NOWHERE"), "error: NOWHERE: not a run directory"),
-        (("train", "--corpus", "nope"), "error: unknown corpus 'nope'"),
+        (("train", "EMPTY", "--steps", 1), "error: {d}/empty.txt: the file is empty", 1),
+        (
+            ("train", "--resume", "RUN", "--hidden-size", 64),
+            "error: --hidden-size 64 conflicts",
+            2,
+        ),
+        (("generate", "NOWHERE"), "error: NOWHERE: not a run directory", 1),
+        (("train", "--corpus", "nope"), "error: unknown corpus 'nope'", 2),
     ],
 )
-def test_bad_input_is_one_line_with_status_2(run_dir, args, message):
+def test_bad_input_is_one_line_with_its_status(run_dir, args, message, code):
+    """A data or run error exits 1, a usage error (an option, or options that clash) 2."""
     (run_dir / "empty.txt").write_text("")
     names = {"RUN": run_dir / "run", "EMPTY": run_dir / "empty.txt"}
     result = recur(*[names.get(a, a) for a in args], check=False)
-    assert result.returncode == 2
+    assert result.returncode == code
     assert result.stderr.strip().splitlines()[-1].startswith(message.format(d=run_dir))
     assert "Traceback" not in result.stderr
 

@@ -108,27 +108,33 @@ def test_info_shows_conditions_and_evaluate_reports_scales(headlines):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, message, code",
     [
         (
             ("generate", "RUN", "--condition", "label=sports"),
             r"error: unknown label 'sports'; valid values: "
             r"(bait|news) \(\d+\), (bait|news) \(\d+\)",
+            1,
         ),
         (
             ("train", "CSV", "--text-column", "title", "--steps", 1),
             "error: {csv}: no column 'title'; the file has: label, source, headline",
+            1,
         ),
-        (("generate", "RUN", "--min-words", 5, "--max-words", 2), "error: --min-words 5 is above"),
+        (
+            ("generate", "RUN", "--min-words", 5, "--max-words", 2),
+            "error: --min-words 5 is above",
+            2,
+        ),
     ],
 )
-def test_document_errors_are_one_line(headlines, args, message):
+def test_document_errors_are_one_line(headlines, args, message, code):
     import re
 
     folder, _ = headlines
     names = {"RUN": folder / "run", "CSV": folder / "heads.csv"}
     result = recur(*[names.get(a, a) for a in args], check=False)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == code and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert re.match(message.format(csv=re.escape(str(folder / "heads.csv"))), last), last
 

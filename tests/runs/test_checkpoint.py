@@ -29,6 +29,7 @@ def test_save_then_load_gives_identical_logits(tmp_path, tie):
     assert bundle.tokenizer.symbols == tokenizer.symbols
     assert sorted(p.name for p in (tmp_path / "best").iterdir()) == [
         "config.json",
+        "manifest.json",
         "model.safetensors",
         "tokenizer.json",
     ]
