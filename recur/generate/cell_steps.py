@@ -10,12 +10,15 @@ a Mogrifier layer mogrifies x and h, then takes one LSTM product over [x, h].
 # No ``from __future__ import annotations``: TorchScript reads these annotations as objects.
 import copy
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from recur.generate.step_modules import lstm_update
+from recur.models.min_rnn import MinBlock, MinRNN
+from recur.models.mogrifier import MogrifierLayer, MogrifierLSTM
 
 
 def positive(x: Tensor) -> Tensor:
@@ -27,7 +30,7 @@ class MinBlockStep(nn.Module):
     """``x + cell(norm(x))``, then ``x + feedforward(norm(x))``; the top layer also applies the
     stack's final norm (``final``), so its output is what the decoder reads."""
 
-    def __init__(self, block: nn.Module, product: Callable, final: nn.Module, slot: int):
+    def __init__(self, block: MinBlock, product: Callable, final: nn.Module, slot: int):
         super().__init__()
         self.slot, self.mingru = slot, block.cell.kind == "mingru"
         self.norm, self.final = copy.deepcopy(block.norm).float(), copy.deepcopy(final).float()
@@ -37,9 +40,10 @@ class MinBlockStep(nn.Module):
         self.ff_in: nn.Module = nn.Identity()
         self.ff_out: nn.Module = nn.Identity()
         if self.has_ff:
+            ff_in, ff_out = cast(nn.Linear, block.ff_in), cast(nn.Linear, block.ff_out)
             self.ff_norm = copy.deepcopy(block.ff_norm).float()
-            self.ff_in = product(block.ff_in.weight.float(), block.ff_in.bias.float())
-            self.ff_out = product(block.ff_out.weight.float(), block.ff_out.bias.float())
+            self.ff_in = product(ff_in.weight.float(), ff_in.bias.float())
+            self.ff_out = product(ff_out.weight.float(), ff_out.bias.float())
 
     def forward(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         h = states[self.slot]
@@ -60,10 +64,12 @@ class MinBlockStep(nn.Module):
 class MogrifierStep(nn.Module):
     """Rounds of ``x = 2 sigmoid(Q h) x`` / ``h = 2 sigmoid(R x) h``, then the LSTM step."""
 
-    def __init__(self, layer: nn.Module, product: Callable, slot: int):
+    def __init__(self, layer: MogrifierLayer, product: Callable, slot: int):
         super().__init__()
         self.slot = slot
-        self.mogrify = nn.ModuleList(product(m.weight.float(), None) for m in layer.mogrify)
+        self.mogrify = nn.ModuleList(
+            product(cast(nn.Linear, m).weight.float(), None) for m in layer.mogrify
+        )
         self.joint = product(layer.gates.weight.float(), layer.gates.bias.float())
 
     def forward(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
@@ -80,19 +86,23 @@ class MogrifierStep(nn.Module):
 def build(model: nn.Module, product: Callable) -> tuple[Tensor, list[nn.Module], Tensor | None]:
     """The (V, W) input table (embedding rows, through a minGRU/minLSTM stack's input
     projection), the layer modules and the (R, W) condition table (None: unconditioned)."""
-    rnn = model.rnn
-    table = model.embedding.weight.float()
-    conditions = model.condition_embedding.weight.float() if model.conditioned else None
-    if model.config.cell == "mogrifier":
-        layers = [MogrifierStep(layer, product, 2 * i) for i, layer in enumerate(rnn.layers)]
+    embedding = cast(nn.Embedding, model.embedding)
+    table = embedding.weight.float()
+    conditions = (
+        cast(nn.Embedding, model.condition_embedding).weight.float() if model.conditioned else None
+    )
+    layers: list[nn.Module] = []
+    if isinstance(model.rnn, MogrifierLSTM):
+        for i, layer in enumerate(model.rnn.layers):
+            layers.append(MogrifierStep(cast(MogrifierLayer, layer), product, 2 * i))
         return table.contiguous(), layers, conditions
+    rnn = cast(MinRNN, model.rnn)
     if isinstance(rnn.input, nn.Linear):  # linear: folds into both tables
         weight = rnn.input.weight.float()
         table = table @ weight.t()
         conditions = None if conditions is None else conditions @ weight.t()
     top = len(rnn.layers) - 1
-    layers = [
-        MinBlockStep(block, product, rnn.norm if i == top else nn.Identity(), i)
-        for i, block in enumerate(rnn.layers)
-    ]
+    for i, block in enumerate(rnn.layers):
+        final = rnn.norm if i == top else nn.Identity()
+        layers.append(MinBlockStep(cast(MinBlock, block), product, final, i))
     return table.contiguous(), layers, conditions

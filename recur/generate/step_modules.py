@@ -4,10 +4,11 @@ module per recurrent layer, and ``StepNet`` that runs them, one token or many.
 ``stepper.py`` builds these from a trained model; they hold only the rearranged weights. State
 is a flat list of (B, H) tensors, per layer ``h, c`` for an LSTM and ``h`` for a GRU or RNN, then
 the (B, C) condition rows of a conditioned model. A layer module maps ``(x, states)`` to its
-output (the next layer's input) and its own states; the newer cells' are in ``cell_steps.py``. Scripted, ``StepNet.draw`` runs whole blocks of
-sampling steps with no Python between them, several times faster than a Python loop over the
-same modules and noise (``python -m benchmarks.sampling_ab``). The oneDNN and int8 products are
-``recur.kernels``' (``onednn.linear_rows``, ``quantized.Int8Linear``).
+output (the next layer's input) and its own states; the newer cells' are in ``cell_steps.py``.
+Scripted, ``StepNet.draw`` runs whole blocks of sampling steps with no Python between them,
+several times faster than a Python loop over the same modules and noise (``python -m
+benchmarks.sampling_ab``). The oneDNN and int8 products are ``recur.kernels``'
+(``onednn.linear_rows``, ``quantized.Int8Linear``).
 """
 
 # No ``from __future__ import annotations`` here: TorchScript reads the buffers' class

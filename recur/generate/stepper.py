@@ -75,9 +75,10 @@ def _lstm_order(hidden_size: int) -> torch.Tensor:
 
 class Stepper:
     """``stepper(tokens (B,), layers) -> (logits (B, V), layers)``; ``layers`` is a flat list
-    of (B, H) states: ``h, c`` per layer for an LSTM or Mogrifier, ``h`` for the others, then the (B, C)
-    condition rows of a model with a condition embedding. ``draw`` runs many sampling steps.
-    ``script=False`` keeps the step in Python (the scripted one is checked against it)."""
+    of (B, H) states: ``h, c`` per layer for an LSTM or Mogrifier, ``h`` for the others, then
+    the (B, C) condition rows of a model with a condition embedding. ``draw`` runs many
+    sampling steps. ``script=False`` keeps the step in Python (the scripted one is checked
+    against it)."""
 
     def __init__(self, model: RecurrentLM, precision: str = "fp32", script: bool = True):
         precision = usable_precision(precision)
@@ -106,8 +107,7 @@ class Stepper:
     def _build(self, model: RecurrentLM, precision: str) -> steps.StepNet:
         if self.cell not in CLASSIC:
             product = partial(build_product, precision=precision)
-            table, layers, conditions = cell_steps.build(model, product)
-            return self._net(model, table, layers, precision, conditions)
+            return self._net(model, *cell_steps.build(model, product), precision)
         rnn, slots = model.rnn, self.slots
         w_ih0, b_ih0 = self._weights(rnn, "ih", 0)
         table = (model.embedding.weight.float() @ w_ih0.t() + b_ih0).contiguous()
@@ -129,10 +129,12 @@ class Stepper:
                 )
                 kind = steps.GRULayer if self.cell == "gru" else steps.RNNLayer
                 layers.append(kind(inputs, build_product(w_hh, b_hh, precision), slots * i))
-        conditions = model.condition_embedding.weight.float() @ w_ih0.t() if self.conditioned else None
-        return self._net(model, table, layers, precision, conditions)
+        conditions = (
+            model.condition_embedding.weight.float() @ w_ih0.t() if self.conditioned else None
+        )
+        return self._net(model, table, layers, conditions, precision)
 
-    def _net(self, model: RecurrentLM, table, layers, precision: str, conditions) -> steps.StepNet:
+    def _net(self, model: RecurrentLM, table, layers, conditions, precision: str) -> steps.StepNet:
         """The StepNet over ``layers`` with the model's decoder (and condition rows)."""
         decoder: nn.Module
         if getattr(model, "adaptive", False):

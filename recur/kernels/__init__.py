@@ -4,9 +4,9 @@ products (``onednn``), int8 quantized products (``quantized``), glibc's allocato
 recurrence stepped on the CPU (``min_scan``).
 
 ``RECUR_PORTABLE=1`` in the environment (``recur --portable``) turns them all off: plain
-``torch.addmm``, ``nn.GRU``, the log-space scan, no int8 ops, no ``mallopt``. ``enabled()`` is the one place that
-reads it; the environment carries it to the processes a run starts (distributed ranks).
-Importing this package does not import torch.
+``torch.addmm``, ``nn.GRU``, the log-space scan, no int8 ops, no ``mallopt``. ``enabled()``
+is the one place that reads it; the environment carries it to the processes a run starts
+(distributed ranks). Importing this package does not import torch.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class MinRecurrence(torch.autograd.Function):
         return h
 
     @staticmethod
-    def backward(ctx, grad_h: torch.Tensor):  # type: ignore[override]
+    def backward(ctx, grad_h: torch.Tensor):
         k, h, h0 = ctx.saved_tensors
         a, _, parts = _coefficients(k, ctx.mingru)
         grad = torch.empty_like(h)

@@ -46,8 +46,8 @@ def gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 class RecurrentClassifier(nn.Module):
-    """Embedding -> (bi)directional recurrent layers (any cell of models/cells.py) -> pooling over time -> dropout ->
-    linear head."""
+    """Embedding -> (bi)directional recurrent layers (any cell of models/cells.py) -> pooling
+    over time -> dropout -> linear head."""
 
     def __init__(self, config: ModelConfig, classifier: ClassifierConfig):
         super().__init__()

@@ -60,8 +60,9 @@ def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
 
 
 class RecurrentLM(nn.Module):
-    """Embedding -> stacked recurrent cell (models/cells.py) -> decoder over the vocabulary: a linear layer (tied to
-    the embedding when the sizes allow), or an adaptive softmax (``adaptive_softmax`` cutoffs)."""
+    """Embedding -> stacked recurrent cell (models/cells.py) -> decoder over the vocabulary: a
+    linear layer (tied to the embedding when the sizes allow), or an adaptive softmax
+    (``adaptive_softmax`` cutoffs)."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -99,8 +100,9 @@ class RecurrentLM(nn.Module):
         self, ids: torch.Tensor, state: State | None = None, targets: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, State]:
         if self.folds_embedding(ids):
-            first = cpu_gru.embedded_inputs(self.embedding, self.rnn, ids)  # (T, B, 3H)
-            out, h = cpu_gru.gru(self.rnn, None, None if state is None else state[0], first)
+            rnn = cast(nn.GRU, self.rnn)  # folds_embedding: a GRU
+            first = cpu_gru.embedded_inputs(self.embedding, rnn, ids)  # (T, B, 3H)
+            out, h = cpu_gru.gru(rnn, None, None if state is None else state[0], first)
             return self.outputs(self.dropout(out), (h,), targets)
         x = self.embedding(ids)  # (B, T, E)
         carried: tuple[torch.Tensor, ...] = ()
