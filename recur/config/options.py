@@ -41,7 +41,10 @@ class ModelConfig:
     """Shape of a recurrent language model; saved as ``config.json["model"]``."""
 
     cell: str = option(
-        "gru", "recurrent cell (GRU trains fastest to a given loss on CPU)", choices=CELLS
+        "gru",
+        "recurrent cell: gru, lstm, rnn, mingru / minlstm (gates from the input only, trained "
+        "in parallel over the chunk), mogrifier (see docs/cells.md)",
+        choices=CELLS,
     )
     num_layers: int = option(2, "number of stacked recurrent layers")
     mogrifier_rounds: int = option(

@@ -17,6 +17,9 @@ import torch
 
 from recur.kernels import enabled
 
+# Steps per block: a block's coefficients, (B, BLOCK, H) each, stay in the cache between uses.
+BLOCK = 32
+
 
 def usable(x: torch.Tensor) -> bool:
     """Whether ``scan`` may stand in for the log-space scan on tensors like ``x``."""
@@ -37,39 +40,61 @@ def scan(kind: str, k: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
     return MinRecurrence.apply(k.contiguous(), h0, kind == "mingru")
 
 
-def _positive(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """min_rnn.g(x) and its derivative."""
-    s = torch.sigmoid(x)
-    above = x >= 0
-    return torch.where(above, x + 0.5, s), torch.where(above, 1.0, s * (1 - s))
+def _positive(x: torch.Tensor) -> torch.Tensor:
+    """min_rnn.g(x) = relu(x) + sigmoid(min(x, 0)): the same values without torch.where,
+    which is several times slower here."""
+    return torch.relu(x).add_(torch.sigmoid(x.clamp_max(0)))
 
 
-def _coefficients(k: torch.Tensor, mingru: bool) -> tuple:
-    """a, b and what the backward needs: (z, g, g') for minGRU, (f, i, g, g') for minLSTM."""
+def _positive_slope(x: torch.Tensor) -> torch.Tensor:
+    """g'(x): 1 for x >= 0, sigmoid'(x) below (where sigmoid'(min(x, 0)) is 0.25 above)."""
+    s = torch.sigmoid(x.clamp_max(0))
+    return (s - s * s).add_((x >= 0).to(x.dtype), alpha=0.75)
+
+
+def _steps(k: torch.Tensor, mingru: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """a, b of h_t = a_t h_{t-1} + b_t from the gate pre-activations."""
     if mingru:
         k_z, k_h = k.chunk(2, -1)
         z = torch.sigmoid(k_z)
-        g, dg = _positive(k_h)
-        return 1 - z, z * g, (z, g, dg)
+        return 1 - z, z * _positive(k_h)
     k_f, k_i, k_h = k.chunk(3, -1)
     f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
-    g, dg = _positive(k_h)
     total = f + i
-    return f / total, i / total * g, (f, i, g, dg)
+    return f / total, i / total * _positive(k_h)
+
+
+def _coefficients(k: torch.Tensor, mingru: bool) -> tuple:
+    """a, g(h~) and the factors of the gradient of each gate block: with
+    u = dL/db * g - dL/da = dL/dh_t * (g - h_{t-1}), a gate's gradient is its factor times u
+    (z, or f and i) and h~'s is dL/dh_t times its factor."""
+    if mingru:
+        k_z, k_h = k.chunk(2, -1)
+        z = torch.sigmoid(k_z)
+        return 1 - z, _positive(k_h), (z * (1 - z),), z * _positive_slope(k_h)
+    k_f, k_i, k_h = k.chunk(3, -1)
+    f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
+    total = f + i
+    shared = f * i / (total * total)
+    gates = (-(1 - f) * shared, (1 - i) * shared)
+    return f / total, _positive(k_h), gates, i / total * _positive_slope(k_h)
 
 
 class MinRecurrence(torch.autograd.Function):
-    """k (B, T, G*H), h0 (B, H) -> h (B, T, H). Backward: the gradient reaching h_t,
+    """k (B, T, G*H), h0 (B, H) -> h (B, T, H), ``BLOCK`` steps at a time: each block's
+    coefficients are formed, used and dropped while they are in the cache (and formed again in
+    the backward pass), so only k and h are kept. Backward: the gradient reaching h_t,
     G_t = dh_t + a_{t+1} G_{t+1}, is the same recurrence run backwards; then d b_t = G_t,
-    d a_t = G_t h_{t-1}, d h0 = a_1 G_1, and the chain rule through the gates, all steps at once."""
+    d a_t = G_t h_{t-1}, d h0 = a_1 G_1, and the chain rule through the gates."""
 
     @staticmethod
     def forward(ctx, k: torch.Tensor, h0: torch.Tensor, mingru: bool) -> torch.Tensor:
-        a, b, _ = _coefficients(k, mingru)
-        h = torch.empty_like(b)
+        h = k.new_empty(k.shape[0], k.shape[1], h0.shape[1])
         previous = h0
-        for t in range(k.shape[1]):
-            previous = torch.addcmul(b[:, t], a[:, t], previous, out=h[:, t])
+        for start in range(0, k.shape[1], BLOCK):
+            a, b = _steps(k[:, start : start + BLOCK], mingru)
+            for t in range(a.shape[1]):
+                previous = torch.addcmul(b[:, t], a[:, t], previous, out=h[:, start + t])
         ctx.mingru = mingru
         ctx.save_for_backward(k, h, h0)
         return h
@@ -77,21 +102,20 @@ class MinRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor):
         k, h, h0 = ctx.saved_tensors
-        a, _, parts = _coefficients(k, ctx.mingru)
-        grad = torch.empty_like(h)
-        grad[:, -1] = grad_h[:, -1]
-        for t in range(k.shape[1] - 2, -1, -1):
-            torch.addcmul(grad_h[:, t], a[:, t + 1], grad[:, t + 1], out=grad[:, t])
-        before = torch.cat([h0[:, None], h[:, :-1]], 1)  # h_{t-1}
-        grad_a, grad_b = grad * before, grad
-        if ctx.mingru:
-            z, g, dg = parts
-            grad_k = torch.cat([z * (1 - z) * (grad_b * g - grad_a), grad_b * z * dg], -1)
-        else:
-            f, i, g, dg = parts
-            total = f + i
-            shared = (grad_b * g - grad_a) / (total * total)
-            grad_k = torch.cat(
-                [-f * (1 - f) * i * shared, i * (1 - i) * f * shared, grad_b * i / total * dg], -1
+        grad_k = torch.empty_like(k)
+        a_next, grad_next = torch.zeros_like(h0), torch.zeros_like(h0)  # a_{t+1}, G_{t+1}
+        for start in reversed(range(0, k.shape[1], BLOCK)):
+            end = min(start + BLOCK, k.shape[1])
+            a, g, gates, candidate = _coefficients(k[:, start:end], ctx.mingru)
+            grad = torch.empty_like(a)
+            for t in range(end - start - 1, -1, -1):
+                grad_next = torch.addcmul(grad_h[:, start + t], a_next, grad_next, out=grad[:, t])
+                a_next = a[:, t]
+            before = (
+                h[:, start - 1 : end - 1] if start else torch.cat([h0[:, None], h[:, : end - 1]], 1)
             )
-        return grad_k, a[:, 0] * grad[:, 0], None
+            u = (g - before).mul_(grad)  # dL/dh_t * (g_t - h_{t-1})
+            grad_k[:, start:end] = torch.cat(
+                [factor * u for factor in gates] + [grad * candidate], -1
+            )
+        return grad_k, a_next * grad_next, None

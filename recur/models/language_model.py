@@ -24,6 +24,7 @@ from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError
 from recur.kernels import cpu_gru
 from recur.models.cells import CLASSIC, build_rnn, state_count
+from recur.models.min_rnn import MinRNN
 from recur.tokenizers.base import SymbolTable
 
 State = tuple  # tuple[torch.Tensor, ...]
@@ -104,6 +105,11 @@ class RecurrentLM(nn.Module):
             first = cpu_gru.embedded_inputs(self.embedding, rnn, ids)  # (T, B, 3H)
             out, h = cpu_gru.gru(rnn, None, None if state is None else state[0], first)
             return self.outputs(self.dropout(out), (h,), targets)
+        if self.folds_projection(ids):  # the embedding and a minGRU/minLSTM input projection
+            stack = cast(MinRNN, self.rnn)
+            table = self.embedding.weight @ cast(nn.Linear, stack.input).weight.t()  # (V, H)
+            out, new = stack(F.embedding(ids, table), None if state is None else tuple(state), True)
+            return self.outputs(self.dropout(out), tuple(new), targets)
         x = self.embedding(ids)  # (B, T, E)
         carried: tuple[torch.Tensor, ...] = ()
         if self.conditioned:
@@ -129,6 +135,17 @@ class RecurrentLM(nn.Module):
             and not (self.training and self.dropout.p > 0)
             and self.config.vocab_size * 8 <= ids.numel()
             and cpu_gru.usable(self.rnn, self.embedding.weight)
+        )
+
+    def folds_projection(self, ids: torch.Tensor) -> bool:
+        """Whether a minGRU/minLSTM stack's input projection folds into the embedding, one
+        (V, H) table, as ``folds_embedding`` does for a GRU, and on the same conditions."""
+        return (
+            isinstance(self.rnn, MinRNN)
+            and isinstance(self.rnn.input, nn.Linear)
+            and not self.conditioned
+            and not (self.training and self.dropout.p > 0)
+            and self.config.vocab_size * 8 <= ids.numel()
         )
 
     def outputs(self, out: torch.Tensor, state: State, targets: torch.Tensor | None) -> tuple:

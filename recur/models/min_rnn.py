@@ -150,8 +150,9 @@ class MinRNN(nn.Module):
         )
         self.norm = nn.LayerNorm(hidden_size)
 
-    def forward(self, x: torch.Tensor, state: tuple | None = None) -> tuple:
-        x = self.input(x)  # (B, T, H)
+    def forward(self, x: torch.Tensor, state: tuple | None = None, projected=False) -> tuple:
+        """``projected``: x is already ``input(x)`` (the language model's folded table)."""
+        x = x if projected else self.input(x)  # (B, T, H)
         last = []
         for index, layer in enumerate(self.layers):
             x, h = layer(x, None if state is None else state[0][index])

@@ -11,6 +11,7 @@ import torch
 import recur
 from recur import kernels
 from recur.config.options import ClassifierConfig, ModelConfig
+from recur.kernels import min_scan
 from recur.generate.stepper import Stepper
 from recur.models import min_rnn
 from recur.models.classifier import build_classifier
@@ -40,6 +41,7 @@ def run_cell(cell, x, h0, weights):
 @pytest.mark.parametrize("kind", ["mingru", "minlstm"])
 def test_parallel_scan_kernel_and_step_compute_one_recurrence(kind, monkeypatch):
     monkeypatch.setattr(min_rnn, "SCAN_BLOCK", 7)  # several scan blocks, h carried across them
+    monkeypatch.setattr(min_scan, "BLOCK", 8)  # and several kernel blocks
     torch.manual_seed(0)
     cell = min_rnn.MinCell(kind, 6).double()
     x, h0, weights = torch.randn(3, 30, 6).double(), torch.rand(3, 6).double(), torch.randn(6)
@@ -200,3 +202,16 @@ def test_a_classifier_starts_from_a_mingru_language_model(tmp_path):
         model.state_dict()["forward_layers.1.layers.0.cell.linear.weight"],
         lm.state_dict()["rnn.layers.1.cell.linear.weight"],
     )
+
+
+def test_the_input_projection_folds_into_the_embedding(monkeypatch):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell="mingru", vocab_size=11, hidden_size=8)).eval()
+    ids = torch.randint(0, 11, (4, 30))
+    assert model.folds_projection(ids)
+    with torch.no_grad():
+        folded, state = model(ids)
+        monkeypatch.setattr(type(model), "folds_projection", lambda self, ids: False)
+        plain, plain_state = model(ids)
+    torch.testing.assert_close(folded, plain)
+    torch.testing.assert_close(state[0], plain_state[0])
