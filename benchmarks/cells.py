@@ -8,9 +8,10 @@ an equal number of steps (equal tokens), for the default GRU and the newer cells
 Speed: each round times every cell once, in turn (A, B, C, A, B, C, ...), so a shared host's load
 falls on all of them alike; the figure is the median over the rounds, and each cell's ratio to the
 first cell is the median of its per-round ratios. Quality: one run per cell and corpus, one after
-the other, trained for the same ``--steps`` with the character defaults and the same seed, then
-``recur evaluate`` on the validation text. Results go to benchmarks/cells.json and between the
-``cells:start`` / ``cells:end`` markers of docs/benchmarks.md.
+the other, trained for the same ``--steps`` with the character defaults and the same seed; the
+figure is the run's last validation (the last tenth of the text, 32 slices side by side).
+Results go to benchmarks/cells.json and between the ``cells:start`` / ``cells:end`` markers of
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ RESULTS = ROOT / "benchmarks" / "cells.json"
 PAGE = ROOT / "docs" / "benchmarks.md"
 OUT = ROOT / "benchmarks" / "out" / "cells"
 MARKERS = ("<!-- cells:start -->", "<!-- cells:end -->")
-CORPORA = {  # name: (training text, validation text or None: the last tenth of the training text)
-    "tiny Shakespeare": (DATA / "tinyshakespeare" / "input.txt", None),
-    "PTB characters": (DATA / "ptb" / "ptb.char.train.txt", DATA / "ptb" / "ptb.char.valid.txt"),
+CORPORA = {  # the training text; each run validates on its last tenth (--val-fraction 0.1)
+    "tiny Shakespeare": DATA / "tinyshakespeare" / "input.txt",
+    "PTB characters": DATA / "ptb" / "ptb.char.train.txt",
 }
 
 
@@ -105,37 +106,45 @@ def speed(cells: list, lengths: list, hidden_size: int, batch_size: int, rounds:
 def quality(cells: list, steps: int, threads: int, corpora: list) -> list:
     """Validation loss after ``steps`` steps of each cell on each corpus (one run at a time)."""
     rows = []
-    for corpus, (train, valid) in CORPORA.items():
+    for corpus, train in CORPORA.items():
         if corpus not in corpora:
             continue
         if not train.is_file():
             print(f"skipping {corpus}: {train} is absent", file=sys.stderr)
             continue
-        if valid is None:
-            text = train.read_text(encoding="utf-8")
-            valid = OUT / f"{train.stem}-valid.txt"
-            OUT.mkdir(parents=True, exist_ok=True)
-            valid.write_text(text[int(len(text) * 0.9) :], encoding="utf-8")
         for name in cells:
-            rows.append(quality_run(corpus, train, valid, name, steps, threads))
+            rows.append(quality_run(corpus, train, name, steps, threads))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     return rows
 
 
-def quality_run(corpus: str, train: Path, valid: Path, name: str, steps: int, threads: int):
+def quality_run(corpus: str, train: Path, name: str, steps: int, threads: int):
+    """Train (or reuse a finished run of the same steps), then read the last validation of
+    metrics.jsonl: the sliced validation (32 streams) that every cell gets alike, which takes
+    seconds where ``recur evaluate``'s one stream takes minutes on a loaded host."""
     cell, _, variant = name.partition(":")
     run = OUT / f"{train.stem}-{name.replace(':', '-')}-{steps}"
-    subprocess.run(["rm", "-rf", str(run)], check=True)
-    command = [sys.executable, "-m", "recur", "train", str(train), "--cell", cell]
-    command += ["--feedforward", variant[2:]] if variant.startswith("ff") else []
-    command += ["--steps", str(steps), "--seed", "0", "--samples", "0", "--quiet"]
-    command += ["--threads", str(threads), "--out", str(run)]
-    start = time.perf_counter()
-    subprocess.run(command, check=True)
-    seconds = time.perf_counter() - start
-    evaluate = [sys.executable, "-m", "recur", "evaluate", str(run / "best"), str(valid), "--json"]
-    result = json.loads(subprocess.run(evaluate, check=True, capture_output=True, text=True).stdout)
-    return {"corpus": corpus, "cell": name, "steps": steps, "seconds": seconds, **result}
+    state = run / "last" / "trainer_state.json"
+    seconds = None
+    if not (state.is_file() and json.loads(state.read_text())["step"] == steps):
+        subprocess.run(["rm", "-rf", str(run)], check=True)
+        command = [sys.executable, "-m", "recur", "train", str(train), "--cell", cell]
+        command += ["--feedforward", variant[2:]] if variant.startswith("ff") else []
+        command += ["--steps", str(steps), "--seed", "0", "--samples", "0", "--quiet"]
+        command += ["--threads", str(threads), "--out", str(run)]
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        seconds = time.perf_counter() - start
+    evals = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in evals if r["kind"] == "eval"][-1]
+    return {
+        "corpus": corpus,
+        "cell": name,
+        "steps": steps,
+        "seconds": seconds if seconds is not None else last["time"],
+        "loss": last["val_loss"],
+        "bits_per_char": last["val_bits_per_char"],
+    }
 
 
 def table(results: dict) -> str:
