@@ -11,8 +11,8 @@ import torch
 import recur
 from recur import kernels
 from recur.config.options import ClassifierConfig, ModelConfig
-from recur.kernels import min_scan
 from recur.generate.stepper import Stepper
+from recur.kernels import min_scan
 from recur.models import min_rnn
 from recur.models.classifier import build_classifier
 from recur.models.language_model import build_model
