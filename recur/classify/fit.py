@@ -159,6 +159,8 @@ def init_from(run: str, data, model) -> checkpoint.Bundle:
     source = bundle.config["model"]
     for name in ("cell", "num_layers", "hidden_size", "embedding_size", "vocab_size"):
         setattr(model, name, source[name])
+    for name in ("mogrifier_rounds", "feedforward"):  # absent from runs saved before them
+        setattr(model, name, source.get(name, getattr(model, name)))
     data.lowercase = bundle.config["data"].get("lowercase", data.lowercase)
     return bundle
 

@@ -32,7 +32,7 @@ __all__ = [
     "to_dict",
 ]
 
-CELLS = ("lstm", "gru", "rnn")
+CELLS = ("lstm", "gru", "rnn", "mingru", "minlstm", "mogrifier")
 LEVELS = ("char", "word", "bpe")
 DOCUMENTS = ("auto", "none", "rows", "lines", "blocks")
 # --device of train, generate, evaluate and predict (the rule: recur/runs/devices.py).
@@ -44,9 +44,20 @@ class ModelConfig:
     """Shape of a recurrent language model; saved as ``config.json["model"]``."""
 
     cell: str = option(
-        "gru", "recurrent cell (GRU trains fastest to a given loss on CPU)", choices=CELLS
+        "gru",
+        "recurrent cell: gru, lstm, rnn, mingru / minlstm (gates from the input only, trained "
+        "in parallel over the chunk), mogrifier (see docs/cells.md)",
+        choices=CELLS,
     )
     num_layers: int = option(2, "number of stacked recurrent layers")
+    mogrifier_rounds: int = option(
+        5, "--cell mogrifier: rounds in which input and state gate each other (0: a plain LSTM)"
+    )
+    feedforward: int = option(
+        2,
+        "--cell mingru/minlstm: each layer's feed-forward sublayer is this many times "
+        "--hidden-size wide (0: none)",
+    )
     hidden_size: int = option(256, "width of each recurrent layer")
     embedding_size: int = option(128, "width of the token embedding")
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")

@@ -24,6 +24,8 @@ GPU_CHARACTER = "character on a GPU"
 # Plain character text takes short chunks (more updates per minute) and a stronger weight decay
 # (it overfits within minutes); see docs/experiments.md, Character language models.
 CHARACTER_DEFAULTS: dict = {"seq_length": 64, "weight_decay": 0.1}
+# Every character budget keeps the GRU (ModelConfig's cell): minGRU, minLSTM and the Mogrifier
+# did not win a budget side by side; see docs/experiments.md, Newer cells.
 
 # A character budget of at least this many seconds (and no --steps/--epochs) affords a deeper,
 # wider model, which then needs the default 128-step chunks and a harder decay; see

@@ -3,10 +3,12 @@ module per recurrent layer, and ``StepNet`` that runs them, one token or many.
 
 ``stepper.py`` builds these from a trained model; they hold only the rearranged weights. State
 is a flat list of (B, H) tensors, per layer ``h, c`` for an LSTM and ``h`` for a GRU or RNN, then
-the (B, C) condition rows of a conditioned model. Scripted, ``StepNet.draw`` runs whole blocks of
-sampling steps with no Python between them, several times faster than a Python loop over the
-same modules and noise (``python -m benchmarks.sampling_ab``). The oneDNN and int8 products are
-``recur.kernels``' (``onednn.linear_rows``, ``quantized.Int8Linear``).
+the (B, C) condition rows of a conditioned model. A layer module maps ``(x, states)`` to its
+output (the next layer's input) and its own states; the newer cells' are in ``cell_steps.py``.
+Scripted, ``StepNet.draw`` runs whole blocks of sampling steps with no Python between them,
+several times faster than a Python loop over the same modules and noise (``python -m
+benchmarks.sampling_ab``). The oneDNN and int8 products are ``recur.kernels``'
+(``onednn.linear_rows``, ``quantized.Int8Linear``).
 """
 
 # No ``from __future__ import annotations`` here: TorchScript reads the buffers' class
@@ -129,10 +131,10 @@ class LSTMFirst(nn.Module):
         super().__init__()
         self.hidden, self.slot = hidden, slot
 
-    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
+    def forward(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         gates = self.hidden(states[self.slot], x)
         h, c = lstm_update(gates, states[self.slot + 1])
-        return [h, c]
+        return h, [h, c]
 
 
 class LSTMUpper(nn.Module):
@@ -142,10 +144,10 @@ class LSTMUpper(nn.Module):
         super().__init__()
         self.joint, self.slot = joint, slot
 
-    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
+    def forward(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         gates = self.joint(torch.cat([x, states[self.slot]], 1))
         h, c = lstm_update(gates, states[self.slot + 1])
-        return [h, c]
+        return h, [h, c]
 
 
 class GRULayer(nn.Module):
@@ -155,13 +157,14 @@ class GRULayer(nn.Module):
         super().__init__()
         self.inputs, self.hidden, self.slot = inputs, hidden, slot
 
-    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
+    def forward(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         h = states[self.slot]
         i_r, i_z, i_n = self.inputs(x).chunk(3, 1)
         h_r, h_z, h_n = self.hidden(h).chunk(3, 1)
         r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
         n = torch.tanh(i_n + r * h_n)
-        return [n + z * (h - n)]
+        h = n + z * (h - n)
+        return h, [h]
 
 
 class RNNLayer(nn.Module):
@@ -171,8 +174,9 @@ class RNNLayer(nn.Module):
         super().__init__()
         self.inputs, self.hidden, self.slot = inputs, hidden, slot
 
-    def forward(self, x: Tensor, states: list[Tensor]) -> list[Tensor]:
-        return [torch.tanh(self.hidden(states[self.slot], self.inputs(x)))]
+    def forward(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        h = torch.tanh(self.hidden(states[self.slot], self.inputs(x)))
+        return h, [h]
 
 
 class StepNet(nn.Module):
@@ -212,10 +216,9 @@ class StepNet(nn.Module):
             x = x + self.condition_table[rows].sum(1)
             carried = [rows]
         new: list[Tensor] = []
-        for layer in self.layers:
-            out = layer(x, states)
+        for layer in self.layers:  # each: (its output, the next layer's input; its states)
+            x, out = layer(x, states)
             new += out
-            x = out[0]
         return self.decoder(x), new + carried
 
     @torch.jit.export

@@ -21,14 +21,17 @@ GRU gate order follows PyTorch: (r, z, n).
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import cast
 
 import torch
 from torch import nn
 
 from recur.errors import RecurError
+from recur.generate import cell_steps
 from recur.generate import step_modules as steps
 from recur.kernels import quantized
+from recur.models.cells import CLASSIC, state_count
 from recur.models.language_model import RecurrentLM
 
 PRECISIONS = ("fp32", "bf16", "int8")
@@ -72,13 +75,15 @@ def _lstm_order(hidden_size: int) -> torch.Tensor:
 
 class Stepper:
     """``stepper(tokens (B,), layers) -> (logits (B, V), layers)``; ``layers`` is a flat list
-    of (B, H) states: ``h, c`` per layer for an LSTM, ``h`` for a GRU or RNN, then the (B, C)
-    condition rows of a model with a condition embedding. ``draw`` runs many sampling steps.
-    ``script=False`` keeps the step in Python (the scripted one is checked against it)."""
+    of (B, H) states: ``h, c`` per layer for an LSTM or Mogrifier, ``h`` for the others, then
+    the (B, C) condition rows of a model with a condition embedding. ``draw`` runs many
+    sampling steps. ``script=False`` keeps the step in Python (the scripted one is checked
+    against it)."""
 
     def __init__(self, model: RecurrentLM, precision: str = "fp32", script: bool = True):
         precision = usable_precision(precision)
         self.cell, self.precision = model.config.cell, precision
+        self.slots = state_count(self.cell)  # state tensors per layer
         self.num_layers = model.config.num_layers
         self.conditioned = getattr(model, "conditioned", False)
         with torch.no_grad():
@@ -100,7 +105,10 @@ class Stepper:
         return weight.float(), bias.float()
 
     def _build(self, model: RecurrentLM, precision: str) -> steps.StepNet:
-        rnn, slots = model.rnn, 2 if self.cell == "lstm" else 1
+        if self.cell not in CLASSIC:
+            product = partial(build_product, precision=precision)
+            return self._net(model, *cell_steps.build(model, product), precision)
+        rnn, slots = model.rnn, self.slots
         w_ih0, b_ih0 = self._weights(rnn, "ih", 0)
         table = (model.embedding.weight.float() @ w_ih0.t() + b_ih0).contiguous()
         layers: list[nn.Module] = []
@@ -121,6 +129,13 @@ class Stepper:
                 )
                 kind = steps.GRULayer if self.cell == "gru" else steps.RNNLayer
                 layers.append(kind(inputs, build_product(w_hh, b_hh, precision), slots * i))
+        conditions = (
+            model.condition_embedding.weight.float() @ w_ih0.t() if self.conditioned else None
+        )
+        return self._net(model, table, layers, conditions, precision)
+
+    def _net(self, model: RecurrentLM, table, layers, conditions, precision: str) -> steps.StepNet:
+        """The StepNet over ``layers`` with the model's decoder (and condition rows)."""
         decoder: nn.Module
         if getattr(model, "adaptive", False):
             decoder = steps.AdaptiveDecoder(cast(nn.AdaptiveLogSoftmaxWithLoss, model.decoder))
@@ -129,19 +144,14 @@ class Stepper:
                 cast(torch.Tensor, p) for p in (model.decoder.weight, model.decoder.bias)
             )
             decoder = build_product(weight.float(), bias.float(), precision)
-        if not self.conditioned:
+        if conditions is None:
             return steps.StepNet(table, layers, decoder)
-        return steps.StepNet(
-            table,
-            layers,
-            decoder,
-            condition_table=model.condition_embedding.weight.float() @ w_ih0.t(),
-            condition_lookup=cast(torch.Tensor, model.condition_lookup),
-        )
+        lookup = cast(torch.Tensor, model.condition_lookup)
+        return steps.StepNet(table, layers, decoder, conditions, lookup)
 
     def to_layers(self, state) -> list:
         carried = [state[-1]] if self.conditioned else []
-        if self.cell == "lstm":
+        if self.slots == 2:
             return [
                 t for h, c in zip(state[0].unbind(0), state[1].unbind(0)) for t in (h, c)
             ] + carried
@@ -149,7 +159,7 @@ class Stepper:
 
     def from_layers(self, layers: list) -> tuple:
         carried = (layers[-1],) if self.conditioned else ()
-        if self.cell == "lstm":
+        if self.slots == 2:
             return (
                 torch.stack(layers[0 : 2 * self.num_layers : 2]),
                 torch.stack(layers[1 : 2 * self.num_layers : 2]),

@@ -28,7 +28,8 @@ from torch import nn
 from recur.config.options import POOLINGS, ClassifierConfig, ModelConfig
 from recur.errors import RecurError
 from recur.kernels import cpu_gru
-from recur.models.language_model import RNN_CLASSES, check_model_config
+from recur.models.cells import build_rnn
+from recur.models.language_model import check_model_config
 
 
 def reverse_index(lengths: torch.Tensor, total: int) -> torch.Tensor:
@@ -45,8 +46,8 @@ def gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 class RecurrentClassifier(nn.Module):
-    """Embedding -> (bi)directional LSTM/GRU/RNN layers -> pooling over time -> dropout ->
-    linear head."""
+    """Embedding -> (bi)directional recurrent layers (any cell of models/cells.py) -> pooling
+    over time -> dropout -> linear head."""
 
     def __init__(self, config: ModelConfig, classifier: ClassifierConfig):
         super().__init__()
@@ -56,12 +57,9 @@ class RecurrentClassifier(nn.Module):
         directions = 2 if self.bidirectional else 1
         width = config.hidden_size * directions
         sizes = [config.embedding_size] + [width] * (config.num_layers - 1)
-        cell = RNN_CLASSES[config.cell]
-        self.forward_layers = nn.ModuleList(
-            cell(size, config.hidden_size, batch_first=True) for size in sizes
-        )
+        self.forward_layers = nn.ModuleList(build_rnn(config, size, 1, 0.0) for size in sizes)
         self.backward_layers = (
-            nn.ModuleList(cell(size, config.hidden_size, batch_first=True) for size in sizes)
+            nn.ModuleList(build_rnn(config, size, 1, 0.0) for size in sizes)
             if self.bidirectional
             else None
         )
@@ -185,8 +183,7 @@ def load_encoder(model: RecurrentClassifier, language_model: nn.Module) -> list[
     target = model.state_dict()
     copied = []
     for name, value in language_model.state_dict().items():
-        match = re.fullmatch(r"rnn\.(\w+)_l(\d+)", name)
-        mapped = f"forward_layers.{match.group(2)}.{match.group(1)}_l0" if match else name
+        mapped = encoder_name(name)
         if (
             mapped.startswith(("embedding.", "forward_layers."))
             and mapped in target
@@ -196,3 +193,17 @@ def load_encoder(model: RecurrentClassifier, language_model: nn.Module) -> list[
             copied.append(mapped)
     model.load_state_dict(target)
     return copied
+
+
+def encoder_name(name: str) -> str:
+    """A language model's parameter name -> the classifier's: ``rnn.weight_ih_l1`` ->
+    ``forward_layers.1.weight_ih_l0`` (nn.LSTM/GRU/RNN), ``rnn.layers.1.cell.linear.weight`` ->
+    ``forward_layers.1.layers.0.cell.linear.weight`` (the newer cells' stacks), ``rnn.input.*``
+    -> ``forward_layers.0.input.*``; anything else unchanged."""
+    if match := re.fullmatch(r"rnn\.(\w+)_l(\d+)", name):
+        return f"forward_layers.{match.group(2)}.{match.group(1)}_l0"
+    if match := re.fullmatch(r"rnn\.layers\.(\d+)\.(.+)", name):
+        return f"forward_layers.{match.group(1)}.layers.0.{match.group(2)}"
+    if name.startswith("rnn.input."):
+        return "forward_layers.0." + name.removeprefix("rnn.")
+    return name

@@ -1,7 +1,8 @@
 """Models: pure ``nn.Module``s built from a ``ModelConfig`` by ``build_model``.
 
 ``RecurrentLM.forward(ids (B, T), state) -> (logits (B, T, V), state)``. The state is a plain tuple
-of tensors, each (num_layers, B, hidden_size): (h, c) for an LSTM, (h,) for a GRU or plain RNN.
+of tensors, each (num_layers, B, hidden_size): (h, c) for an LSTM or Mogrifier LSTM, (h,) for the
+other cells (models/cells.py).
 The caller carries it: training detaches it between chunks, sampling feeds one step at a time.
 On CPU a GRU trains through ``cpu_gru`` (the same numbers as ``nn.GRU``, a faster backward)
 when the kernels are on (``recur.kernels``; ``cpu_gru.usable`` decides).
@@ -22,12 +23,13 @@ from torch import nn
 from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError
 from recur.kernels import cpu_gru
+from recur.models.cells import CLASSIC, build_rnn, state_count
+from recur.models.min_rnn import MinRNN
 from recur.tokenizers.base import SymbolTable
 
 State = tuple  # tuple[torch.Tensor, ...]
 
-RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-
+RNN_CLASSES = CLASSIC  # the name older callers import
 
 AUTO_CUTOFFS, AUTO_MIN_VOCAB = [2000, 10000], 20_000
 
@@ -59,20 +61,15 @@ def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
 
 
 class RecurrentLM(nn.Module):
-    """Embedding -> stacked LSTM/GRU/RNN -> decoder over the vocabulary: a linear layer (tied to
-    the embedding when the sizes allow), or an adaptive softmax (``adaptive_softmax`` cutoffs)."""
+    """Embedding -> stacked recurrent cell (models/cells.py) -> decoder over the vocabulary: a
+    linear layer (tied to the embedding when the sizes allow), or an adaptive softmax
+    (``adaptive_softmax`` cutoffs)."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.rnn = RNN_CLASSES[config.cell](
-            config.embedding_size,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-            batch_first=True,
-        )
+        self.rnn = build_rnn(config, config.embedding_size, config.num_layers, config.dropout)
         self.dropout = nn.Dropout(config.dropout)
         self.conditioned = bool(config.condition_embedding and config.condition_ids)
         if self.conditioned:
@@ -104,9 +101,15 @@ class RecurrentLM(nn.Module):
         self, ids: torch.Tensor, state: State | None = None, targets: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, State]:
         if self.folds_embedding(ids):
-            first = cpu_gru.embedded_inputs(self.embedding, self.rnn, ids)  # (T, B, 3H)
-            out, h = cpu_gru.gru(self.rnn, None, None if state is None else state[0], first)
+            rnn = cast(nn.GRU, self.rnn)  # folds_embedding: a GRU
+            first = cpu_gru.embedded_inputs(self.embedding, rnn, ids)  # (T, B, 3H)
+            out, h = cpu_gru.gru(rnn, None, None if state is None else state[0], first)
             return self.outputs(self.dropout(out), (h,), targets)
+        if self.folds_projection(ids):  # the embedding and a minGRU/minLSTM input projection
+            stack = cast(MinRNN, self.rnn)
+            table = self.embedding.weight @ cast(nn.Linear, stack.input).weight.t()  # (V, H)
+            out, new = stack(F.embedding(ids, table), None if state is None else tuple(state), True)
+            return self.outputs(self.dropout(out), tuple(new), targets)
         x = self.embedding(ids)  # (B, T, E)
         carried: tuple[torch.Tensor, ...] = ()
         if self.conditioned:
@@ -114,12 +117,12 @@ class RecurrentLM(nn.Module):
             x = x + self.condition_embedding(rows).sum(2)  # (B, T, C, E) -> (B, T, E)
             state, carried = (None if state is None else state[:-1]), (last,)
         x = self.dropout(x)
-        if self.config.cell == "lstm":
-            out, (h, c) = self.rnn(x, state)  # (B, T, H)
-            state = (h, c) + carried
-        else:
+        if self.config.cell in ("gru", "rnn"):
             out, h = cpu_gru.forward(self.rnn, x, None if state is None else state[0])
             state = (h,) + carried
+        else:  # LSTM, minGRU, minLSTM, Mogrifier: the state tuple as it is
+            out, new = self.rnn(x, None if state is None else tuple(state))  # (B, T, H)
+            state = tuple(new) + carried
         return self.outputs(self.dropout(out), state, targets)
 
     def folds_embedding(self, ids: torch.Tensor) -> bool:
@@ -132,6 +135,17 @@ class RecurrentLM(nn.Module):
             and not (self.training and self.dropout.p > 0)
             and self.config.vocab_size * 8 <= ids.numel()
             and cpu_gru.usable(self.rnn, self.embedding.weight)
+        )
+
+    def folds_projection(self, ids: torch.Tensor) -> bool:
+        """Whether a minGRU/minLSTM stack's input projection folds into the embedding, one
+        (V, H) table, as ``folds_embedding`` does for a GRU, and on the same conditions."""
+        return (
+            isinstance(self.rnn, MinRNN)
+            and isinstance(self.rnn.input, nn.Linear)
+            and not self.conditioned
+            and not (self.training and self.dropout.p > 0)
+            and self.config.vocab_size * 8 <= ids.numel()
         )
 
     def outputs(self, out: torch.Tensor, state: State, targets: torch.Tensor | None) -> tuple:
@@ -170,7 +184,7 @@ class RecurrentLM(nn.Module):
 
     def initial_state(self, batch_size: int, device=None) -> State:
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
-        count = 2 if self.config.cell == "lstm" else 1
+        count = state_count(self.config.cell)
         carried = (
             (
                 torch.zeros(
@@ -215,3 +229,5 @@ def check_model_config(config: ModelConfig) -> None:
             raise RecurError(f"--{name.replace('_', '-')} must be positive")
     if not 0.0 <= config.dropout < 1.0:
         raise RecurError("--dropout must be in [0, 1)")
+    if config.mogrifier_rounds < 0 or config.feedforward < 0:
+        raise RecurError("--mogrifier-rounds and --feedforward must be 0 or more")
