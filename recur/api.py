@@ -150,9 +150,13 @@ class Model:
         run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline.
         ``options``: EvaluateConfig's fields (dynamic=True, cache=True and their settings)."""
         from recur.config.evaluate_options import EvaluateConfig
+        from recur.config.fields import from_dict
         from recur.lm.evaluate import evaluate_path, evaluate_text
 
-        how = EvaluateConfig(**options)
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(EvaluateConfig)})
+        if unknown:
+            raise RecurError(f"unknown evaluation option {unknown[0]!r}; see recur evaluate --help")
+        how = from_dict(EvaluateConfig, options)
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
         if self.is_music:

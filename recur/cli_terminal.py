@@ -7,8 +7,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from recur.config.fields import from_dict
 from recur.config.sample_options import SampleConfig
-from recur.errors import RecurError
+from recur.errors import UsageError
 
 # Options that need whole samples (documents resampled, beams compared): these print at the end.
 WHOLE = ("beam", "min_words", "max_words", "unique", "condition", "guidance", "no_repeat_ngram")
@@ -28,7 +29,7 @@ def print_as_made(model, options: dict, interactive: bool, as_json: bool) -> boo
     """Print ``recur generate``'s output as it is made where it can be; False: not handled."""
     if interactive:
         if not streamable(model, options):
-            raise RecurError(
+            raise UsageError(
                 "--interactive prints one plain sample of a text model: leave out -n, --beam, "
                 "the document and condition options"
             )
@@ -59,7 +60,7 @@ def stream_to(model, options: dict, out=None) -> int:
     from recur.generate.streaming import stream_text
 
     out = out or sys.stdout
-    sample = SampleConfig(**options)
+    sample = from_dict(SampleConfig, options)
     if sample.seed is None:
         sample = dataclasses.replace(sample, seed=int(torch.randint(0, 2**31 - 1, ()).item()))
     bundle = model.bundle

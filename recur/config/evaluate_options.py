@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recur.config.fields import option
-from recur.errors import RecurError
 
 
 @dataclass
@@ -35,14 +34,3 @@ class EvaluateConfig:
     cache_size: int = option(2000, "neural cache: how many recent positions it remembers")
     cache_theta: float = option(0.3, "neural cache: sharpness of the hidden-state match")
     cache_lambda: float = option(0.1, "neural cache: weight of the cache in the mixture")
-
-    def __post_init__(self) -> None:
-        for name in ("dynamic_segment", "cache_size"):
-            if getattr(self, name) < 0:
-                raise RecurError(f"--{name.replace('_', '-')} must be 0 or more")
-        for name in ("dynamic_lr", "cache_theta"):
-            if getattr(self, name) < 0:
-                raise RecurError(f"--{name.replace('_', '-')} must be 0 or more")
-        for name in ("dynamic_decay", "cache_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise RecurError(f"--{name.replace('_', '-')} must be between 0 and 1")

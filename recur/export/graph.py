@@ -33,7 +33,14 @@ from recur.errors import RecurError
 from recur.export import symbolics
 from recur.kernels import PORTABLE
 
-STATE_NAMES = {"lstm": ("h", "c"), "gru": ("h",), "rnn": ("h",)}
+STATE_NAMES = {
+    "lstm": ("h", "c"),
+    "gru": ("h",),
+    "rnn": ("h",),
+    "mingru": ("h",),
+    "minlstm": ("h",),
+    "mogrifier": ("h", "c"),
+}
 CONDITIONS = "conditions"
 OPSET = symbolics.OPSET
 
@@ -65,8 +72,19 @@ class LanguageGraph(nn.Module):
         return (logits, *new_state)
 
 
-def refusal(kind: str, checkpoint: Path, rnn_only: bool = False) -> str | None:
+UNEXPORTABLE_CELLS = {
+    "mingru": "its parallel scan needs logcumsumexp, which ONNX lacks (and a scan over an "
+    "unknown number of steps cannot be traced)",
+    "minlstm": "its parallel scan needs logcumsumexp, which ONNX lacks (and a scan over an "
+    "unknown number of steps cannot be traced)",
+    "mogrifier": "its loop over time would be traced for one fixed number of steps",
+}
+
+
+def refusal(kind: str, checkpoint: Path, rnn_only: bool = False, cell: str = "") -> str | None:
     """Why the run of this kind saved in ``checkpoint`` cannot be exported, or None."""
+    if cell in UNEXPORTABLE_CELLS:
+        return f"--cell {cell} does not export to ONNX yet: {UNEXPORTABLE_CELLS[cell]}"
     linear = checkpoint / "linear.json"
     if kind != "classifier" or rnn_only or not linear.is_file():
         return None

@@ -175,11 +175,20 @@ def test_a_blended_classifier_is_refused_in_one_line(tmp_path):
     assert refusal("lm", tmp_path) is None
 
 
+@pytest.mark.parametrize("cell", ["mingru", "minlstm", "mogrifier"])
+def test_cells_without_an_onnx_form_are_refused_by_name(cell, tmp_path):
+    from recur.export.graph import refusal
+
+    reason = refusal("lm", tmp_path, cell=cell)
+    assert reason and f"--cell {cell}" in reason and "\n" not in reason
+    assert refusal("lm", tmp_path, cell="gru") is None
+
+
 def test_without_the_extra_the_command_names_it(monkeypatch, capsys):
     for name in [m for m in sys.modules if m == "onnx" or m.startswith("onnx.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "onnx", None)
-    assert main(["export", str(FIXTURES / "lm")]) == 2
+    assert main(["export", str(FIXTURES / "lm")]) == 1
     assert capsys.readouterr().err.strip() == (
         "error: recur export needs the export extra: pip install 'recur[export]'"
     )

@@ -91,7 +91,7 @@ def test_a_classifier_report_explains_the_class(classifier_run, tmp_path):
 
 def test_an_empty_text_is_a_one_line_error(char_run, tmp_path, capsys):
     (tmp_path / "empty.txt").write_text("")
-    assert main(["inspect", str(char_run), str(tmp_path / "empty.txt"), "--out", "x.html"]) == 2
+    assert main(["inspect", str(char_run), str(tmp_path / "empty.txt"), "--out", "x.html"]) == 1
     assert "empty" in capsys.readouterr().err
 
 

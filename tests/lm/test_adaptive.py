@@ -67,6 +67,6 @@ def test_the_cli_reports_the_method(word_run, tmp_path, capsys):
     assert "(neural cache)" in capsys.readouterr().out
 
 
-def test_bad_settings_are_refused():
-    with pytest.raises(RecurError, match="--cache-lambda must be between 0 and 1"):
-        EvaluateConfig(cache_lambda=2.0)
+def test_bad_settings_are_refused(word_run):
+    with pytest.raises(RecurError, match="--cache-lambda 2.0: must be from 0 to 1"):
+        word_run.evaluate(text="the cat", cache=True, cache_lambda=2.0)

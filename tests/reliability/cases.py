@@ -641,4 +641,30 @@ def run_dir_cases() -> list[Case]:
     ]
 
 
-CASES: list[Case] = option_cases() + input_cases() + generate_cases() + run_dir_cases()
+def serve_export_inspect_cases() -> list[Case]:
+    """The commands that landed after the table: serve (checked before it listens), export and
+    inspect."""
+    return [
+        usage("serve port out of range", "serve {lm} --port 70000", "--port 70000"),
+        usage("serve no streams", "serve {lm} --max-streams 0", "--max-streams 0"),
+        usage("serve negative time", "serve {lm} --request-seconds -1", "--request-seconds"),
+        usage("serve unknown precision", "serve {lm} --precision fp8", "--precision"),
+        data("serve missing run", "serve {tmp}/nothing", "not a run directory"),
+        usage("export unknown format", "export {lm} --out {tmp}/x --format tflite", "tflite"),
+        usage("export zero tolerance", "export {lm} --out {tmp}/x --tolerance 0", "--tolerance"),
+        data("export missing run", "export {tmp}/nothing --out {tmp}/x", "not a run directory"),
+        data("export over a run", "export {lm} --out {lm}", "no export folder"),
+        data("inspect empty text", "inspect {lm} ''", "empty"),
+        data("inspect music without midi", "inspect {music} hello", "MIDI"),
+        usage("inspect no units", "inspect {lm} hello --top-units 0", "--top-units 0"),
+        usage("evaluate cache weight", "evaluate {lm} {tmp}/t.txt --cache-lambda 2", "--cache-lambda"),
+    ]
+
+
+CASES: list[Case] = (
+    option_cases()
+    + input_cases()
+    + generate_cases()
+    + run_dir_cases()
+    + serve_export_inspect_cases()
+)
