@@ -61,6 +61,23 @@ class ModelConfig:
     hidden_size: int = option(256, "width of each recurrent layer")
     embedding_size: int = option(128, "width of the token embedding")
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")
+    locked_dropout: bool = option(
+        False,
+        "AWD-LSTM: --dropout on the embeddings and before the decoder uses one mask per sequence "
+        "for all its steps (variational dropout)",
+    )
+    embedding_dropout: float = option(
+        0.0, "AWD-LSTM: drop whole words (rows of the embedding matrix) while training"
+    )
+    weight_drop: float = option(
+        0.0, "AWD-LSTM: DropConnect on the hidden-to-hidden weights (lstm, gru, rnn) while training"
+    )
+    activation_regularization: float = option(
+        0.0, "AWD-LSTM's AR: this times the mean square of the top layer's dropped outputs"
+    )
+    temporal_activation_regularization: float = option(
+        0.0, "AWD-LSTM's TAR: this times the mean square of the top layer's change per step"
+    )
     tie_weights: bool = option(
         True, "share embedding and decoder weights when embedding_size == hidden_size"
     )

@@ -21,10 +21,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from recur.config.options import CELLS, ModelConfig
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 from recur.kernels import cpu_gru
 from recur.models.cells import CLASSIC, build_rnn, state_count
 from recur.models.min_rnn import MinRNN
+from recur.models.regularisers import (
+    activation_penalty,
+    drop_connect,
+    embedding_dropout,
+    locked_dropout,
+)
 from recur.tokenizers.base import SymbolTable
 
 State = tuple  # tuple[torch.Tensor, ...]
@@ -104,26 +110,49 @@ class RecurrentLM(nn.Module):
             rnn = cast(nn.GRU, self.rnn)  # folds_embedding: a GRU
             first = cpu_gru.embedded_inputs(self.embedding, rnn, ids)  # (T, B, 3H)
             out, h = cpu_gru.gru(rnn, None, None if state is None else state[0], first)
-            return self.outputs(self.dropout(out), (h,), targets)
+            return self.outputs(self.dropout(out), (h,), targets, out)
         if self.folds_projection(ids):  # the embedding and a minGRU/minLSTM input projection
             stack = cast(MinRNN, self.rnn)
             table = self.embedding.weight @ cast(nn.Linear, stack.input).weight.t()  # (V, H)
             out, new = stack(F.embedding(ids, table), None if state is None else tuple(state), True)
-            return self.outputs(self.dropout(out), tuple(new), targets)
-        x = self.embedding(ids)  # (B, T, E)
+            return self.outputs(self.dropout(out), tuple(new), targets, out)
+        x = embedding_dropout(  # (B, T, E)
+            self.embedding, ids, self.config.embedding_dropout, self.training
+        )
         carried: tuple[torch.Tensor, ...] = ()
         if self.conditioned:
             rows, last = self.track_conditions(ids, None if state is None else state[-1])
             x = x + self.condition_embedding(rows).sum(2)  # (B, T, C, E) -> (B, T, E)
             state, carried = (None if state is None else state[:-1]), (last,)
-        x = self.dropout(x)
+        x = self.drop(x)
+        weight_drop = self.config.weight_drop if self.training else 0.0
         if self.config.cell in ("gru", "rnn"):
-            out, h = cpu_gru.forward(self.rnn, x, None if state is None else state[0])
+            h = None if state is None else state[0]
+            if weight_drop:
+                out, h = drop_connect(self.rnn, weight_drop, True, x, h)
+            else:
+                out, h = cpu_gru.forward(self.rnn, x, h)
             state = (h,) + carried
         else:  # LSTM, minGRU, minLSTM, Mogrifier: the state tuple as it is
-            out, new = self.rnn(x, None if state is None else tuple(state))  # (B, T, H)
+            given = None if state is None else tuple(state)
+            if weight_drop:  # an LSTM (check_model_config allows no other)
+                out, new = drop_connect(self.rnn, weight_drop, True, x, given)
+            else:
+                out, new = self.rnn(x, given)  # (B, T, H)
             state = tuple(new) + carried
-        return self.outputs(self.dropout(out), state, targets)
+        return self.outputs(self.drop(out), state, targets, out)
+
+    def drop(self, x: torch.Tensor) -> torch.Tensor:
+        """--dropout on (B, T, E|H): one mask per sequence with --locked-dropout, else per step."""
+        if self.config.locked_dropout:
+            return locked_dropout(x, self.config.dropout, self.training)
+        return self.dropout(x)
+
+    @property
+    def regularised(self) -> bool:
+        """Training with a regulariser that the folded fast paths below do not apply."""
+        config = self.config
+        return self.training and bool(config.embedding_dropout or config.weight_drop)
 
     def folds_embedding(self, ids: torch.Tensor) -> bool:
         """Whether a GRU's first input products are rows of one (V, 3H) table (cpu_gru's
@@ -133,6 +162,7 @@ class RecurrentLM(nn.Module):
             self.config.cell == "gru"
             and not self.conditioned
             and not (self.training and self.dropout.p > 0)
+            and not self.regularised
             and self.config.vocab_size * 8 <= ids.numel()
             and cpu_gru.usable(self.rnn, self.embedding.weight)
         )
@@ -145,12 +175,22 @@ class RecurrentLM(nn.Module):
             and isinstance(self.rnn.input, nn.Linear)
             and not self.conditioned
             and not (self.training and self.dropout.p > 0)
+            and not self.regularised
             and self.config.vocab_size * 8 <= ids.numel()
         )
 
-    def outputs(self, out: torch.Tensor, state: State, targets: torch.Tensor | None) -> tuple:
+    def outputs(
+        self, out: torch.Tensor, state: State, targets: torch.Tensor | None, raw=None
+    ) -> tuple:
+        """Logits, or with ``targets`` the loss (plus AR/TAR on ``out`` and the undropped
+        ``raw`` outputs while training)."""
         if targets is not None:
-            return self.loss(out, targets), state  # scalar
+            loss = self.loss(out, targets)
+            alpha = self.config.activation_regularization
+            beta = self.config.temporal_activation_regularization
+            if self.training and raw is not None and (alpha or beta):
+                loss = loss + activation_penalty(out, raw, alpha, beta)
+            return loss, state  # scalar
         return self.logits(out), state  # (B, T, V)
 
     def track_conditions(self, ids: torch.Tensor, carried: torch.Tensor | None):
@@ -231,3 +271,5 @@ def check_model_config(config: ModelConfig) -> None:
         raise RecurError("--dropout must be in [0, 1)")
     if config.mogrifier_rounds < 0 or config.feedforward < 0:
         raise RecurError("--mogrifier-rounds and --feedforward must be 0 or more")
+    if config.weight_drop and config.cell not in CLASSIC:
+        raise UsageError(f"--weight-drop is for --cell lstm, gru or rnn, not {config.cell}")

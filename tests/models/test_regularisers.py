@@ -53,3 +53,38 @@ def test_activation_penalty():
     assert activation_penalty(raw, raw, 0.0, 0.0).item() == 0
     assert activation_penalty(raw, raw, 2.0, 0.0).item() == pytest.approx(2 * (1 + 9) / 2)
     assert activation_penalty(raw, raw, 0.0, 1.0).item() == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_language_model_applies_them_in_training_only(cell):
+    from recur.config.options import ModelConfig
+    from recur.models.language_model import build_model
+
+    config = ModelConfig(
+        cell=cell, hidden_size=16, embedding_size=16, num_layers=2, vocab_size=30,
+        dropout=0.3, locked_dropout=True, embedding_dropout=0.2, weight_drop=0.5,
+        activation_regularization=2.0, temporal_activation_regularization=1.0,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model(config)
+    plain = build_model(ModelConfig(**{**vars(config), "weight_drop": 0.0, "dropout": 0.0,
+        "embedding_dropout": 0.0, "activation_regularization": 0.0,
+        "temporal_activation_regularization": 0.0}))  # fmt: skip
+    plain.load_state_dict(model.state_dict())
+    ids = torch.randint(0, 30, (4, 12))
+    model.eval(), plain.eval()
+    assert torch.equal(model(ids, None, ids)[0], plain(ids, None, ids)[0])  # eval: identical
+    model.train(), plain.train()
+    regularised, _ = model(ids, None, ids)
+    assert regularised.item() > plain(ids, None, ids)[0].item()  # dropped, and AR/TAR added
+    regularised.backward()
+    assert model.rnn.weight_hh_l0.grad.abs().sum() > 0
+
+
+def test_weight_drop_needs_a_classic_cell():
+    from recur.config.options import ModelConfig
+    from recur.errors import UsageError
+    from recur.models.language_model import build_model
+
+    with pytest.raises(UsageError, match="--weight-drop is for --cell lstm"):
+        build_model(ModelConfig(cell="mingru", vocab_size=10, weight_drop=0.2))

@@ -657,7 +657,9 @@ def serve_export_inspect_cases() -> list[Case]:
         data("inspect empty text", "inspect {lm} ''", "empty"),
         data("inspect music without midi", "inspect {music} hello", "MIDI"),
         usage("inspect no units", "inspect {lm} hello --top-units 0", "--top-units 0"),
-        usage("evaluate cache weight", "evaluate {lm} {tmp}/t.txt --cache-lambda 2", "--cache-lambda"),
+        usage(
+            "evaluate cache weight", "evaluate {lm} {tmp}/t.txt --cache-lambda 2", "--cache-lambda"
+        ),
     ]
 
 
