@@ -19,6 +19,7 @@ LONG_BUDGET = "long-budget character"
 CONDITIONAL = "conditional document"
 MUSIC = "music"
 CLASSIFIER = "classifier"
+SERIES = "series"
 
 # Plain character text takes short chunks (more updates per minute) and a stronger weight decay
 # (it overfits within minutes); see docs/experiments.md, Character language models.
@@ -54,6 +55,20 @@ CLASSIFIER_DEFAULTS: dict = {
     "epochs": 10.0,
 }
 
+# Numeric sequences (classify, regress, forecast): a small GRU reads tens to hundreds of steps of
+# a few channels; see docs/series.md, "Why the defaults".
+SERIES_DEFAULTS: dict = {
+    "cell": "gru",
+    "num_layers": 1,
+    "hidden_size": 64,
+    "dropout": 0.1,
+    "lr": 3e-3,
+    "warmup_steps": 20,
+    "weight_decay": 0.01,
+    "batch_size": 32,
+    "val_fraction": 0.2,
+}
+
 PRESETS: dict[str, dict] = {
     TEXT: {},
     CHARACTER: CHARACTER_DEFAULTS,
@@ -61,6 +76,7 @@ PRESETS: dict[str, dict] = {
     CONDITIONAL: CONDITIONAL_DEFAULTS,
     MUSIC: MUSIC_DEFAULTS,
     CLASSIFIER: CLASSIFIER_DEFAULTS,
+    SERIES: SERIES_DEFAULTS,
 }
 
 # The training budget when none of --steps, --epochs and --time is given.
@@ -88,6 +104,19 @@ def asks_for_classifier(
     if config_file:
         return bool(config_file.get("classifier", {}).get("label_column"))
     return False
+
+
+def asks_for_series(
+    options: dict, config_file: dict | None, corpus_kind: Callable[[str], str]
+) -> bool:
+    """--target or --forecast, a numeric built-in corpus, or a config file with a series
+    section that has either."""
+    if options.get("target") or options.get("forecast"):
+        return True
+    if options.get("corpus"):
+        return corpus_kind(options["corpus"]) == "series"
+    section = (config_file or {}).get("series", {})
+    return bool(section.get("target") or section.get("forecast"))
 
 
 def language_model_kind(data: DataConfig, train: TrainConfig, music: bool) -> str:
