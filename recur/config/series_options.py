@@ -80,8 +80,20 @@ class SeriesConfig:
     differences: bool = option(
         True, "classify/regress: each channel's step-to-step change as an extra input"
     )
+    frame: int = option(
+        0,
+        "classify/regress: consecutive steps read as one input vector, so long sequences "
+        "become short ones the recurrent state keeps hold of (0: auto, at most 32 frames)",
+    )
     jitter: float = option(
         0.0, "classify/regress: Gaussian noise of this deviation added to scaled training inputs"
+    )
+    keep: str = option(
+        "last",
+        "what best/ holds at the end: the last weights (the learning rate has decayed; on a "
+        "few dozen validation sequences the best-scoring checkpoint is partly chance) or the "
+        "best validation score's",
+        choices=("last", "best"),
     )
     sample_paths: int = option(200, "forecasting: sample paths drawn per series at prediction")
     task: str = option("", "classify | regress | forecast; set from --target/--forecast", cli=False)

@@ -29,7 +29,7 @@ def series_inputs(series: SeriesConfig) -> int:
     """Features the network reads at each step."""
     channels = len(series.channels)
     if series.task != "forecast":
-        return channels * (2 if series.differences else 1)
+        return channels * (2 if series.differences else 1) * max(series.frame, 1)
     calendar = 2 if series.calendar and series.season > 1 else 0
     return channels * len(series.lags) + calendar + len(series.covariate_columns)
 

@@ -3,6 +3,7 @@ per-step input features (``Prepared``), and the summary a user reads before trai
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -13,6 +14,8 @@ from recur.config.series_options import SeriesConfig
 from recur.errors import RecurError
 from recur.series.read import SeriesSet
 from recur.tokenizers.scaler import SeriesScaler
+
+MAX_FRAMES = 32  # --frame 0 reads the longest sequence in at most this many steps
 
 
 @dataclass
@@ -32,6 +35,8 @@ def resolve_task(series: SeriesConfig, data: SeriesSet) -> None:
         return
     if data.targets is None:
         raise RecurError("give --target COLUMN (classify or regress) or --forecast H")
+    if series.frame <= 0:
+        series.frame = max(1, math.ceil(max(len(v) for v in data.values) / MAX_FRAMES))
     if isinstance(data.targets, list):
         series.task = "classify"
         series.class_names = sorted(set(data.targets), key=_label_order)
@@ -95,6 +100,10 @@ def features(values: np.ndarray, scaler: SeriesScaler, series: SeriesConfig) -> 
     if series.differences:
         changes = np.diff(scaled, axis=0, prepend=scaled[:1])
         scaled = np.concatenate([scaled, changes], axis=1)
+    frame = max(series.frame, 1)
+    if frame > 1:  # (T, F) -> (ceil(T / frame), frame * F), the last frame padded by its edge
+        padded = np.pad(scaled, ((0, -len(scaled) % frame), (0, 0)), mode="edge")
+        scaled = padded.reshape(len(padded) // frame, frame * scaled.shape[1])
     return torch.from_numpy(np.ascontiguousarray(scaled, dtype=np.float32))
 
 

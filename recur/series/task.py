@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from recur.config.options import to_dict
 from recur.models.series import build_series_model
+from recur.runs import checkpoint
 from recur.series.forecast import quantile_loss, sample_paths, window_length, window_loss
 from recur.series.metrics import classification_scores, regression_scores
 from recur.series.prepare import Prepared, features, label_ids
@@ -63,7 +64,9 @@ class SeriesTask:
         self.series, self.data, self.train = configs["series"], configs["data"], configs["train"]
         self.tokenizer = prepared.scaler
         self.prepared = prepared
-        self.higher_is_better = self.series.task != "forecast"
+        # Classifiers are chosen by validation cross-entropy: on the few dozen validation
+        # sequences of a small set, accuracy ties early and by chance.
+        self.higher_is_better = self.series.task == "regress"
         self.tags: dict = {}
         self.device = torch.device("cpu")
         self.cached: tuple = (-1, [])
@@ -181,7 +184,10 @@ class SeriesTask:
         if self.series.task == "classify":
             names = self.series.class_names
             true = [names[i] for i in self.val_targets.tolist()]
-            return classification_scores(true, [names[i] for i in output.argmax(1)], names)
+            report = classification_scores(true, [names[i] for i in output.argmax(1)], names)
+            logits = torch.from_numpy(output)
+            report["loss"] = float(F.cross_entropy(logits, self.val_targets).item())
+            return report
         true = self.tokenizer.unscale_targets(self.val_targets.numpy())
         return regression_scores(true, self.tokenizer.unscale_targets(output), self.series.targets)
 
@@ -189,15 +195,13 @@ class SeriesTask:
         report = self.report(trainer.model)
         if report is None:
             return None
-        name = {"classify": "accuracy", "regress": "r2", "forecast": "crps"}[self.series.task]
-        record = {
-            "epoch": trainer.epoch,
-            "time": round(trainer.elapsed, 3),
-            f"val_{name}": report[name],
-        }
+        name = {"classify": "loss", "regress": "r2", "forecast": "crps"}[self.series.task]
+        shown = ["accuracy", "loss"] if self.series.task == "classify" else [name]
+        record = {"epoch": trainer.epoch, "time": round(trainer.elapsed, 3)}
+        record.update({f"val_{key}": report[key] for key in shown})
         text = (
             f"epoch {trainer.epoch + 1} (step {trainer.step}, {trainer.elapsed:.0f} s): "
-            f"validation {name} {report[name]:.4f}"
+            + ", ".join(f"validation {key} {report[key]:.4f}" for key in shown)
         )
         return Score(report[name], record, text)
 
@@ -205,7 +209,11 @@ class SeriesTask:
         return False
 
     def finish(self, trainer, finished: bool) -> None:
-        pass
+        """``--keep last``: the final weights become ``best/``."""
+        if finished and self.series.keep == "last":
+            checkpoint.save(
+                trainer.run_dir / "best", trainer.model, self.tokenizer, self.config_dict()
+            )
 
     def rank_state(self) -> dict:
         return {}
