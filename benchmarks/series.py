@@ -60,7 +60,9 @@ def export(name: str, folder: Path) -> dict:
             x, y = load_classification(dataset, split=split)
             files[split] = folder / f"{name}-{split}.csv"
             write_wide(files[split], x, y)
-        return {"train": [str(files["train"]), "--target", "label"], "test": files["test"]}
+        # The standard protocol: train on the whole train split (no validation hold-out).
+        flags = [str(files["train"]), "--target", "label", "--val-fraction", "0"]
+        return {"train": flags, "test": files["test"]}
     if name == "airline":
         from aeon.datasets import load_airline
 

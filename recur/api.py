@@ -9,7 +9,7 @@ import dataclasses
 from pathlib import Path
 
 from recur.config.options import MusicConfig, SampleConfig, from_dict
-from recur.config.presets import CLASSIFIER, SERIES
+from recur.config.presets import CLASSIFIER, FORECAST, SERIES
 from recur.errors import RecurError
 from recur.runs.configs import build_configs, classifier_configs, resume_configs, train_configs
 
@@ -35,7 +35,7 @@ def train(
     kind, configs = train_configs(options, config, resume)
     if kind == CLASSIFIER:
         return load(_fit_classifier(configs, resume, quiet))
-    if kind == SERIES:
+    if kind in (SERIES, FORECAST):
         from recur.series.fit import fit_series
 
         return load(fit_series(configs, resume=resume, quiet=quiet))

@@ -20,6 +20,7 @@ CONDITIONAL = "conditional document"
 MUSIC = "music"
 CLASSIFIER = "classifier"
 SERIES = "series"
+FORECAST = "forecast"
 
 # Plain character text takes short chunks (more updates per minute) and a stronger weight decay
 # (it overfits within minutes); see docs/experiments.md, Character language models.
@@ -69,6 +70,10 @@ SERIES_DEFAULTS: dict = {
     "val_fraction": 0.2,
 }
 
+# A forecaster often learns from one short series (a few hundred steps): a narrow network over
+# the seasonal-walk start overfits less; see docs/series.md, "Why the defaults".
+FORECAST_DEFAULTS: dict = {**SERIES_DEFAULTS, "hidden_size": 16}
+
 PRESETS: dict[str, dict] = {
     TEXT: {},
     CHARACTER: CHARACTER_DEFAULTS,
@@ -77,6 +82,7 @@ PRESETS: dict[str, dict] = {
     MUSIC: MUSIC_DEFAULTS,
     CLASSIFIER: CLASSIFIER_DEFAULTS,
     SERIES: SERIES_DEFAULTS,
+    FORECAST: FORECAST_DEFAULTS,
 }
 
 # The training budget when none of --steps, --epochs and --time is given.

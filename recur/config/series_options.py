@@ -96,6 +96,12 @@ class SeriesConfig:
         choices=("last", "best"),
     )
     sample_paths: int = option(200, "forecasting: sample paths drawn per series at prediction")
+    calibrate: bool = option(
+        True,
+        "forecasting: after training, widen or narrow the sample paths around their median "
+        "so that 80% of the validation steps fall inside the 80% interval",
+    )
+    interval_scale: float = option(1.0, "the factor --calibrate found", cli=False)
     task: str = option("", "classify | regress | forecast; set from --target/--forecast", cli=False)
     channels: list = option([], "the value columns read; set from the data", cli=False)
     targets: list = option([], "regression targets; set from the data", cli=False)

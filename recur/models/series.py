@@ -57,9 +57,25 @@ class SeriesNetwork(nn.Module):
             self.channels, self.params = len(series.channels), distribution_size(series)
             self.head = nn.Linear(model.hidden_size, self.channels * self.params)
             self.highway = nn.Linear(len(series.lags) * self.channels, self.channels)
+            self.start_from_seasonal_walk(len(series.lags))
         else:
             outputs = len(series.class_names) if self.task == "classify" else len(series.targets)
             self.head = nn.Linear(2 * width, outputs)
+
+    @torch.no_grad()
+    def start_from_seasonal_walk(self, lags: int) -> None:
+        """The mean starts as the seasonal random walk, x[t-1] + x[t-s] - x[t-s-1] (with lags
+        1, s, s+1; the random walk x[t-1] with lag 1 alone): a classical forecast the network
+        then corrects, rather than a zero it must first learn away from."""
+        self.highway.weight.zero_()
+        self.highway.bias.zero_()
+        signs = [1.0, 1.0, -1.0][:lags]
+        for channel in range(self.channels):
+            for index, sign in enumerate(signs):
+                self.highway.weight[channel, index * self.channels + channel] = sign
+        mean_rows = torch.arange(self.channels) * self.params  # the mean of each channel
+        self.head.weight[mean_rows] = 0.0
+        self.head.bias[mean_rows] = 0.0
 
     def forward(self, x: torch.Tensor, lengths=None, state=None):
         if self.task == "forecast":

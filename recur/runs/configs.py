@@ -12,6 +12,7 @@ from pathlib import Path
 from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, TrainConfig, from_dict
 from recur.config.presets import (
     CLASSIFIER,
+    FORECAST,
     PRESETS,
     SAVED_MODEL_FALLBACKS,
     SERIES,
@@ -46,13 +47,15 @@ def train_configs(
         if "classifier" in configs:
             return CLASSIFIER, configs
         if "series" in configs:
-            return SERIES, configs
+            return (FORECAST if configs["series"].forecast else SERIES), configs
         # A saved music run has data.midi set, so its inputs need not be read again.
         kind = language_model_kind(configs["data"], configs["train"], configs["data"].midi)
         return kind, configs
     base = read_config_file(config)
     if asks_for_series(options, base, _corpus_kind):
-        return SERIES, _kind_configs(SERIES, options, base, SERIES_SECTIONS)
+        forecast = options.get("forecast") or (base or {}).get("series", {}).get("forecast")
+        kind = FORECAST if forecast else SERIES
+        return kind, _kind_configs(kind, options, base, SERIES_SECTIONS)
     if asks_for_classifier(options, base, _corpus_kind):
         return CLASSIFIER, _classifier_configs(options, base)
     configs = build_configs(options, base)

@@ -17,7 +17,13 @@ from recur.runs import checkpoint
 from recur.runs.logbook import Logbook
 from recur.series.prepare import Prepared, fit_scaler, resolve_task, split, summary
 from recur.series.read import read_series
-from recur.series.report import forecast_report, format_report, plot_forecasts, summary_report
+from recur.series.report import (
+    calibrate,
+    forecast_report,
+    format_report,
+    plot_forecasts,
+    summary_report,
+)
 from recur.series.task import SeriesTask
 from recur.training.session import close_run, open_run
 from recur.training.trainer import Trainer
@@ -78,6 +84,12 @@ def final_report(
     if len(prepared.val) == 0 or (series.task == "forecast" and not validating):
         return None
     if series.task == "forecast":
+        if series.calibrate:
+            series.interval_scale = calibrate(bundle.model, prepared.val, series, prepared.scaler)
+            saved = json.loads((bundle.path / "config.json").read_text())
+            saved["series"]["interval_scale"] = series.interval_scale
+            (bundle.path / "config.json").write_text(json.dumps(saved, indent=2))
+            say(f"80% intervals calibrated: sample spread x {series.interval_scale:.3f}")
         report, drawn = forecast_report(bundle.model, prepared.val, series, prepared.scaler)
         if drawn:
             plot_forecasts(drawn, run_dir / "forecast.png", "validation")

@@ -16,7 +16,13 @@ from recur.series.baselines import (
     nearest_neighbour,
     seasonal_naive,
 )
-from recur.series.forecast import quantile_loss, sample_paths
+from recur.series.forecast import (
+    interval_factor,
+    model_units,
+    quantile_loss,
+    sample_paths,
+    widen,
+)
 from recur.series.metrics import (
     classification_scores,
     coverage,
@@ -29,6 +35,8 @@ from recur.series.read import SeriesSet
 from recur.series.task import predict_outputs
 
 PLOTTED = 4  # series drawn in forecast.png
+ORIGINS = 16  # forecast origins per series that --calibrate reads
+CALIBRATION_PATHS = 100
 
 
 def predictions(model, data: SeriesSet, series, scaler, device) -> object:
@@ -72,11 +80,12 @@ def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tu
         if len(values) <= horizon + max(series.lags):
             continue
         history, truth = values[:-horizon], values[-horizon:]
-        stats = scaler.stats(history)
+        z, undo = model_units(scaler, history)
+        local = scaler.mode == "series"
         paths = sample_paths(
-            model, scaler.scale(history, stats), horizon, series, series.sample_paths, seed + index
+            model, z, horizon, series, series.sample_paths, seed + index, local=local
         )
-        raw = scaler.unscale(paths, stats)  # (P, H, C)
+        raw = widen(undo(paths), series.interval_scale)  # (P, H, C)
         low, median, high = np.quantile(raw, (0.1, 0.5, 0.9), axis=0)
         rows["crps"].append(quantile_loss(raw, truth))
         rows["coverage_80"].append(coverage(truth, low, high))
@@ -149,3 +158,29 @@ def format_report(report: dict, task: str, where: str) -> str:
         f"{naive.get('mase', float('nan')):.3f}, exponential smoothing MASE "
         f"{smooth.get('mase', float('nan')):.3f}"
     )
+
+
+def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0) -> float:
+    """The interval factor (``--calibrate``): forecasts of H steps from up to ``ORIGINS``
+    origins a quarter horizon apart at the end of every series (the last one held out in
+    training, the others seen: 12 points alone give too rough a quantile)."""
+    truths, drawn = [], []
+    horizon, first = series.forecast, max(series.lags)
+    for index, values in enumerate(data.values):
+        for k in range(ORIGINS):
+            origin = len(values) - horizon - k * max(1, horizon // 4)
+            if origin <= first + 1:
+                break
+            z, undo = model_units(scaler, values[:origin])
+            paths = sample_paths(
+                model,
+                z,
+                horizon,
+                series,
+                CALIBRATION_PATHS,
+                seed + index * ORIGINS + k,
+                local=scaler.mode == "series",
+            )
+            truths.append(values[origin : origin + horizon])
+            drawn.append(undo(paths))
+    return interval_factor(truths, drawn)

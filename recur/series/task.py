@@ -21,7 +21,13 @@ import torch.nn.functional as F
 from recur.config.options import to_dict
 from recur.models.series import build_series_model
 from recur.runs import checkpoint
-from recur.series.forecast import quantile_loss, sample_paths, window_length, window_loss
+from recur.series.forecast import (
+    model_units,
+    quantile_loss,
+    sample_paths,
+    window_length,
+    window_loss,
+)
 from recur.series.metrics import classification_scores, regression_scores
 from recur.series.prepare import Prepared, features, label_ids
 from recur.training.distributed import Group
@@ -53,6 +59,11 @@ def predict_outputs(model, inputs: list, device, batch_size: int = 256) -> np.nd
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
+def _scaled(scaler, history, values):
+    """``values`` scaled by the statistics ``history`` is scaled by."""
+    return scaler.scale(values, scaler.stats(history))
+
+
 class SeriesTask:
     """One numeric-sequence run as the trainer drives it."""
 
@@ -67,6 +78,8 @@ class SeriesTask:
         # Classifiers are chosen by validation cross-entropy: on the few dozen validation
         # sequences of a small set, accuracy ties early and by chance.
         self.higher_is_better = self.series.task == "regress"
+        # A forecaster's epoch is a few windows: validate about 6 times a run instead.
+        self.auto_eval = "progress" if self.series.task == "forecast" else "epoch"
         self.tags: dict = {}
         self.device = torch.device("cpu")
         self.cached: tuple = (-1, [])
@@ -94,15 +107,19 @@ class SeriesTask:
         horizon, scaler = self.series.forecast, prepared.scaler
         validating = self.data.val_fraction > 0
         self.histories, self.truths = [], []
+        self.local = scaler.mode == "series"
         for values in prepared.train.values:
             history = values[:-horizon] if validating and len(values) > horizon else values
-            stats = scaler.stats(history)
-            self.histories.append(torch.from_numpy(scaler.scale(history, stats))[None])
+            z, _ = model_units(scaler, history)
+            self.histories.append(torch.from_numpy(z)[None])
             if validating and len(values) > horizon:
-                self.truths.append(scaler.scale(values[-horizon:], stats))
+                truth = values[-horizon:]
+                self.truths.append(
+                    scaler.forward(truth) if self.local else _scaled(scaler, history, truth)
+                )
         self.length = window_length([h.shape[1] for h in self.histories], self.series)
         first = max(self.series.lags)
-        self.starts = [max(0, h.shape[1] - self.length - first + 1) for h in self.histories]
+        self.starts = [max(0, h.shape[1] - self.length - first) for h in self.histories]
 
     def build_model(self) -> torch.nn.Module:
         return build_series_model(self.configs["model"], self.series)
@@ -146,7 +163,7 @@ class SeriesTask:
         if self.series.task == "forecast":
             first = max(self.series.lags)
             windows = [(self.histories[i], None, first + s) for i, s in batch]
-            loss = window_loss(network, windows, self.length, self.series, self.device)
+            loss = window_loss(network, windows, self.length, self.series, self.device, self.local)
             return loss, len(batch) * self.length
         padded, lengths = pad([self.inputs[i] for i in batch])
         if self.series.jitter > 0:
@@ -172,6 +189,7 @@ class SeriesTask:
                         self.series,
                         VALIDATION_PATHS,
                         seed=index,
+                        local=self.local,
                     ),
                     truth,
                 )

@@ -12,7 +12,7 @@ import numpy as np
 from recur.config.options import DataConfig, from_dict
 from recur.config.series_options import SeriesConfig
 from recur.errors import RecurError
-from recur.series.forecast import QUANTILES, sample_paths, step_scores
+from recur.series.forecast import QUANTILES, model_units, sample_paths, step_scores, widen
 from recur.series.prepare import features
 from recur.series.read import SeriesSet, read_series
 from recur.series.report import (
@@ -40,6 +40,11 @@ class SeriesModel:
     @property
     def kind(self) -> str:
         return "series"
+
+    @property
+    def local(self) -> bool:
+        """Forecasts scaled window by window (``--scaling series``)."""
+        return self.scaler.mode == "series"
 
     @property
     def task(self) -> str:
@@ -81,20 +86,18 @@ class SeriesModel:
     ) -> np.ndarray:
         """(T, C) history in the data's units -> (paths, H, C) sample paths in the same units."""
         horizon = horizon or self.series.forecast
-        stats = self.scaler.stats(values)
-        scaled = self.scaler.scale(values, stats)
-        drawn = sample_paths(
-            self.model, scaled, horizon, self.series, paths or self.series.sample_paths, seed
-        )
-        return self.scaler.unscale(drawn, stats)
+        z, undo = model_units(self.scaler, values)
+        count = paths or self.series.sample_paths
+        drawn = sample_paths(self.model, z, horizon, self.series, count, seed, local=self.local)
+        return widen(undo(drawn), self.series.interval_scale)
 
     def anomalies(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(expected (T', C), score (T', C)) for steps max(lags)..T-1: the one-step forecast's
         mean, and the negative log-likelihood of the observed value under it (higher: more
         surprising)."""
-        stats = self.scaler.stats(values)
-        means, scores = step_scores(self.model, self.scaler.scale(values, stats), self.series)
-        return self.scaler.unscale(means, stats), scores
+        z, undo = model_units(self.scaler, values)
+        means, scores = step_scores(self.model, z, self.series, local=self.local)
+        return undo(means), scores
 
     def evaluate(self, path, plot: str | Path | None = None) -> dict:
         """Scores on a labelled file (classify / regress), or on the last H steps of every
