@@ -106,7 +106,7 @@ def row(name: str, report: dict, budget: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time", default="5m", help="training budget of each run")
-    parser.add_argument("--threads", default="2")
+    parser.add_argument("--threads", default="1", help="one: two threads collapse on a busy host")
     parser.add_argument("--only", default="parabolas,gunpoint,italypowerdemand,airline,co2")
     parser.add_argument("--extra", default="", help="more recur train flags, as one string")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")

@@ -99,7 +99,7 @@ class SeriesConfig:
     calibrate: bool = option(
         True,
         "forecasting: after training, widen or narrow the sample paths around their median "
-        "so that 80% of the validation steps fall inside the 80% interval",
+        "so that 8 in 10 validation steps fall inside the 10-90 percentile interval",
     )
     interval_scale: float = option(1.0, "the factor --calibrate found", cli=False)
     task: str = option("", "classify | regress | forecast; set from --target/--forecast", cli=False)

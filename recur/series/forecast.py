@@ -18,6 +18,7 @@ from recur.config.series_options import SeriesConfig
 from recur.models.series import distribution
 
 QUANTILES = (0.1, 0.5, 0.9)  # the columns recur predict writes: the 80% interval and median
+OUTLIER = 4.0  # deviations from the one-step forecast past which a value is not fed on
 CRPS_LEVELS = tuple(round(0.05 * k, 2) for k in range(1, 20))  # the quantile loss grid
 
 
@@ -124,8 +125,10 @@ def sample_paths(
 
 @torch.no_grad()
 def step_scores(model, z: np.ndarray, series, covariates=None, local: bool = False):
-    """Teacher-forced one-step predictions of the observed steps: (means (T', C) in model
-    units, negative log-likelihoods (T', C) in scaled units) for steps max(lags)..T-1."""
+    """One-step predictions of the observed steps max(lags)..T-1, one step at a time: (means
+    (T', C) in model units, negative log-likelihoods (T', C) in scaled units). A value more
+    than ``OUTLIER`` deviations from its prediction is replaced by the prediction in the lags
+    of later steps, so one spike is not scored again a step and a season later."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -135,12 +138,20 @@ def step_scores(model, z: np.ndarray, series, covariates=None, local: bool = Fal
     if local:
         mean, scale = local_scale(values, len(z), len(z))
     values = (values - mean) / scale
+    clean = values.clone()
     cov = None if covariates is None else torch.from_numpy(covariates.astype(np.float32))[None]
-    first = max(series.lags)
-    params, _ = model(step_inputs(values, first, len(z), series, cov))
-    nll = -distribution(params.float()).log_prob(values[:, first:])
+    state, means, scores = None, [], []
+    for t in range(max(series.lags), len(z)):
+        params, state = model(step_inputs(clean, t, t + 1, series, cov), state)
+        params = params[:, 0].float()  # (1, C, P)
+        observed = values[:, t]
+        scores.append(-distribution(params).log_prob(observed))
+        means.append(params[..., 0])
+        outlier = (observed - params[..., 0]).abs() > OUTLIER * params[..., 1]
+        clean[:, t] = torch.where(outlier, params[..., 0], observed)
     model.train(was_training)
-    return (params[..., 0] * scale + mean)[0].cpu().numpy(), nll[0].cpu().numpy()
+    expected = torch.stack(means, dim=1) * scale + mean  # (1, T', C)
+    return expected[0].cpu().numpy(), torch.stack(scores, dim=1)[0].cpu().numpy()
 
 
 def quantile_loss(paths: np.ndarray, truth: np.ndarray, levels=CRPS_LEVELS) -> float:
