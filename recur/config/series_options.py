@@ -73,8 +73,8 @@ class SeriesConfig:
     )
     covariates: str | None = option(
         None,
-        "forecasting: other columns as inputs (comma-separated); prediction needs their "
-        "values for the H future rows (rows with empty value cells)",
+        "forecasting: other columns as inputs (comma-separated); not supported yet (an "
+        "error): only the calendar features are fed",
     )
     both_directions: bool = option(True, "classify/regress: read each sequence in both directions")
     differences: bool = option(

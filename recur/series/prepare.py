@@ -29,6 +29,11 @@ class Prepared:
 def resolve_task(series: SeriesConfig, data: SeriesSet) -> None:
     """Fill the config's data-given fields: task, channels, classes or targets, lags."""
     series.channels = list(data.channels)
+    if series.covariates:
+        raise RecurError(
+            "--covariates is not supported yet: the forecaster reads the lagged values and the "
+            "calendar (--season); drop the flag"
+        )
     if series.forecast > 0:
         series.task = "forecast"
         series.lags = [1] + ([series.season, series.season + 1] if series.season > 1 else [])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class SeriesSet:
     ids: list
     values: list  # (T_i, C) float64 arrays
     channels: list
-    targets: object = None  # labels (list of str) or (N, K) floats, or None
+    targets: Any = None  # labels (list of str) or (N, K) floats, or None
     covariates: list = field(default_factory=list)  # (T_i, K) arrays when covariates are given
     missing: int = 0  # cells filled
     task: str = ""
@@ -53,7 +54,7 @@ def read_series(data: DataConfig, series: SeriesConfig, need_target: bool = True
     if paths[0].suffix == ".npy":
         return from_arrays(paths[0], series, need_target)
     tables = [read_table(path) for path in paths]
-    table = {name: sum((t.get(name, []) for t in tables), []) for name in tables[0]}
+    table: dict = {name: sum((t.get(name, []) for t in tables), []) for name in tables[0]}
     return from_table(table, series, str(paths[0]), need_target)
 
 
@@ -188,11 +189,9 @@ def _targets(table, targets, rows, source, groups=None):
         if any(label.lower() in MISSING for label in labels):
             raise RecurError(f"{source}: target {targets[0]!r} has empty cells")
         return labels
-    matrix = (
-        np.stack([numbers(c) for c in cells], axis=1)
-        if all(numbers(c) is not None for c in cells)
-        else None
-    )
+    parsed = [numbers(c) for c in cells]
+    columns = [column for column in parsed if column is not None]
+    matrix = np.stack(columns, axis=1) if len(columns) == len(parsed) else None
     if matrix is None or np.isnan(matrix).any():
         raise RecurError(f"{source}: regression targets {', '.join(targets)} must be numbers")
     return matrix

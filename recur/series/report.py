@@ -6,6 +6,7 @@ plot of history, forecast and interval."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ ORIGINS = 16  # forecast origins per series that --calibrate reads
 CALIBRATION_PATHS = 100
 
 
-def predictions(model, data: SeriesSet, series, scaler, device) -> object:
+def predictions(model, data: SeriesSet, series, scaler, device) -> Any:
     """classify: labels; regress: (N, K) targets in the data's units."""
     output = predict_outputs(model, [features(v, scaler, series) for v in data.values], device)
     if series.task == "classify":
@@ -61,9 +62,9 @@ def summary_report(model, data: SeriesSet, series, scaler, device, reference=Non
         return report
     report = regression_scores(data.targets, predicted, series.targets)
     if reference is not None:
-        guess = linear_summary(reference.values, reference.targets, data.values)
+        fitted = linear_summary(reference.values, reference.targets, data.values)
         report["baselines"] = {
-            "linear_summary": regression_scores(data.targets, guess, series.targets)
+            "linear_summary": regression_scores(data.targets, fitted, series.targets)
         }
     return report
 
@@ -98,7 +99,7 @@ def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tu
                 into["mase"].append(mase(truth[:, c], guess[:, c], history[:, c], season))
                 into["smape"].append(smape(truth[:, c], guess[:, c]))
         drawn.append((data.ids[index], history, truth, (low, median, high)))
-    report = {k: float(np.mean(v)) if v else float("nan") for k, v in rows.items()}
+    report: dict = {k: float(np.mean(v)) if v else float("nan") for k, v in rows.items()}
     report["series"] = len(drawn)
     report["horizon"] = horizon
     report["baselines"] = {

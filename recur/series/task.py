@@ -140,7 +140,7 @@ class SeriesTask:
             total = int(weights.sum()) + len(weights)
             count = max(size, math.ceil(total * self.series.forecast / self.length))
             chosen = rng.choice(len(weights), size=count, p=(weights + 1) / (weights + 1).sum())
-            items = [(int(i), int(rng.integers(0, self.starts[i] + 1))) for i in chosen]
+            items: list = [(int(i), int(rng.integers(0, self.starts[i] + 1))) for i in chosen]
         else:
             items = [int(i) for i in rng.permutation(len(self.inputs))]
         batches = [items[k : k + size] for k in range(0, len(items), size)]
@@ -170,6 +170,7 @@ class SeriesTask:
             noise = torch.Generator().manual_seed(self.train.seed * 1_000_003 + step)
             padded = padded + self.series.jitter * torch.randn(padded.shape, generator=noise)
         output = network(padded.to(self.device), lengths).float()
+        assert self.targets is not None  # a classify / regress run has its targets
         targets = self.targets[batch].to(self.device)
         if self.series.task == "classify":
             return F.cross_entropy(output, targets), int(lengths.sum())
@@ -206,8 +207,9 @@ class SeriesTask:
             logits = torch.from_numpy(output)
             report["loss"] = float(F.cross_entropy(logits, self.val_targets).item())
             return report
-        true = self.tokenizer.unscale_targets(self.val_targets.numpy())
-        return regression_scores(true, self.tokenizer.unscale_targets(output), self.series.targets)
+        values = self.tokenizer.unscale_targets(self.val_targets.numpy())
+        guess = self.tokenizer.unscale_targets(output)
+        return regression_scores(values, guess, self.series.targets)
 
     def validate(self, trainer) -> Score | None:
         report = self.report(trainer.model)

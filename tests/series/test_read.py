@@ -94,3 +94,13 @@ def test_parquet_reads_like_csv(tmp_path):
 def test_fill_missing(how, expected):
     values = np.array([[np.nan], [1], [np.nan], [3], [np.nan]])
     assert fill_missing(values, how, "x")[:, 0].tolist() == expected
+
+
+def test_covariates_are_refused_not_ignored(tmp_path):
+    from recur.series.prepare import resolve_task
+
+    path = tmp_path / "s.csv"
+    path.write_text("t,v,temp\n0,1,5\n1,2,6\n")
+    series = SeriesConfig(forecast=1, covariates="temp")
+    with pytest.raises(RecurError, match="--covariates is not supported yet"):
+        resolve_task(series, read_series(DataConfig(paths=[str(path)]), series))
