@@ -27,7 +27,8 @@ def step_inputs(z: torch.Tensor, start: int, stop: int, series: SeriesConfig, co
     parts = [z[:, start - lag : stop - lag, :] for lag in series.lags]
     batch = z.shape[0]
     if series.calendar and series.season > 1:
-        angle = 2 * math.pi * torch.arange(start, stop, dtype=z.dtype) / series.season
+        steps = torch.arange(start, stop, dtype=z.dtype, device=z.device)
+        angle = 2 * math.pi * steps / series.season
         calendar = torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1)
         parts.append(calendar.expand(batch, -1, -1))
     if covariates is not None:
