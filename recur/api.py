@@ -32,7 +32,7 @@ def train(
 
     if paths:
         options["paths"] = [str(p) for p in paths]
-    kind, configs = train_configs(options, config, resume)
+    kind, configs = train_configs(options, config, resume, gpu=_on_gpu(options))
     if kind == CLASSIFIER:
         return load(_fit_classifier(configs, resume, quiet))
     if kind in (SERIES, FORECAST):
@@ -43,17 +43,28 @@ def train(
     return load(run_dir)
 
 
+def _on_gpu(options: dict) -> bool:
+    """Whether the run trains on a CUDA device (``device`` as given, auto by default)."""
+    from recur.runs.devices import device_name
+
+    return device_name(options.get("device", "auto")).startswith("cuda")
+
+
 def _fit_classifier(configs: dict, resume, quiet: bool):
     from recur.classify.fit import fit_classifier
 
     return fit_classifier(configs, resume=resume, quiet=quiet)
 
 
-def load(run, device: str = "cpu"):
+def load(run, device: str = "auto"):
     """Load a run directory (its best/ checkpoint, else last/) or a checkpoint directory: a
     ``Model`` for a language model or music (kinds "lm", "music"), a ``classify.use.Classifier``
-    for a classifier (kind "classifier"); see runs/kinds.py."""
+    for a classifier (kind "classifier"); see runs/kinds.py. ``device``: cpu, cuda, cuda:N or
+    auto (a GPU when PyTorch sees one; runs/devices.py)."""
     from recur.runs.checkpoint import load as load_bundle
+    from recur.runs.devices import device_name
+
+    device = device_name(device)
 
     bundle = load_bundle(run, device)
     if bundle.kind == "classifier":
@@ -130,13 +141,20 @@ class Model:
         return generate_midi(self.bundle, {k: sample[k] for k in music_sample}, music, self.device)
 
     def evaluate(
-        self, text: str | None = None, path: str | None = None, encoding: str = "utf-8"
+        self,
+        text: str | None = None,
+        path: str | None = None,
+        encoding: str = "utf-8",
+        **options,
     ) -> dict:
         """Loss and perplexity per token, perplexity per word and bits per character on ``text``
         or the file at ``path`` (a document model reads a CSV/JSONL file's documents); for a MIDI
-        run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline."""
+        run, loss per event on MIDI files (``path``: a file or folder) and the unigram baseline.
+        ``options``: EvaluateConfig's fields (dynamic=True, cache=True and their settings)."""
+        from recur.config.evaluate_options import EvaluateConfig
         from recur.lm.evaluate import evaluate_path, evaluate_text
 
+        how = EvaluateConfig(**options)
         if (text is None) == (path is None):
             raise RecurError("give exactly one of text= or path=")
         if self.is_music:
@@ -146,5 +164,5 @@ class Model:
                 raise RecurError("a MIDI run evaluates MIDI files: give path=")
             return evaluate_midi(self.bundle, path, self.device)
         if text is None:
-            return evaluate_path(self.bundle, path, encoding, self.device)
-        return evaluate_text(self.bundle, text, self.device)
+            return evaluate_path(self.bundle, path, encoding, self.device, how)
+        return evaluate_text(self.bundle, text, self.device, how)

@@ -1,9 +1,7 @@
 """The ``recur`` command: a thin shell over the library. Flags come from the config dataclasses
 (``cli_options.py``, which also makes ``recur train --help`` show the defaults of the kind of run
-asked for).
-
-Only torch-free modules (config, the run-config resolver) are imported at start, so ``recur
---help`` never loads torch; each command imports what it needs.
+asked for). Only torch-free modules (config, the run-config resolver) are imported at start, so
+``recur --help`` never loads torch; each command imports what it needs.
 """
 
 from __future__ import annotations
@@ -16,7 +14,10 @@ import os
 import sys
 
 from recur.cli_options import add_config_flags, add_train_command, help_kind, join_negative_values
+from recur.cli_terminal import add_output_flags, print_as_made
+from recur.config.evaluate_options import EvaluateConfig
 from recur.config.options import (
+    DEVICE_HELP,
     ClassifierConfig,
     DataConfig,
     ModelConfig,
@@ -55,7 +56,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # Commands that live in a module of their own, recur/cli_NAME.py, which defines
 # add_command(commands) (torch-free: it runs for every --help) and run(args).
-COMMAND_MODULES: tuple[str, ...] = ("series",)
+COMMAND_MODULES: tuple[str, ...] = ("serve", "inspect", "series")
 
 
 def _add_generate_command(commands) -> None:
@@ -63,14 +64,14 @@ def _add_generate_command(commands) -> None:
     generate.add_argument("run", metavar="RUN", help="run directory, or its best/ or last/")
     add_config_flags(generate, SampleConfig, "sampling")
     add_config_flags(generate, MusicConfig, "music (runs trained on MIDI)")
-    generate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    generate.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
     generate.add_argument(
         "--threads",
         type=int,
         help="CPU threads (default: one for up to 4 "
         "streams, which is faster there; else all cores)",
     )
-    generate.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_flags(generate)  # --json, --interactive
 
 
 def _add_evaluate_command(commands) -> None:
@@ -90,9 +91,10 @@ def _add_evaluate_command(commands) -> None:
         help="classifiers: also report per value of this column (years grouped by decade)",
     )
     evaluate.add_argument("--encoding", default="utf-8")
-    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
     evaluate.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
+    add_config_flags(evaluate, EvaluateConfig, "language models: adapting to the text")
 
 
 def _add_predict_command(commands) -> None:
@@ -105,7 +107,7 @@ def _add_predict_command(commands) -> None:
         help="CSV (or .jsonl) to write: the input's "
         "columns, predicted, dropped, and p_<class> for every class",
     )
-    predict.add_argument("--device", default="cpu")
+    predict.add_argument("--device", default="auto", help=DEVICE_HELP + " (default: auto)")
     predict.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
 
 
@@ -163,6 +165,8 @@ def run_generate(args) -> None:
             )
         print(f"(seed {written[0]['seed']})", file=sys.stderr)
         return
+    if print_as_made(model, options_of(args, SampleConfig), args.interactive, args.json):
+        return  # one plain sample, printed as it is made (cli_terminal.py)
     result = model.generate_full(**options_of(args, SampleConfig))
     if args.json:
         payload = {"samples": result.texts, "seed": result.seed}
@@ -190,11 +194,14 @@ def run_generate(args) -> None:
 
 def _generation_threads(args) -> int | None:
     """Without --threads, a CPU run stepping few streams uses one thread (generate.py says why)."""
-    if args.device != "cpu" or getattr(args, "guidance", 0):
-        return None
     import torch
 
     from recur.generate.loop import sampling_threads
+    from recur.runs.devices import AUTO, device_name
+
+    device = device_name(AUTO) if args.device == AUTO else args.device
+    if device != "cpu" or getattr(args, "guidance", 0):
+        return None
 
     streams = getattr(args, "num_samples", 1) * max(getattr(args, "beam", 0), 1)
     return sampling_threads(streams, torch.get_num_threads())
@@ -202,6 +209,7 @@ def _generation_threads(args) -> int | None:
 
 def run_evaluate(args) -> None:
     from recur import api
+    from recur.cli_reports import evaluate_classifier, print_language_model_evaluation
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
@@ -210,30 +218,13 @@ def run_evaluate(args) -> None:
 
         return evaluate(model, args)
     if _kind(model).name == "classifier":
-        from recur.cli_reports import evaluate_classifier
-
         return evaluate_classifier(model, args)
     if args.group_by:
         raise RecurError("--group-by is for classifier runs")
-    result = model.evaluate(path=args.file, encoding=args.encoding)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        if "unigram_loss" in result:  # MIDI: per event
-            print(
-                f"loss {result['loss']:.4f} nats/event, perplexity {result['perplexity']:.3f}, "
-                f"{result['bits_per_char']:.4f} bits/event over {result['tokens']:,} events; "
-                f"unigram baseline {result['unigram_loss']:.4f} nats/event"
-            )
-            return
-        unknown = f", {result['unknown_tokens']:,} unknown" if result["unknown_tokens"] else ""
-        print(
-            f"{result['level']} level: loss {result['loss']:.4f} nats/token, perplexity "
-            f"{result['perplexity']:.3f} per token, {result['word_perplexity']:.3f} per word, "
-            f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
-            f"({result['words']:,} words, {result['characters']:,} characters"
-            f"{unknown})"
-        )
+    result = model.evaluate(
+        path=args.file, encoding=args.encoding, **options_of(args, EvaluateConfig)
+    )
+    print_language_model_evaluation(result, args.json)
 
 
 def run_predict(args) -> None:

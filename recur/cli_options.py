@@ -25,7 +25,7 @@ OTHER_KINDS = (
     "the defaults of another kind show with its options before --help: --label-column COLUMN "
     "or --corpus kjv-genres (classifier), --midi (music), --condition-column COLUMN "
     "(conditional document), --time 10m (long-budget character), --level word (text), "
-    "--target COLUMN or --forecast H (series)."
+    "--device cuda (character on a GPU), --target COLUMN or --forecast H (series)."
 )
 # The options that decide the kind of run; values are kept as text, since only their presence
 # and a few of their values matter here.
@@ -36,6 +36,7 @@ KIND_OPTIONS = (
     "condition_column",
     "level",
     "glob",
+    "device",
     "target",
     "forecast",
 )

@@ -1,5 +1,5 @@
-"""How ``recur evaluate`` prints a classifier's report (torch-free: the report is computed by the
-loaded classifier)."""
+"""How ``recur evaluate`` prints its reports: a classifier's, a language model's and a music
+model's (torch-free: the figures are computed by the loaded run)."""
 
 from __future__ import annotations
 
@@ -35,3 +35,27 @@ def evaluate_classifier(classifier, args) -> None:
     if left:
         print("left out: " + ", ".join(left))
     print(f"confusion matrix: {image}")
+
+
+def print_language_model_evaluation(result: dict, as_json: bool) -> None:
+    """One line of loss, perplexity and bits per character (per event for a MIDI run)."""
+    if as_json:
+        print(json.dumps(result))
+        return
+    if "unigram_loss" in result:  # MIDI: per event
+        print(
+            f"loss {result['loss']:.4f} nats/event, perplexity {result['perplexity']:.3f}, "
+            f"{result['bits_per_char']:.4f} bits/event over {result['tokens']:,} events; "
+            f"unigram baseline {result['unigram_loss']:.4f} nats/event"
+        )
+        return
+    unknown = f", {result['unknown_tokens']:,} unknown" if result["unknown_tokens"] else ""
+    method = {"dynamic": " (dynamic evaluation)", "cache": " (neural cache)"}
+    print(
+        f"{result['level']} level{method.get(result.get('method', ''), '')}: loss "
+        f"{result['loss']:.4f} nats/token, perplexity "
+        f"{result['perplexity']:.3f} per token, {result['word_perplexity']:.3f} per word, "
+        f"{result['bits_per_char']:.4f} bits/char over {result['tokens']:,} tokens "
+        f"({result['words']:,} words, {result['characters']:,} characters"
+        f"{unknown})"
+    )

@@ -76,7 +76,7 @@ class ClassifierTask:
         named = trainer.model.named_parameters()
         self.frozen_parameters = [p for name, p in named if name in self.frozen]
         self.freeze_steps = round(self.classifier.freeze_epochs * self.batch_count(0))
-        if self.freeze_steps and self.group.active:
+        if self.freeze_steps and self.group.joined:  # DDP cannot freeze mid-run
             raise RecurError("--init-from with torchrun needs --freeze-epochs 0")
 
     def config_dict(self) -> dict:

@@ -16,6 +16,7 @@ from recur.config.sample_options import MusicConfig, SampleConfig
 
 __all__ = [
     "CELLS",
+    "DEVICE_HELP",
     "DOCUMENTS",
     "LEVELS",
     "POOLINGS",
@@ -34,6 +35,8 @@ __all__ = [
 CELLS = ("lstm", "gru", "rnn")
 LEVELS = ("char", "word", "bpe")
 DOCUMENTS = ("auto", "none", "rows", "lines", "blocks")
+# --device of train, generate, evaluate and predict (the rule: recur/runs/devices.py).
+DEVICE_HELP = "cpu, cuda, cuda:N or auto (auto: cuda when PyTorch sees a GPU, else cpu)"
 
 
 @dataclass
@@ -189,6 +192,6 @@ class TrainConfig:
         choices=("fp32", "bf16", "fp16"),
     )
     seed: int = option(0, "random seed for initialisation, data order and dropout")
-    device: str = option("auto", "cpu, cuda, cuda:N or auto")
+    device: str = option("auto", DEVICE_HELP)
     threads: int | None = option(None, "CPU threads for PyTorch (default: all cores)")
     samples: int = option(2, "short samples printed at each validation (0: none)")

@@ -21,6 +21,7 @@ MUSIC = "music"
 CLASSIFIER = "classifier"
 SERIES = "series"
 FORECAST = "forecast"
+GPU_CHARACTER = "character on a GPU"
 
 # Plain character text takes short chunks (more updates per minute) and a stronger weight decay
 # (it overfits within minutes); see docs/experiments.md, Character language models.
@@ -74,6 +75,21 @@ SERIES_DEFAULTS: dict = {
 # the seasonal-walk start overfits less; see docs/series.md, "Why the defaults".
 FORECAST_DEFAULTS: dict = {**SERIES_DEFAULTS, "hidden_size": 16}
 
+# Character text trained on a CUDA GPU (--device cuda, or auto where PyTorch sees one): a GPU
+# runs a wide model at a big batch in bf16 as fast as a CPU runs a narrow one. A first guess,
+# not yet measured on a GPU: python -m benchmarks.gpu measures it (docs/gpu.md).
+GPU_CHARACTER_DEFAULTS: dict = {
+    "cell": "lstm",
+    "hidden_size": 1024,
+    "embedding_size": 256,
+    "dropout": 0.25,
+    "batch_size": 128,
+    "seq_length": 128,
+    "precision": "bf16",
+    "lr": 2e-3,
+    "weight_decay": 0.1,
+}
+
 PRESETS: dict[str, dict] = {
     TEXT: {},
     CHARACTER: CHARACTER_DEFAULTS,
@@ -83,6 +99,7 @@ PRESETS: dict[str, dict] = {
     CLASSIFIER: CLASSIFIER_DEFAULTS,
     SERIES: SERIES_DEFAULTS,
     FORECAST: FORECAST_DEFAULTS,
+    GPU_CHARACTER: GPU_CHARACTER_DEFAULTS,
 }
 
 # The training budget when none of --steps, --epochs and --time is given.
@@ -125,15 +142,20 @@ def asks_for_series(
     return bool(section.get("target") or section.get("forecast"))
 
 
-def language_model_kind(data: DataConfig, train: TrainConfig, music: bool) -> str:
+def language_model_kind(
+    data: DataConfig, train: TrainConfig, music: bool, gpu: bool = False
+) -> str:
     """The kind of a language model run, from its configs before the preset is applied
-    (``music``: MIDI inputs, as data/pieces.py's ``is_music`` tells)."""
+    (``music``: MIDI inputs, as data/pieces.py's ``is_music`` tells; ``gpu``: it trains on a
+    CUDA device)."""
     if music:
         return MUSIC
     if data.condition_column and data.level in ("char", "word"):
         return CONDITIONAL
     if data.level != "char":
         return TEXT
+    if gpu:
+        return GPU_CHARACTER
     if train.time and train.steps is None and train.epochs is None:
         if _seconds(train.time) >= LONG_BUDGET_SECONDS:
             return LONG_BUDGET

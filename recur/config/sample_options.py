@@ -61,4 +61,9 @@ class MusicConfig:
     tempo: float | None = option(
         None, "beats per minute of the written MIDI (default: the training pieces' median tempo)"
     )
+    seconds: float | None = option(
+        None,
+        "length of each piece in seconds: events are sampled until the piece lasts this long, "
+        "then cut there (instead of --length events)",
+    )
     wav: bool = option(False, "also render a .wav with fluidsynth and a General MIDI soundfont")

@@ -21,6 +21,7 @@ from recur.generate.sampling import NgramGuard, TokenSampler
 from recur.generate.starts import banned_ids, mark_lines, start_rows
 from recur.generate.step_modules import guide
 from recur.generate.stepper import Stepper
+from recur.runs.devices import exact_fp32
 from recur.tokenizers import count_words
 
 STOP_CHECK_EVERY = 16
@@ -96,7 +97,8 @@ def generate(
     model.eval()
     count = guidance.groups * num_samples
     rows, hidden, marks = _starts(tokenizer, sample.prime, count, starts, refresh, device)
-    logits, state = model(torch.tensor(rows, device=device), None)  # whole prime at once
+    with exact_fp32(device):  # a GPU's prime as the CPU's: no TF32 in cuDNN
+        logits, state = model(torch.tensor(rows, device=device), None)  # whole prime at once
     last = logits[:, -1]  # (G*N, V)
     n = sample.no_repeat_ngram
     guard = NgramGuard(n, [r[hidden:] for r in rows[:num_samples]]) if n else None

@@ -111,6 +111,10 @@ class TokenSampler:
             return self.block
         return torch.stack([self._next() for _ in range(count)])
 
+    def next_row(self) -> torch.Tensor:
+        """The noise (B, V) of the next step (a stream of the server's batcher has B = 1)."""
+        return self._next()
+
     def _next(self) -> torch.Tensor:
         if self.position == len(self.block):
             self.block, self.position = self._draw(), 0

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from recur.config.evaluate_options import EvaluateConfig
 from recur.config.options import DataConfig, from_dict
 from recur.data.documents import read_documents, resolve_mode, split_names
 from recur.data.readers import read_text
 from recur.data.streams import frame_documents
 from recur.errors import RecurError
+from recur.lm.adaptive import cache_loss, dynamic_loss
 from recur.tokenizers import condition_token, count_words
 
 EVAL_CHUNK = 4096
@@ -114,31 +116,46 @@ def metrics(total_nats: float, tokens: int, characters: int, words: int | None =
     return result
 
 
-def _report(bundle, ids: np.ndarray, characters: int, words: int, device) -> dict:
+def _report(
+    bundle, ids: np.ndarray, characters: int, words: int, device, how: EvaluateConfig | None
+) -> dict:
     if len(ids) < 2:
         raise RecurError("the text to evaluate needs at least two tokens")
-    total, count = stream_loss(bundle.model, ids, device)
+    how = how or EvaluateConfig()
+    level = bundle.config.get("data", {}).get("level", "char")
+    if how.dynamic and how.cache:
+        raise RecurError("choose one of --dynamic and --cache")
+    if how.dynamic:
+        total, count = dynamic_loss(bundle.model, ids, how, level, device)
+    elif how.cache:
+        total, count = cache_loss(bundle.model, ids, how, device)
+    else:
+        total, count = stream_loss(bundle.model, ids, device)
     result = metrics(total, count, characters, words)
-    result["level"] = bundle.config.get("data", {}).get("level", "char")
+    result["level"] = level
+    if how.dynamic or how.cache:
+        result["method"] = "dynamic" if how.dynamic else "cache"
     # Unknown tokens are predicted as <unk>, which flatters a word model on foreign text.
     result["unknown_tokens"] = int(np.count_nonzero(np.asarray(ids) == bundle.tokenizer.unk_id))
     return result
 
 
-def evaluate_text(bundle, text: str, device="cpu") -> dict:
+def evaluate_text(bundle, text: str, device="cpu", how: EvaluateConfig | None = None) -> dict:
     """Metrics of ``bundle``'s language model on ``text`` read as one stream."""
     ids = bundle.tokenizer.encode_array(text)
     # Characters predicted: every one after the first token's.
     characters = len(text) - len(bundle.tokenizer.decode(ids[:1].tolist()))
-    return _report(bundle, ids, characters, count_words(text), device)
+    return _report(bundle, ids, characters, count_words(text), device, how)
 
 
-def evaluate_path(bundle, path, encoding: str = "utf-8", device="cpu") -> dict:
+def evaluate_path(
+    bundle, path, encoding: str = "utf-8", device="cpu", how: EvaluateConfig | None = None
+) -> dict:
     """Metrics on a file: plain text as one stream, or, for a document model, the file's
     documents framed as in training (same columns, --where and conditions)."""
     saved = bundle.config.get("data", {})
     if saved.get("documents", "none") in ("none", "auto"):
-        return evaluate_text(bundle, read_text(Path(path), encoding), device)
+        return evaluate_text(bundle, read_text(Path(path), encoding), device, how)
     data = from_dict(
         DataConfig,
         {**saved, "paths": [str(path)], "encoding": encoding, "glob": "*", "corpus": None},
@@ -157,4 +174,4 @@ def evaluate_path(bundle, path, encoding: str = "utf-8", device="cpu") -> dict:
     )
     characters = sum(len(text) + 1 for text in documents.texts)
     words = sum(count_words(text) for text in documents.texts)
-    return _report(bundle, ids, characters, words, device)
+    return _report(bundle, ids, characters, words, device, how)

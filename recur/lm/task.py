@@ -149,8 +149,15 @@ class LanguageModelTask:
             f"done: {trainer.step} steps, {trainer.tokens:,} tokens in {trainer.elapsed:.1f} s "
             f"of training ({time.perf_counter() - trainer.started:.1f} s of wall time in this "
             f"session); last step loss {trainer.last_loss:.6f}; best validation loss "
-            f"{trainer.best:.4f}" + (f"; peak memory {peak:,.0f} MB" if peak else "")
+            f"{trainer.best:.4f}"
+            + (f"; peak memory {peak:,.0f} MB" if peak else "")
+            + (f"; GPU peak {gpu_peak:,.0f} MB" if (gpu_peak := self.gpu_peak_mb()) else "")
         )
+
+    def gpu_peak_mb(self) -> float | None:
+        if self.device.type != "cuda":
+            return None
+        return torch.cuda.max_memory_allocated(self.device) / 2**20
 
     def rank_state(self) -> dict:
         return {f"hidden.{i}": h.detach().cpu() for i, h in enumerate(self.hidden or ())}

@@ -38,10 +38,12 @@ KIND_FLAGS = {
 
 
 def train_configs(
-    options: dict, config: str | None = None, resume: str | None = None
+    options: dict, config: str | None = None, resume: str | None = None, gpu: bool = False
 ) -> tuple[str, dict]:
     """The kind of run (a ``presets`` kind) and its configs: those saved in the ``resume`` run
-    directory, else the options over the ``config`` file over the kind's preset."""
+    directory, else the options over the ``config`` file over the kind's preset. ``gpu``: the
+    run trains on a CUDA device (as ``--device cuda`` says; ``api.train`` also tells it
+    when ``--device auto`` finds a GPU)."""
     if resume:
         configs = resume_configs(resume, options)
         if "classifier" in configs:
@@ -60,7 +62,8 @@ def train_configs(
         return CLASSIFIER, _classifier_configs(options, base)
     configs = build_configs(options, base)
     data, train = configs["data"], configs["train"]
-    kind = language_model_kind(data, train, is_music(data))
+    gpu = gpu or str(options.get("device", "")).startswith("cuda")
+    kind = language_model_kind(data, train, is_music(data), gpu)
     preset = {k: v for k, v in PRESETS[kind].items() if k not in _chosen(options, base)}
     if preset:
         configs = build_configs({**preset, **options}, base)

@@ -11,8 +11,8 @@ import time
 import torch
 
 from recur.config.options import TrainConfig
-from recur.errors import RecurError
 from recur.kernels import allocator
+from recur.runs.devices import resolve_device
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -53,12 +53,7 @@ def auto_threads(train: TrainConfig) -> tuple[int, str | None]:
 
 def choose_device(train: TrainConfig, name: str | None = None, threads: int | None = None):
     torch.set_num_threads(threads or train.threads or os.cpu_count() or 1)  # threads: decided
-    name = name or train.device
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RecurError("--device cuda: no CUDA device is available here; use --device cpu")
-    device = torch.device(name)
+    device = resolve_device(name or train.device)
     if device.type == "cpu":
         allocator.keep_freed_memory()
     return device

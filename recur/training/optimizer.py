@@ -8,6 +8,7 @@ import contextlib
 import torch
 
 from recur.config.options import TrainConfig
+from recur.errors import RecurError
 
 AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -23,6 +24,14 @@ def build_optimizer(model: torch.nn.Module, train: TrainConfig) -> torch.optim.O
     # per-tensor loop on small models; see docs/experiments.md.
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
     return torch.optim.AdamW(groups, lr=train.lr, betas=(0.9, 0.99), fused=fused or None)
+
+
+def check_precision(model: torch.nn.Module, device: torch.device, precision: str) -> None:
+    """A one-line error for fp16 LSTMs on a CPU: autocast casts ``nn.LSTM`` to fp16 there, and
+    oneDNN, which has no fp16 LSTM, fails with an obscure message (GRU and RNN stay fp32)."""
+    lstm = any(isinstance(module, torch.nn.LSTM) for module in model.modules())
+    if precision == "fp16" and device.type == "cpu" and lstm:
+        raise RecurError("--precision fp16 trains an LSTM on a CUDA GPU only; on a CPU use bf16")
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

@@ -63,6 +63,6 @@ def open_run(
 
 def close_run(session: Session) -> None:
     """The other ranks wait until rank 0 has written; then the group is left."""
-    if session.group.active:
+    if session.group.joined:
         torch.distributed.barrier()
     teardown(session.group)

@@ -8,7 +8,8 @@ training tokens per parameter, where the tokens are the budget times the speed m
 start (a few real training steps of each candidate on this device, with this vocabulary, batch
 and chunk length). The ratio was calibrated on tiny Shakespeare at 80 s, 3 and 10 minutes (see
 docs/experiments.md, "--size auto"). On a faster machine or a GPU the same budget picks a wider
-model.
+model: on a CUDA device the probe steps run there, in the run's --precision (bf16 in the GPU
+preset), so the speed measured is the GPU's.
 
 A width of ``WIDE_FROM`` (512) or more also lowers the learning rate to ``WIDE_LR`` (the rate
 earlier wide runs used); depth, embedding, batch and chunk length stay as configured.
@@ -24,7 +25,7 @@ import torch
 from recur.config.options import DataConfig, ModelConfig, TrainConfig, parse_duration
 from recur.errors import RecurError
 from recur.models.language_model import build_model, count_parameters
-from recur.training.optimizer import build_optimizer
+from recur.training.optimizer import autocast, build_optimizer
 
 WIDTHS = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 TOKENS_PER_PARAMETER = 2.0
@@ -32,10 +33,14 @@ WIDE_FROM, WIDE_LR = 512, 4e-3
 PROBE_STEPS, WARMUP_STEPS = 4, 2
 
 
-def probe(config: ModelConfig, data: DataConfig, device) -> tuple[float, int]:
-    """(training tokens per second, parameters) of ``config`` at this batch and chunk length:
-    WARMUP_STEPS untimed steps (the first steps run slower than the rest of a run), then the
-    median of PROBE_STEPS timed steps on random ids."""
+def probe(
+    config: ModelConfig, data: DataConfig, device, precision: str = "fp32"
+) -> tuple[float, int]:
+    """(training tokens per second, parameters) of ``config`` at this batch and chunk length,
+    on ``device`` under the run's ``--precision`` autocast: WARMUP_STEPS untimed steps (the
+    first steps run slower than the rest of a run), then the median of PROBE_STEPS timed steps
+    on random ids. A GPU runs its steps asynchronously, so each step is timed to its end."""
+    device = torch.device(device)
     torch.manual_seed(0)
     model = build_model(config).to(device)
     optimizer = build_optimizer(model, TrainConfig(lr=1e-3))  # as the run will step
@@ -43,12 +48,13 @@ def probe(config: ModelConfig, data: DataConfig, device) -> tuple[float, int]:
     times = []
     for step in range(WARMUP_STEPS + PROBE_STEPS):
         tick = time.perf_counter()
-        loss, _ = model(ids[:, :-1], None, targets=ids[:, 1:])
+        with autocast(device, precision):
+            loss, _ = model(ids[:, :-1], None, targets=ids[:, 1:])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         if step >= WARMUP_STEPS:
             times.append(time.perf_counter() - tick)
     seconds = sorted(times)[len(times) // 2]
@@ -62,7 +68,7 @@ def choose_width(
     returns the lines that say what was measured and chosen."""
     chosen, lines = WIDTHS[0], []
     for width in WIDTHS:
-        rate, parameters = probe(replace(model, hidden_size=width), data, device)
+        rate, parameters = probe(replace(model, hidden_size=width), data, device, train.precision)
         ratio = rate * seconds / parameters
         lines.append(
             f"{model.num_layers}x{width}: {rate:,.0f} tokens/s, {parameters:,} parameters,"

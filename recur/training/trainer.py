@@ -20,7 +20,7 @@ from recur.runs import checkpoint
 from recur.runs.logbook import Logbook
 from recur.runs.trainer_state import capture, gather_ranks, restore
 from recur.training.distributed import wrap
-from recur.training.optimizer import autocast, build_optimizer, grad_scaler
+from recur.training.optimizer import autocast, build_optimizer, check_precision, grad_scaler
 from recur.training.schedule import EvalClock, learning_rate, make_plan
 from recur.training.session import Session
 from recur.training.task import Score, Task
@@ -34,6 +34,8 @@ class Trainer:
         self.group, self.device, self.run_dir = session.group, session.device, session.run_dir
         torch.manual_seed(train.seed)
         self.model = task.build_model().to(self.device)
+        check_precision(self.model, self.device, train.precision)
+        self.reseed_cudnn = reseeds_cudnn_dropout(self.model, self.device)
         self.optimizer = build_optimizer(self.model, train)
         self.network = wrap(self.model, self.group, self.device)
         self.plan = make_plan(train, task.batch_count(0))
@@ -111,6 +113,8 @@ class Trainer:
         lr = learning_rate(self.train, self.step, self.plan.progress(self.step, self.elapsed))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        if self.reseed_cudnn:  # cuDNN reseeds its dropout from the generator: exact resume
+            torch.cuda.set_rng_state(torch.cuda.get_rng_state(self.device), self.device)
         with autocast(self.device, self.train.precision):
             loss, tokens = self.task.loss(self.network, batch, self.step)
         self.optimizer.zero_grad(set_to_none=True)
@@ -176,3 +180,14 @@ class Trainer:
                 **self.task.tags,
             }
         )
+
+
+def reseeds_cudnn_dropout(model: torch.nn.Module, device: torch.device) -> bool:
+    """Whether cuDNN drops out between stacked recurrent layers here. It keeps that dropout's
+    state itself, seeded once from the CUDA generator and advanced by every call, so restoring
+    the generator on resume cannot restore it; setting the generator's state (to itself) before
+    each step makes cuDNN reseed from it, and the masks then follow the saved RNG state."""
+    return device.type == "cuda" and any(
+        isinstance(m, torch.nn.RNNBase) and m.dropout > 0 and m.num_layers > 1
+        for m in model.modules()
+    )
