@@ -1,7 +1,7 @@
 """The Python API, mirroring the CLI: ``recur.train(...)``, ``recur.load(run)``, and the loaded
 model's ``.generate(...)`` and ``.evaluate(...)`` (a classifier's ``.predict(...)``,
 ``.evaluate(path)`` and ``.predict_file(...)``). ``label_column=`` makes ``train`` fit a
-classifier."""
+classifier; ``target=`` or ``forecast=`` a numeric-sequence run (``series.use.SeriesModel``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import dataclasses
 from pathlib import Path
 
 from recur.config.options import MusicConfig, SampleConfig, from_dict
-from recur.config.presets import CLASSIFIER
+from recur.config.presets import CLASSIFIER, FORECAST, SERIES
 from recur.errors import RecurError, UsageError
 from recur.runs.configs import build_configs, classifier_configs, resume_configs, train_configs
 
@@ -35,6 +35,10 @@ def train(
     kind, configs = train_configs(options, config, resume, gpu=_on_gpu(options))
     if kind == CLASSIFIER:
         return load(_fit_classifier(configs, resume, quiet))
+    if kind in (SERIES, FORECAST):
+        from recur.series.fit import fit_series
+
+        return load(fit_series(configs, resume=resume, quiet=quiet))
     run_dir = fit(configs["data"], configs["model"], configs["train"], resume=resume, quiet=quiet)
     return load(run_dir)
 
@@ -71,6 +75,10 @@ def load(run, device: str = "auto"):
         from recur.classify.use import Classifier
 
         return Classifier(bundle, device)
+    if bundle.kind == "series":
+        from recur.series.use import SeriesModel
+
+        return SeriesModel(bundle, device)
     return Model(bundle, device)
 
 

@@ -26,6 +26,7 @@ from recur.config.options import (
     SampleConfig,
     TrainConfig,
 )
+from recur.config.series_options import SeriesConfig
 from recur.errors import RecurError
 from recur.kernels import set_portable
 
@@ -57,7 +58,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # Commands that live in a module of their own, recur/cli_NAME.py, which defines
 # add_command(commands) (torch-free: it runs for every --help) and run(args).
-COMMAND_MODULES: tuple[str, ...] = ("serve", "inspect", "export")
+COMMAND_MODULES: tuple[str, ...] = ("serve", "inspect", "export", "series")
 
 
 def _add_generate_command(commands) -> None:
@@ -120,7 +121,7 @@ def options_of(namespace: argparse.Namespace, *classes) -> dict:
 def run_train(args) -> None:
     from recur import api
 
-    options = options_of(args, ModelConfig, DataConfig, TrainConfig, ClassifierConfig)
+    options = options_of(args, ModelConfig, DataConfig, TrainConfig, ClassifierConfig, SeriesConfig)
     model = api.train(
         *args.paths, resume=args.resume, config=args.config, quiet=args.quiet, **options
     )
@@ -214,6 +215,10 @@ def run_evaluate(args) -> None:
 
     set_threads(args.threads)
     model = api.load(args.run, device=args.device)
+    if _kind(model).name == "series":
+        from recur.cli_series import evaluate
+
+        return evaluate(model, args)
     if _kind(model).name == "classifier":
         return evaluate_classifier(model, args)
     if args.group_by:
@@ -231,6 +236,10 @@ def run_predict(args) -> None:
     model = api.load(args.run, device=args.device)
     if _kind(model).action != "predict":
         raise RecurError(f"{args.run}: not a classifier run; predict needs one")
+    if _kind(model).name == "series":
+        from recur.cli_series import predict
+
+        return predict(model, args)
     result = model.predict_file(args.file, args.out)
     print(
         f"wrote {result['out']}: {result['rows']:,} rows, {result['predicted']:,} predicted, "

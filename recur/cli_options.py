@@ -12,6 +12,7 @@ import re
 
 from recur.config import presets
 from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, TrainConfig
+from recur.config.series_options import SeriesConfig
 from recur.errors import RecurError
 
 TYPES = {"int": int, "float": float, "str": str}
@@ -24,11 +25,21 @@ OTHER_KINDS = (
     "the defaults of another kind show with its options before --help: --label-column COLUMN "
     "or --corpus kjv-genres (classifier), --midi (music), --condition-column COLUMN "
     "(conditional document), --time 10m (long-budget character), --level word (text), "
-    "--device cuda (character on a GPU)."
+    "--device cuda (character on a GPU), --target COLUMN or --forecast H (series)."
 )
 # The options that decide the kind of run; values are kept as text, since only their presence
 # and a few of their values matter here.
-KIND_OPTIONS = ("config", "label_column", "corpus", "condition_column", "level", "glob", "device")
+KIND_OPTIONS = (
+    "config",
+    "label_column",
+    "corpus",
+    "condition_column",
+    "level",
+    "glob",
+    "device",
+    "target",
+    "forecast",
+)
 KIND_PLAN = ("time", "steps", "epochs")
 
 
@@ -96,6 +107,7 @@ def add_train_command(commands, kind: str | None = None) -> argparse.ArgumentPar
     add_config_flags(
         train, ClassifierConfig, "classifiers (with --label-column, or --corpus kjv-genres)", preset
     )
+    add_config_flags(train, SeriesConfig, "numeric sequences (with --target or --forecast)", preset)
     return train
 
 

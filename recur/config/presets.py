@@ -19,6 +19,8 @@ LONG_BUDGET = "long-budget character"
 CONDITIONAL = "conditional document"
 MUSIC = "music"
 CLASSIFIER = "classifier"
+SERIES = "series"
+FORECAST = "forecast"
 GPU_CHARACTER = "character on a GPU"
 
 # Plain character text takes short chunks (more updates per minute) and a stronger weight decay
@@ -57,6 +59,24 @@ CLASSIFIER_DEFAULTS: dict = {
     "epochs": 10.0,
 }
 
+# Numeric sequences (classify, regress, forecast): a small GRU reads tens to hundreds of steps of
+# a few channels; see docs/series.md, "Why the defaults".
+SERIES_DEFAULTS: dict = {
+    "cell": "gru",
+    "num_layers": 1,
+    "hidden_size": 64,
+    "dropout": 0.1,
+    "lr": 3e-3,
+    "warmup_steps": 20,
+    "weight_decay": 0.01,
+    "batch_size": 32,
+    "val_fraction": 0.2,
+}
+
+# A forecaster often learns from one short series (a few hundred steps): a narrow network over
+# the seasonal-walk start overfits less; see docs/series.md, "Why the defaults".
+FORECAST_DEFAULTS: dict = {**SERIES_DEFAULTS, "hidden_size": 16}
+
 # Character text trained on a CUDA GPU (--device cuda, or auto where PyTorch sees one): a GPU
 # runs a wide model at a big batch in bf16 as fast as a CPU runs a narrow one. A first guess,
 # not yet measured on a GPU: python -m benchmarks.gpu measures it (docs/gpu.md).
@@ -79,6 +99,8 @@ PRESETS: dict[str, dict] = {
     CONDITIONAL: CONDITIONAL_DEFAULTS,
     MUSIC: MUSIC_DEFAULTS,
     CLASSIFIER: CLASSIFIER_DEFAULTS,
+    SERIES: SERIES_DEFAULTS,
+    FORECAST: FORECAST_DEFAULTS,
     GPU_CHARACTER: GPU_CHARACTER_DEFAULTS,
 }
 
@@ -107,6 +129,19 @@ def asks_for_classifier(
     if config_file:
         return bool(config_file.get("classifier", {}).get("label_column"))
     return False
+
+
+def asks_for_series(
+    options: dict, config_file: dict | None, corpus_kind: Callable[[str], str]
+) -> bool:
+    """--target or --forecast, a numeric built-in corpus, or a config file with a series
+    section that has either."""
+    if options.get("target") or options.get("forecast"):
+        return True
+    if options.get("corpus"):
+        return corpus_kind(options["corpus"]) == "series"
+    section = (config_file or {}).get("series", {})
+    return bool(section.get("target") or section.get("forecast"))
 
 
 def language_model_kind(

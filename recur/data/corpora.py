@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from recur.data.chorales import load_bach
+from recur.data.parabolas import parabolas
 from recur.errors import RecurError, UsageError
 
 
@@ -25,7 +26,7 @@ class Corpus:
     licence: str
     load: Callable[[], Any]  # what it returns depends on the kind
     kind: str = "text"  # "text": load() -> str; "midi": load() -> list of midi.Piece;
-    # "labelled": load() -> list of {"text", label columns...}
+    # "labelled": load() -> list of {"text", label columns...}; "series": load() -> wide rows
 
 
 def _kjv_path() -> Path:
@@ -114,6 +115,14 @@ CORPORA = {
             "public domain scores (music21 corpus, BSD licence)",
             load_bach,
             "midi",
+        ),
+        Corpus(
+            "parabolas",
+            "2,000 synthetic parabolas y = a x^2 + b x + c read at 32 points, with their "
+            "coefficients a, b, c (numeric sequences: --target a,b,c)",
+            "generated (no licence needed)",
+            parabolas,
+            "series",
         ),
     ]
 }

@@ -11,11 +11,15 @@ from pathlib import Path
 from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, TrainConfig, from_dict
 from recur.config.presets import (
     CLASSIFIER,
+    FORECAST,
     PRESETS,
     SAVED_MODEL_FALLBACKS,
+    SERIES,
     asks_for_classifier,
+    asks_for_series,
     language_model_kind,
 )
+from recur.config.series_options import SeriesConfig
 from recur.data.corpora import get_corpus
 from recur.data.pieces import is_music
 from recur.errors import RecurError, UsageError
@@ -23,7 +27,14 @@ from recur.runs.integrity import leftover, read_json
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 CLASSIFIER_SECTIONS = {**SECTIONS, "classifier": ClassifierConfig}
-FIXED_ON_RESUME = ("model", "data", "classifier")
+SERIES_SECTIONS = {**SECTIONS, "series": SeriesConfig}
+ALL_SECTIONS = {**CLASSIFIER_SECTIONS, "series": SeriesConfig}
+FIXED_ON_RESUME = ("model", "data", "classifier", "series")
+# What a flag of another kind's section needs to be given with.
+KIND_FLAGS = {
+    "classifier": "classifiers (give --label-column)",
+    "series": "numeric sequences (give --target or --forecast)",
+}
 
 
 def train_configs(
@@ -37,10 +48,16 @@ def train_configs(
         configs = resume_configs(resume, options)
         if "classifier" in configs:
             return CLASSIFIER, configs
+        if "series" in configs:
+            return (FORECAST if configs["series"].forecast else SERIES), configs
         # A saved music run has data.midi set, so its inputs need not be read again.
         kind = language_model_kind(configs["data"], configs["train"], configs["data"].midi)
         return kind, configs
     base = read_config_file(config)
+    if asks_for_series(options, base, _corpus_kind):
+        forecast = options.get("forecast") or (base or {}).get("series", {}).get("forecast")
+        kind = FORECAST if forecast else SERIES
+        return kind, _kind_configs(kind, options, base, SERIES_SECTIONS)
     if asks_for_classifier(options, base, _corpus_kind):
         return CLASSIFIER, _classifier_configs(options, base)
     configs = build_configs(options, base)
@@ -65,7 +82,7 @@ def build_configs(options: dict, base: dict | None = None, sections: dict = SECT
         section = _field_section(name)
         if section not in sections:
             flag = "--" + name.replace("_", "-")
-            raise RecurError(f"{flag} is for classifiers (give --label-column)")
+            raise RecurError(f"{flag} is for {KIND_FLAGS[section]}")
         values[section][name] = value
     return {section: from_dict(cls, values[section]) for section, cls in sections.items()}
 
@@ -77,13 +94,17 @@ def classifier_configs(options: dict, config: str | None = None) -> dict:
 
 
 def _classifier_configs(options: dict, base: dict | None) -> dict:
+    return _kind_configs(CLASSIFIER, options, base, CLASSIFIER_SECTIONS)
+
+
+def _kind_configs(kind: str, options: dict, base: dict | None, sections: dict) -> dict:
     chosen = _chosen(options, base)
     # --steps replaces the preset's epoch count; --time keeps it as a cap, so the schedule still
     # decays when a small set needs less than the budget (see docs/experiments.md, Classifiers).
     if "steps" in chosen:
         chosen.add("epochs")
-    defaults = {k: v for k, v in PRESETS[CLASSIFIER].items() if k not in chosen}
-    return build_configs({**defaults, **options}, base, CLASSIFIER_SECTIONS)
+    defaults = {k: v for k, v in PRESETS[kind].items() if k not in chosen}
+    return build_configs({**defaults, **options}, base, sections)
 
 
 def resume_configs(run_dir, options: dict) -> dict:
@@ -98,6 +119,7 @@ def resume_configs(run_dir, options: dict) -> dict:
         raise RecurError(f"{last / 'config.json'}: a model, data or train section is missing")
     saved["train"]["stop_after"] = None  # a pause point belongs to one invocation
     sections = CLASSIFIER_SECTIONS if saved.get("task") == "classify" else SECTIONS
+    sections = SERIES_SECTIONS if saved.get("kind") == "series" else sections
     saved["model"] = {**SAVED_MODEL_FALLBACKS, **saved["model"]}
     for name, value in options.items():
         section = _field_section(name, sections)
@@ -138,7 +160,7 @@ def _chosen(options: dict, base: dict | None) -> set:
     return set(options) | {k for section in sections if isinstance(section, dict) for k in section}
 
 
-def _field_section(name: str, sections: dict = CLASSIFIER_SECTIONS) -> str:
+def _field_section(name: str, sections: dict = ALL_SECTIONS) -> str:
     for section, cls in sections.items():
         if name in {f.name for f in dataclasses.fields(cls)}:
             return section

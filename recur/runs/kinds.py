@@ -1,6 +1,6 @@
 """The kinds of run a run directory can hold, and how each is read back: ``KINDS``.
 
-New runs record their kind in ``config.json`` (``"kind": "lm" | "music" | "classifier"``).
+New runs record their kind in ``config.json`` (``"kind"``: lm, music, classifier or series).
 Older runs have none: a classifier's config says ``"task": "classify"``, a music run's
 tokenizer is the MIDI one, and anything else is a language model.
 """
@@ -14,9 +14,11 @@ from torch import nn
 
 from recur.config.options import ClassifierConfig, from_dict
 from recur.config.presets import saved_model_config
+from recur.config.series_options import SeriesConfig
 from recur.errors import RecurError
 from recur.models.classifier import build_classifier
 from recur.models.language_model import build_model
+from recur.models.series import build_series_model
 
 
 def _language_model(config: dict) -> nn.Module:
@@ -26,6 +28,12 @@ def _language_model(config: dict) -> nn.Module:
 def _classifier(config: dict) -> nn.Module:
     return build_classifier(
         saved_model_config(config["model"]), from_dict(ClassifierConfig, config["classifier"])
+    )
+
+
+def _series(config: dict) -> nn.Module:
+    return build_series_model(
+        saved_model_config(config["model"]), from_dict(SeriesConfig, config["series"])
     )
 
 
@@ -40,6 +48,7 @@ KINDS = {
     "lm": Kind("lm", _language_model, "generate"),
     "music": Kind("music", _language_model, "generate"),
     "classifier": Kind("classifier", _classifier, "predict"),
+    "series": Kind("series", _series, "predict"),
 }
 
 

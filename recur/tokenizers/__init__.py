@@ -5,7 +5,8 @@ Every tokenizer has ``fit(texts, conditions)``, ``encode(text)``, ``encode_array
 ``bos_id``, ``eos_id``), condition tokens (``conditions``, ``condition_id(token)``) and
 ``save(path)``; ``load_tokenizer(path)`` reads any of them back. The JSON file is all that
 generation needs: no vocabulary lives elsewhere. Levels: char.py, word.py, bpe.py; music's event
-vocabulary is ``MidiTokenizer`` in midi.py.
+vocabulary is ``MidiTokenizer`` in midi.py; a numeric-sequence run's scaling is ``SeriesScaler``
+in scaler.py.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from recur.tokenizers.base import SPECIALS, condition_token, count_words
 from recur.tokenizers.bpe import BPETokenizer
 from recur.tokenizers.char import CharTokenizer
 from recur.tokenizers.midi import MidiTokenizer
+from recur.tokenizers.scaler import SeriesScaler
 from recur.tokenizers.word import WordTokenizer
 
-TOKENIZERS = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer, BPETokenizer, MidiTokenizer)}
+TOKENIZERS = {
+    cls.kind: cls
+    for cls in (CharTokenizer, WordTokenizer, BPETokenizer, MidiTokenizer, SeriesScaler)
+}
 
 __all__ = [
     "SPECIALS",
@@ -64,7 +69,7 @@ def load_tokenizer(path: str | Path):
 
 def build_tokenizer(level: str, data=None):
     """An unfitted tokenizer of ``level``, with the word / BPE options of a ``DataConfig``."""
-    if level not in TOKENIZERS or level == "midi":
+    if level not in TOKENIZERS or level in ("midi", "series"):
         raise RecurError(f"unknown --level {level!r}; choose from {', '.join(TOKENIZERS)}")
     if data is None or level == "char":
         return TOKENIZERS[level]()

@@ -21,6 +21,8 @@ KINDS = {
     presets.CONDITIONAL: [{"condition_column": "genre", "paths": ["{dir}/songs.csv"]}],
     presets.MUSIC: [{"midi": True}, {"corpus": "bach"}, {"paths": ["{dir}/tunes"]}],
     presets.CLASSIFIER: [{"label_column": "genre"}, {"corpus": "kjv-genres"}],
+    presets.SERIES: [{"target": "label"}, {"corpus": "parabolas"}, {"target": "a", "lr": 1e-3}],
+    presets.FORECAST: [{"forecast": 12}, {"forecast": 6, "hidden_size": 32}],
 }
 
 
@@ -102,3 +104,16 @@ def test_a_changed_preset_is_what_runs_get(monkeypatch):
 def test_a_bad_config_file_is_one_line(tmp_path):
     with pytest.raises(RecurError, match="--config"):
         resolve.train_configs({}, str(tmp_path / "missing.json"))
+
+
+def test_a_series_run_resumes_as_its_kind(tmp_path):
+    (tmp_path / "last").mkdir()
+    configs = resolve.train_configs({"forecast": 3})[1]
+    saved = {"kind": "series", **{name: dataclasses.asdict(c) for name, c in configs.items()}}
+    (tmp_path / "last" / "config.json").write_text(json.dumps(saved))
+    kind, resumed = resolve.train_configs({"time": "1m"}, resume=str(tmp_path))
+    assert kind == presets.FORECAST and resumed["series"].forecast == 3
+    with pytest.raises(RecurError, match="--season 4 conflicts"):
+        resolve.train_configs({"season": 4}, resume=str(tmp_path))
+    with pytest.raises(RecurError, match="for numeric sequences"):
+        resolve.train_configs({"season": 4})

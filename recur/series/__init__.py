@@ -1,0 +1,1 @@
+"""Numeric sequences: read, scale, classify, regress and forecast with the one trainer."""

@@ -1,0 +1,187 @@
+"""Evaluating a numeric-sequence model on a set of sequences, beside the baselines: accuracy,
+macro-F1 and the confusion matrix; R², RMSE and MAE; for forecasts (the last H steps of every
+series held out) MASE, sMAPE, the quantile loss (CRPS) and the 80% interval's coverage, and the
+plot of history, forecast and interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recur.extras import pyplot
+from recur.series.baselines import (
+    exponential_smoothing,
+    linear_summary,
+    nearest_neighbour,
+    seasonal_naive,
+)
+from recur.series.forecast import (
+    interval_factor,
+    model_units,
+    quantile_loss,
+    sample_paths,
+    widen,
+)
+from recur.series.metrics import (
+    classification_scores,
+    coverage,
+    mase,
+    regression_scores,
+    smape,
+)
+from recur.series.prepare import features
+from recur.series.read import SeriesSet
+from recur.series.task import predict_outputs
+
+PLOTTED = 4  # series drawn in forecast.png
+ORIGINS = 16  # forecast origins per series that --calibrate reads
+CALIBRATION_PATHS = 100
+
+
+def predictions(model, data: SeriesSet, series, scaler, device) -> Any:
+    """classify: labels; regress: (N, K) targets in the data's units."""
+    output = predict_outputs(model, [features(v, scaler, series) for v in data.values], device)
+    if series.task == "classify":
+        return [series.class_names[i] for i in output.argmax(axis=1)]
+    return scaler.unscale_targets(output)
+
+
+def summary_report(model, data: SeriesSet, series, scaler, device, reference=None) -> dict:
+    """classify / regress scores on ``data``; ``reference`` (the training set) fits the
+    baseline, which is left out without it."""
+    predicted = predictions(model, data, series, scaler, device)
+    if series.task == "classify":
+        report = classification_scores(data.targets, predicted, series.class_names)
+        if reference is not None:
+            guess = nearest_neighbour(reference.values, reference.targets, data.values)
+            report["baselines"] = {
+                "nearest_neighbour": classification_scores(data.targets, guess, series.class_names)
+            }
+        return report
+    report = regression_scores(data.targets, predicted, series.targets)
+    if reference is not None:
+        fitted = linear_summary(reference.values, reference.targets, data.values)
+        report["baselines"] = {
+            "linear_summary": regression_scores(data.targets, fitted, series.targets)
+        }
+    return report
+
+
+def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tuple[dict, list]:
+    """Forecast the last H steps of every long enough series from the rest; the scores averaged
+    over series and channels, and (history, truth, quantiles) per series for the plot."""
+    horizon, season = series.forecast, series.season
+    rows: dict[str, list] = {k: [] for k in ("mase", "smape", "crps", "coverage_80")}
+    naive: dict[str, list] = {"mase": [], "smape": []}
+    smooth: dict[str, list] = {"mase": [], "smape": []}
+    drawn = []
+    for index, values in enumerate(data.values):
+        if len(values) <= horizon + max(series.lags):
+            continue
+        history, truth = values[:-horizon], values[-horizon:]
+        z, undo = model_units(scaler, history)
+        local = scaler.mode == "series"
+        paths = sample_paths(
+            model, z, horizon, series, series.sample_paths, seed + index, local=local
+        )
+        raw = widen(undo(paths), series.interval_scale)  # (P, H, C)
+        low, median, high = np.quantile(raw, (0.1, 0.5, 0.9), axis=0)
+        rows["crps"].append(quantile_loss(raw, truth))
+        rows["coverage_80"].append(coverage(truth, low, high))
+        for guess, into in (
+            (median, rows),
+            (seasonal_naive(history, horizon, season), naive),
+            (exponential_smoothing(history, horizon, season), smooth),
+        ):
+            for c in range(values.shape[1]):
+                into["mase"].append(mase(truth[:, c], guess[:, c], history[:, c], season))
+                into["smape"].append(smape(truth[:, c], guess[:, c]))
+        drawn.append((data.ids[index], history, truth, (low, median, high)))
+    report: dict = {k: float(np.mean(v)) if v else float("nan") for k, v in rows.items()}
+    report["series"] = len(drawn)
+    report["horizon"] = horizon
+    report["baselines"] = {
+        "seasonal_naive": {k: float(np.mean(v)) for k, v in naive.items() if v},
+        "exponential_smoothing": {k: float(np.mean(v)) for k, v in smooth.items() if v},
+    }
+    return report, drawn
+
+
+def plot_forecasts(drawn: list, path: Path, title: str = "") -> Path:
+    """History, the held-out truth, the median forecast and its 80% interval (first channel)."""
+    plt = pyplot()
+    shown = drawn[:PLOTTED]
+    figure, axes = plt.subplots(len(shown), 1, figsize=(9, 2.6 * len(shown)), squeeze=False)
+    for axis, (name, history, truth, (low, median, high)) in zip(axes[:, 0], shown):
+        before = np.arange(len(history))
+        after = np.arange(len(history), len(history) + len(median))
+        axis.plot(before, history[:, 0], color="0.3", lw=1, label="history")
+        if truth is not None:
+            axis.plot(after, truth[:, 0], color="black", lw=1.2, label="held out")
+        axis.plot(after, median[:, 0], color="tab:blue", lw=1.5, label="forecast (median)")
+        axis.fill_between(
+            after, low[:, 0], high[:, 0], color="tab:blue", alpha=0.25, label="80% interval"
+        )
+        axis.set_title(f"{title} series {name}".strip(), fontsize=9)
+        axis.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def format_report(report: dict, task: str, where: str) -> str:
+    """The report as the lines a user reads."""
+    if task == "classify":
+        line = f"{where}: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}"
+        base = report.get("baselines", {}).get("nearest_neighbour")
+        if base:
+            line += f"; 1-NN (Euclidean) {base['accuracy']:.4f}, {base['macro_f1']:.4f}"
+        matrix = "\n".join(
+            f"  {name:>12} {' '.join(f'{n:5d}' for n in row)}"
+            for name, row in zip(report["classes"], report["confusion"])
+        )
+        return f"{line}\nconfusion (rows: true, columns: predicted {report['classes']}):\n{matrix}"
+    if task == "regress":
+        line = f"{where}: R² {report['r2']:.4f}, RMSE {report['rmse']:.4g}, MAE {report['mae']:.4g}"
+        base = report.get("baselines", {}).get("linear_summary")
+        if base:
+            line += f"; linear regression on summary features: R² {base['r2']:.4f}"
+        return line
+    naive = report["baselines"].get("seasonal_naive", {})
+    smooth = report["baselines"].get("exponential_smoothing", {})
+    return (
+        f"{where} (last {report['horizon']} steps of {report['series']} series): MASE "
+        f"{report['mase']:.3f}, sMAPE {report['smape']:.2f}%, CRPS {report['crps']:.4g}, 80% "
+        f"interval coverage {report['coverage_80']:.2f}; seasonal naive MASE "
+        f"{naive.get('mase', float('nan')):.3f}, exponential smoothing MASE "
+        f"{smooth.get('mase', float('nan')):.3f}"
+    )
+
+
+def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0) -> float:
+    """The interval factor (``--calibrate``): forecasts of H steps from up to ``ORIGINS``
+    origins a quarter horizon apart at the end of every series (the last one held out in
+    training, the others seen: 12 points alone give too rough a quantile)."""
+    truths, drawn = [], []
+    horizon, first = series.forecast, max(series.lags)
+    for index, values in enumerate(data.values):
+        for k in range(ORIGINS):
+            origin = len(values) - horizon - k * max(1, horizon // 4)
+            if origin <= first + 1:
+                break
+            z, undo = model_units(scaler, values[:origin])
+            paths = sample_paths(
+                model,
+                z,
+                horizon,
+                series,
+                CALIBRATION_PATHS,
+                seed + index * ORIGINS + k,
+                local=scaler.mode == "series",
+            )
+            truths.append(values[origin : origin + horizon])
+            drawn.append(undo(paths))
+    return interval_factor(truths, drawn)
