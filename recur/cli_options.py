@@ -128,8 +128,14 @@ def help_kind(argv: list[str]) -> str | None:
     prescan = _Prescan(add_help=False)
     prescan.add_argument("paths", nargs="*")
     prescan.add_argument("--midi", action=argparse.BooleanOptionalAction)
-    for name in KIND_OPTIONS + KIND_PLAN:
-        prescan.add_argument("--" + name.replace("_", "-"), dest=name)
+    types = {
+        f.name: field_type(str(f.type))
+        for cls in (ModelConfig, DataConfig, TrainConfig, ClassifierConfig, SeriesConfig)
+        for f in dataclasses.fields(cls)
+        if f.name in KIND_OPTIONS + KIND_PLAN and str(f.type) not in ("bool", "list")
+    }
+    for name in KIND_OPTIONS + KIND_PLAN:  # typed as the flags are, so the checks accept them
+        prescan.add_argument("--" + name.replace("_", "-"), dest=name, type=types.get(name, str))
     try:
         known, _ = prescan.parse_known_args(argv[argv.index("train") + 1 :])
     except RecurError:

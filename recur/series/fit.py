@@ -14,6 +14,7 @@ from pathlib import Path
 from recur.errors import RecurError
 from recur.models.language_model import count_parameters
 from recur.runs import checkpoint
+from recur.runs.integrity import atomic_write_text, write_manifest
 from recur.runs.logbook import Logbook
 from recur.series.prepare import Prepared, fit_scaler, resolve_task, split, summary
 from recur.series.read import read_series
@@ -88,7 +89,8 @@ def final_report(
             series.interval_scale = calibrate(bundle.model, prepared.val, series, prepared.scaler)
             saved = json.loads((bundle.path / "config.json").read_text())
             saved["series"]["interval_scale"] = series.interval_scale
-            (bundle.path / "config.json").write_text(json.dumps(saved, indent=2))
+            atomic_write_text(bundle.path / "config.json", json.dumps(saved, indent=2))
+            write_manifest(bundle.path)  # the checksums follow the calibrated config
             say(f"80% intervals calibrated: sample spread x {series.interval_scale:.3f}")
         report, drawn = forecast_report(bundle.model, prepared.val, series, prepared.scaler)
         if drawn:

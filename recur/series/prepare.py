@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from recur.config.series_options import SeriesConfig
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 from recur.series.read import SeriesSet
 from recur.tokenizers.scaler import SeriesScaler
 
@@ -39,7 +39,7 @@ def resolve_task(series: SeriesConfig, data: SeriesSet) -> None:
         series.lags = [1] + ([series.season, series.season + 1] if series.season > 1 else [])
         return
     if data.targets is None:
-        raise RecurError("give --target COLUMN (classify or regress) or --forecast H")
+        raise UsageError("give --target COLUMN (classify or regress) or --forecast H")
     if series.frame <= 0:
         series.frame = max(1, math.ceil(max(len(v) for v in data.values) / MAX_FRAMES))
     if isinstance(data.targets, list):

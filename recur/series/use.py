@@ -11,7 +11,7 @@ import numpy as np
 
 from recur.config.options import DataConfig, from_dict
 from recur.config.series_options import SeriesConfig
-from recur.errors import RecurError
+from recur.errors import RecurError, UsageError
 from recur.series.forecast import QUANTILES, model_units, sample_paths, step_scores, widen
 from recur.series.prepare import features
 from recur.series.read import SeriesSet, read_series
@@ -126,7 +126,7 @@ class SeriesModel:
         data = self.read(path)
         if anomalies:
             if self.task != "forecast":
-                raise RecurError("--anomalies needs a forecasting run (trained with --forecast)")
+                raise UsageError("--anomalies needs a forecasting run (trained with --forecast)")
             rows = self._anomaly_rows(data)
         elif self.task == "forecast":
             rows, drawn = self._forecast_rows(data, horizon)
