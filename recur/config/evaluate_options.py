@@ -21,7 +21,7 @@ class EvaluateConfig:
         0, "dynamic evaluation: tokens per segment (0: 20 for word and BPE models, 100 for char)"
     )
     dynamic_lr: float = option(
-        2e-3, "dynamic evaluation: step size of the RMS-normalised update (per weight)"
+        1e-3, "dynamic evaluation: step size of the RMS-normalised update (per weight)"
     )
     dynamic_decay: float = option(
         0.02, "dynamic evaluation: share of the way back to the trained weights after each step"
