@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.reliability.cases import CASES
+from tests.reliability.table import CASES
 
 
 def table(counts: dict) -> str:

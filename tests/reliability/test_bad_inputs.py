@@ -1,4 +1,4 @@
-"""Every bad input in cases.py ends in one clear line and the promised exit code, with no
+"""Every bad input in the table (table.py) ends in one clear line and the promised exit code, with no
 traceback, and leaves the run directories it read unchanged."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import pytest
 
 from recur.cli import main
 from tests.conftest import ONE_THREAD
-from tests.reliability.cases import CASES, MARKER, Case
+from tests.reliability.cases import MARKER, Case
 from tests.reliability.conftest import LONG
+from tests.reliability.table import CASES
 
 RUN_NAMES = ("lm", "documents", "music", "classifier", "run")
 
