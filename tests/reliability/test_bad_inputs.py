@@ -1,4 +1,4 @@
-"""Every bad input in the table (table.py) ends in one clear line and the promised exit code, with no
+"""Every bad input in table.py ends in one clear line and the promised exit code, with no
 traceback, and leaves the run directories it read unchanged."""
 
 from __future__ import annotations
