@@ -13,12 +13,10 @@ import time
 
 import torch
 
+from benchmarks.speed import sampling_run, toy_char_model
 from recur.config.options import CELLS, ModelConfig, TrainConfig
-from recur.generate.loop import generate
 from recur.generate.stepper import Stepper
 from recur.models.language_model import build_model
-from recur.tokenizers import CharTokenizer
-from recur.tokenizers.base import SPECIALS
 from recur.training.optimizer import autocast, build_optimizer
 
 
@@ -157,37 +155,15 @@ def training_rate(
 
 
 def toy_model(hidden: int, device, cell: str = "lstm"):
-    characters = "".join(chr(33 + i) for i in range(65 - len(SPECIALS)))
-    tokenizer = CharTokenizer().fit([characters])
-    config = ModelConfig(
-        cell=cell,
-        hidden_size=hidden,
-        embedding_size=128,
-        num_layers=2,
-        vocab_size=tokenizer.vocab_size,
-    )
     torch.manual_seed(0)
-    return build_model(config).to(device).eval(), tokenizer
+    return toy_char_model(cell, hidden, device=device)
 
 
 def sampling_rate(hidden: int, streams: int, device, steps: int, precision: str) -> float:
     """Tokens/s of ``generate()`` (what ``recur generate`` runs) past its start-up: ``steps``
     more tokens per stream over the extra time they take."""
     model, tokenizer = toy_model(hidden, device)
-
-    def run(length: int):
-        return lambda: generate(
-            model,
-            tokenizer,
-            prime="!",
-            length=length,
-            num_samples=streams,
-            temperature=0.8,
-            seed=0,
-            precision=precision,
-            device=device,
-        )
-
+    run = sampling_run(model, tokenizer, streams, precision, device)
     short = timed(run(steps // 4), device, repeats=3)
     long = timed(run(steps + steps // 4), device, repeats=3)
     return steps * streams / (long - short) if long > short else float("nan")

@@ -110,6 +110,41 @@ def training_throughput(
     }
 
 
+def toy_char_model(cell: str, hidden_size: int, vocab_size: int = 65, device="cpu"):
+    """An untrained 2-layer character model of ``vocab_size`` ids (embedding 128) and its
+    tokenizer: a step's cost does not depend on the weights."""
+    characters = "".join(chr(33 + i) for i in range(vocab_size - len(SPECIALS)))
+    tokenizer = CharTokenizer().fit([characters])
+    config = ModelConfig(
+        cell=cell,
+        hidden_size=hidden_size,
+        embedding_size=128,
+        num_layers=2,
+        vocab_size=tokenizer.vocab_size,
+    )
+    return build_model(config).to(device).eval(), tokenizer
+
+
+def sampling_run(model, tokenizer, streams: int, precision: str, device="cpu"):
+    """``run(length)``: a call that samples ``length`` tokens in each of ``streams`` streams
+    through ``generate`` (prime "!", temperature 0.8, seed 0), to be timed."""
+
+    def run(length: int):
+        return lambda: generate(
+            model,
+            tokenizer,
+            prime="!",
+            length=length,
+            num_samples=streams,
+            temperature=0.8,
+            seed=0,
+            precision=precision,
+            device=device,
+        )
+
+    return run
+
+
 def sampling_throughput(
     cell: str,
     hidden_size: int,
@@ -124,29 +159,8 @@ def sampling_throughput(
     character model of ``vocab_size`` ids, past its start-up: ``steps`` more tokens per stream
     divided by the extra time they take (medians of ``repeats`` runs of each length). The
     start-up (building and compiling the int8 stepper, about 0.1 s) is paid once per call."""
-    characters = "".join(chr(33 + i) for i in range(vocab_size - len(SPECIALS)))
-    tokenizer = CharTokenizer().fit([characters])
-    config = ModelConfig(
-        cell=cell,
-        hidden_size=hidden_size,
-        embedding_size=128,
-        num_layers=2,
-        vocab_size=tokenizer.vocab_size,
-    )
-    model = build_model(config).eval()
-
-    def run(length: int):
-        return lambda: generate(
-            model,
-            tokenizer,
-            prime="!",
-            length=length,
-            num_samples=streams,
-            temperature=0.8,
-            seed=0,
-            precision=precision,
-        )
-
+    model, tokenizer = toy_char_model(cell, hidden_size, vocab_size)
+    run = sampling_run(model, tokenizer, streams, precision)
     short, long = (
         median_time(run(steps // 4), repeats),
         median_time(run(steps + steps // 4), repeats),
