@@ -28,6 +28,7 @@ import torch
 
 from recur.config.options import ModelConfig
 from recur.models.language_model import build_model
+from recur.training.optimizer import autocast, resolve_precision
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -42,18 +43,27 @@ CORPORA = {  # the training text; each run validates on its last tenth (--val-fr
 
 
 def cell_config(name: str, hidden_size: int) -> ModelConfig:
-    """``mingru`` or ``mingru:ff0`` (``--feedforward 0``): the default character model's shape
-    (2 layers, embedding 128) with this cell."""
-    cell, _, variant = name.partition(":")
+    """``mingru`` or ``mingru:ff0`` (``--feedforward 0``), either with ``@bf16`` or ``@fp32``
+    (the precision): the default character model's shape (2 layers, embedding 128) with this
+    cell."""
+    cell, _, variant = name.split("@")[0].partition(":")
     extra = {"feedforward": int(variant[2:])} if variant.startswith("ff") else {}
     return ModelConfig(
         cell=cell, hidden_size=hidden_size, embedding_size=128, num_layers=2, vocab_size=67, **extra
     )
 
 
-def trainer_step(config: ModelConfig, batch_size: int, seq_length: int):
+def precision_of(name: str, default: str) -> str:
+    """The precision a cell name asks for (``gru@bf16``), else ``default``; ``auto`` resolved
+    as ``recur train`` resolves it on this machine."""
+    asked = name.partition("@")[2] or default
+    return resolve_precision(asked, torch.device("cpu"))
+
+
+def trainer_step(config: ModelConfig, batch_size: int, seq_length: int, precision: str = "fp32"):
     """One AdamW training step of the model, as the trainer takes it (targets given, so the
-    model computes the loss; state carried and detached); returns a function running one."""
+    model computes the loss under the run's autocast; state carried and detached); returns a
+    function running one."""
     torch.manual_seed(0)
     model = build_model(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -63,7 +73,8 @@ def trainer_step(config: ModelConfig, batch_size: int, seq_length: int):
 
     def step():
         state = None if carried[0] is None else tuple(s.detach() for s in carried[0])
-        loss, carried[0] = model(x, state, y)
+        with autocast(torch.device("cpu"), precision):
+            loss, carried[0] = model(x, state, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -72,13 +83,26 @@ def trainer_step(config: ModelConfig, batch_size: int, seq_length: int):
     return step
 
 
-def speed(cells: list, lengths: list, hidden_size: int, batch_size: int, rounds: int, tokens: int):
+def speed(
+    cells: list,
+    lengths: list,
+    hidden_size: int,
+    batch_size: int,
+    rounds: int,
+    tokens: int,
+    precision: str = "auto",
+):
     """Tokens/s of each cell at each chunk length: the median of ``rounds`` alternating rounds,
     each timing at least one step and about ``tokens`` tokens."""
     rows = []
     for length in lengths:
         steps = max(1, tokens // (batch_size * length))
-        runs = {c: trainer_step(cell_config(c, hidden_size), batch_size, length) for c in cells}
+        runs = {
+            c: trainer_step(
+                cell_config(c, hidden_size), batch_size, length, precision_of(c, precision)
+            )
+            for c in cells
+        }
         for run in runs.values():
             run()  # warm-up
         rates: dict = {c: [] for c in cells}
@@ -93,6 +117,7 @@ def speed(cells: list, lengths: list, hidden_size: int, batch_size: int, rounds:
             rows.append(
                 {
                     "cell": cell,
+                    "precision": precision_of(cell, precision),
                     "seq_length": length,
                     "tokens_per_second": statistics.median(rates[cell]),
                     "ratio": statistics.median(ratios),
@@ -191,6 +216,12 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--corpora", default=",".join(CORPORA), help="of: " + ", ".join(CORPORA))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="of the speed rows, where a cell name has no @fp32/@bf16 (auto: as recur train)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cells, lengths = args.cells.split(","), [int(n) for n in args.lengths.split(",")]
@@ -202,7 +233,15 @@ def main(argv=None) -> None:
         host=f"{torch.get_num_threads()} threads, shared host",
     )
     if args.speed:
-        rows = speed(cells, lengths, args.hidden_size, args.batch_size, args.rounds, args.tokens)
+        rows = speed(
+            cells,
+            lengths,
+            args.hidden_size,
+            args.batch_size,
+            args.rounds,
+            args.tokens,
+            args.precision,
+        )
         kept = [r for r in results.get("speed", []) if r["cell"] not in cells]
         results["speed"] = rows + kept
     if args.quality:

@@ -214,10 +214,11 @@ class TrainConfig:
     )
     log_every: int = option(50, "write a training line to metrics.jsonl every N steps")
     precision: str = option(
-        "fp32",
-        "training arithmetic: fp32, or bf16 / fp16 autocast (CUDA; "
-        "fp16 adds loss scaling). On CPUs without AMX bf16 is slower",
-        choices=("fp32", "bf16", "fp16"),
+        "auto",
+        "training arithmetic: fp32, or bf16 / fp16 autocast (CUDA; fp16 adds loss scaling); "
+        "auto: bf16 matrix products for a GRU/minGRU/minLSTM language model on a CPU with AMX "
+        "(the recurrence stays fp32), else fp32. The run's config records the choice",
+        choices=("auto", "fp32", "bf16", "fp16"),
     )
     seed: int = option(0, "random seed for initialisation, data order and dropout")
     device: str = option("auto", DEVICE_HELP)

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from recur.kernels import enabled
-from recur.kernels.onednn import Linear, linear
+from recur.kernels.onednn import Linear, linear, products_dtype
 
 
 def usable(rnn: nn.Module, x: torch.Tensor) -> TypeGuard[nn.GRU]:
@@ -38,7 +38,7 @@ def usable(rnn: nn.Module, x: torch.Tensor) -> TypeGuard[nn.GRU]:
         and rnn.batch_first
         and not rnn.bidirectional
         and rnn.bias
-        and not torch.is_autocast_enabled("cpu")
+        and (not torch.is_autocast_enabled("cpu") or products_dtype() is not None)
         and torch.is_grad_enabled()
     )
 
@@ -76,6 +76,7 @@ def gru(
     else:
         raise ValueError("gru needs x or first")
     steps, batch = seq.shape[:2]
+    low = products_dtype()
     if h0 is None:
         h0 = parameters(rnn, 0)[1].new_zeros(rnn.num_layers, batch, rnn.hidden_size)
     last = []
@@ -87,9 +88,9 @@ def gru(
             if layer > 0 and rnn.dropout > 0:
                 seq = F.dropout(seq, rnn.dropout, rnn.training)
             # W_i x + b_i for every step in one product
-            inputs = Linear.apply(seq.reshape(steps * batch, -1), w_ih, b_ih)
+            inputs = Linear.apply(seq.reshape(steps * batch, -1), w_ih, b_ih, low)
             inputs = inputs.view(steps, batch, -1)
-        seq, h = GRURecurrence.apply(inputs, h0[layer], w_hh, b_hh)
+        seq, h = GRURecurrence.apply(inputs, h0[layer], w_hh, b_hh, low)
         last.append(h)
     return seq.transpose(0, 1), torch.stack(last)
 
@@ -102,14 +103,15 @@ class GRURecurrence(torch.autograd.Function):
     microseconds per view and step, a sizeable share of a step's small operations."""
 
     @staticmethod
-    def forward(ctx, inputs, h, w_hh, b_hh):
+    def forward(ctx, inputs, h, w_hh, b_hh, low=None):
         steps, batch, three = inputs.shape
         size, two = three // 3, 2 * three // 3
-        hs = inputs.new_empty(steps + 1, batch, size)  # h_0 .. h_T
+        hs = h.new_empty(steps + 1, batch, size)  # h_0 .. h_T
         hs[0] = h
-        recurrent = inputs.new_empty(steps, batch, three)  # W_h h + b_h at each step
-        rz = inputs.new_empty(steps, batch, two)
-        n = inputs.new_empty(steps, batch, size)
+        recurrent = h.new_empty(steps, batch, three)  # W_h h + b_h at each step
+        rz = h.new_empty(steps, batch, two)
+        n = h.new_empty(steps, batch, size)
+        w_low = None if low is None else w_hh.to(low)
         for in_rz, in_n, rec, rec_rz, rec_n, rz_t, r_t, z_t, n_t, h_next in zip(
             inputs[..., :two].unbind(0),
             inputs[..., two:].unbind(0),
@@ -122,11 +124,15 @@ class GRURecurrence(torch.autograd.Function):
             n.unbind(0),
             hs[1:].unbind(0),
         ):
-            rec.copy_(linear(h, w_hh, b_hh))
+            if w_low is None:
+                rec.copy_(linear(h, w_hh, b_hh))
+            else:  # the bf16 product, its bias added in fp32
+                torch.add(linear(h.to(low), w_low), b_hh, out=rec)
             torch.add(in_rz, rec_rz, out=rz_t).sigmoid_()
             torch.addcmul(in_n, r_t, rec_n, out=n_t).tanh_()
             h = torch.lerp(n_t, h, z_t, out=h_next)  # n + z (h - n)
         ctx.save_for_backward(hs, recurrent, rz, n, w_hh)
+        ctx.low = low
         return hs[1:], h.clone()
 
     @staticmethod
@@ -137,7 +143,10 @@ class GRURecurrence(torch.autograd.Function):
         grad_recurrent = n.new_empty(steps, batch, 3, size)  # d (W_h h + b_h)
         grads = n.new_empty(steps, batch, size)  # dL/dh_t, all paths
         dh = grad_h  # autograd passes zeros for an output that was not used
+        low = ctx.low
         w_hh_t = w_hh.t().contiguous()  # dh W_h = linear(dh, W_h^T)
+        if low is not None:
+            w_hh_t = w_hh_t.to(low)
         for g_out, g_t, f_t, gr_t, gr_flat, z_t in reversed(
             list(
                 zip(
@@ -152,15 +161,22 @@ class GRURecurrence(torch.autograd.Function):
         ):
             dh = torch.add(dh, g_out, out=g_t)
             torch.mul(f_t, dh.unsqueeze(1), out=gr_t)
-            dh = linear(gr_flat, w_hh_t).addcmul_(dh, z_t)
+            if low is None:
+                dh = linear(gr_flat, w_hh_t).addcmul_(dh, z_t)
+            else:  # bf16 product, the sum in fp32
+                dh = torch.addcmul(linear(gr_flat.to(low), w_hh_t), dh, z_t)
         grad_recurrent = grad_recurrent.view(steps, batch, 3 * size)
         flat = grad_recurrent.view(steps * batch, 3 * size)
-        grad_w_hh = flat.t() @ hs[:-1].reshape(steps * batch, size)  # (see onednn.Linear)
+        previous = hs[:-1].reshape(steps * batch, size)
+        if low is None:
+            grad_w_hh = flat.t() @ previous  # (see onednn.Linear)
+        else:
+            grad_w_hh = (flat.to(low).t() @ previous.to(low)).float()
         grad_b_hh = flat.sum(0)
         # d (W_i x + b_i) is d (W_h h + b_h) but for n, which has no r factor: done in place,
         # now that the recurrent gradients are formed
         torch.mul(grads, to_n, out=grad_recurrent[..., 2 * size :])
-        return grad_recurrent, dh, grad_w_hh, grad_b_hh
+        return grad_recurrent, dh, grad_w_hh, grad_b_hh, None
 
 
 def _factors(hs, recurrent_n, rz, n) -> tuple:

@@ -16,18 +16,20 @@ from __future__ import annotations
 import torch
 
 from recur.kernels import enabled
+from recur.kernels.onednn import products_dtype
 
 # Steps per block: a block's coefficients, (B, BLOCK, H) each, stay in the cache between uses.
 BLOCK = 32
 
 
 def usable(x: torch.Tensor) -> bool:
-    """Whether ``scan`` may stand in for the log-space scan on tensors like ``x``."""
+    """Whether ``scan`` may stand in for the log-space scan on tensors like ``x``: fp32, or
+    the bf16 gate products of a CPU bf16 autocast (the scan itself then runs in fp32)."""
     return (
         enabled()
         and x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and not torch.is_autocast_enabled("cpu")
+        and x.dtype in (torch.float32, torch.bfloat16)
+        and (not torch.is_autocast_enabled("cpu") or products_dtype() is not None)
     )
 
 
@@ -36,7 +38,7 @@ def scan(kind: str, k: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
     (k = (f, i, h~)), k (B, T, G*H) batch first, from h0 (B, H) (None: zeros)."""
     gates = 2 if kind == "mingru" else 3
     if h0 is None:
-        h0 = k.new_zeros(k.shape[0], k.shape[2] // gates)
+        h0 = k.new_zeros(k.shape[0], k.shape[2] // gates, dtype=torch.float32)
     return MinRecurrence.apply(k.contiguous(), h0, kind == "mingru")
 
 
@@ -89,10 +91,10 @@ class MinRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, k: torch.Tensor, h0: torch.Tensor, mingru: bool) -> torch.Tensor:
-        h = k.new_empty(k.shape[0], k.shape[1], h0.shape[1])
+        h = h0.new_empty(k.shape[0], k.shape[1], h0.shape[1])
         previous = h0
         for start in range(0, k.shape[1], BLOCK):
-            a, b = _steps(k[:, start : start + BLOCK], mingru)
+            a, b = _steps(k[:, start : start + BLOCK].float(), mingru)
             for t in range(a.shape[1]):
                 previous = torch.addcmul(b[:, t], a[:, t], previous, out=h[:, start + t])
         ctx.mingru = mingru
@@ -102,11 +104,11 @@ class MinRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor):
         k, h, h0 = ctx.saved_tensors
-        grad_k = torch.empty_like(k)
+        grad_k = torch.empty_like(k, dtype=h.dtype)
         a_next, grad_next = torch.zeros_like(h0), torch.zeros_like(h0)  # a_{t+1}, G_{t+1}
         for start in reversed(range(0, k.shape[1], BLOCK)):
             end = min(start + BLOCK, k.shape[1])
-            a, g, gates, candidate = _coefficients(k[:, start:end], ctx.mingru)
+            a, g, gates, candidate = _coefficients(k[:, start:end].float(), ctx.mingru)
             grad = torch.empty_like(a)
             for t in range(end - start - 1, -1, -1):
                 grad_next = torch.addcmul(grad_h[:, start + t], a_next, grad_next, out=grad[:, t])

@@ -23,6 +23,8 @@ from torch import Tensor
 
 from recur.kernels import enabled
 
+WIDTHS = (torch.float32, torch.bfloat16)  # the dtypes the oneDNN product is given
+
 
 def kernel():
     """The oneDNN linear op when the kernels are on and this PyTorch has one that agrees with
@@ -30,8 +32,29 @@ def kernel():
     return _checked_kernel() if enabled() else None
 
 
+def fast_bf16() -> bool:
+    """Whether bf16 products are the faster choice for CPU training here: the kernels on, and a
+    CPU with AMX tiles (bf16 matrix units), where a bf16 product runs several times an fp32
+    one (see docs/experiments.md); elsewhere bf16 was not measured faster and stays off."""
+    return enabled() and kernel() is not None and bool(torch.cpu._is_amx_tile_supported())
+
+
+def products_dtype() -> torch.dtype | None:
+    """bf16 inside a CPU bf16 autocast (``--precision bf16``): the hand-written kernels then run
+    their matrix products in bf16 while the recurrence's state, gates and weights stay fp32;
+    None: fp32 throughout."""
+    if torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16:
+        return torch.bfloat16
+    return None
+
+
 @functools.cache
 def _checked_kernel():
+    with torch.autocast("cpu", enabled=False):  # the first call may come inside one
+        return _agreeing_kernel()
+
+
+def _agreeing_kernel():
     try:
         op = torch.ops.mkldnn._linear_pointwise
         generator = torch.Generator().manual_seed(0)
@@ -51,8 +74,9 @@ def _checked_kernel():
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None):
-    """``x @ weight.T (+ bias)`` for 2-D ``x`` (N, I), ``weight`` (O, I): (N, O)."""
-    op = kernel() if x.device.type == "cpu" and x.dtype == torch.float32 else None
+    """``x @ weight.T (+ bias)`` for 2-D ``x`` (N, I), ``weight`` (O, I): (N, O), in their
+    dtype (fp32, or bf16 where ``bf16_products`` found the hardware for it)."""
+    op = kernel() if x.device.type == "cpu" and x.dtype in WIDTHS else None
     if op is None:
         return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())
     return op(x.contiguous(), weight.contiguous(), bias, "none", [], "")
@@ -72,10 +96,14 @@ class Linear(torch.autograd.Function):
     """``linear`` with dx = dy W through ``linear`` too. dW = dy^T x stays with ``torch.mm``:
     oneDNN's linear wants both operands with the summed (row) dimension contiguous, and the
     two transposing copies (6 MB for a 2048 x 768 gradient) cost more than its faster
-    product saves; BLAS reads the transposes in place."""
+    product saves; BLAS reads the transposes in place. With ``low`` (bf16) the operands are
+    rounded to it first and the products (and the result) are bf16: fp32 master weights,
+    bf16 arithmetic, as autocast does."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias):
+    def forward(ctx, x, weight, bias, low=None):
+        if low is not None:
+            x, weight, bias = x.to(low), weight.to(low), bias.to(low)
         ctx.save_for_backward(x, weight)
         return linear(x, weight, bias)
 
@@ -84,4 +112,5 @@ class Linear(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         grad_x = linear(grad, weight.t()) if ctx.needs_input_grad[0] else None
         grad_weight = grad.t() @ x if ctx.needs_input_grad[1] else None
-        return grad_x, grad_weight, grad.sum(0) if ctx.needs_input_grad[2] else None
+        grad_bias = grad.sum(0, dtype=torch.float32) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias, None

@@ -218,8 +218,9 @@ class RecurrentLM(nn.Module):
     def loss(self, out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy (nats) of ``targets`` (B, T) given decoder inputs (B, T, H)."""
         flat, targets = out.reshape(-1, out.shape[-1]), targets.reshape(-1)
-        if self.adaptive:
-            return self.decoder(flat.float(), targets).loss
+        if self.adaptive:  # in fp32: under autocast its index_copy_ would mix dtypes
+            with torch.autocast(flat.device.type, enabled=False):
+                return self.decoder(flat.float(), targets).loss
         return F.cross_entropy(self.decoder(flat).float(), targets)
 
     def initial_state(self, batch_size: int, device=None) -> State:

@@ -9,8 +9,13 @@ import torch
 
 from recur.config.options import TrainConfig
 from recur.errors import RecurError
+from recur.kernels import onednn
+from recur.models.language_model import RecurrentLM
 
 AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# The cells whose CPU training runs through recur's kernels (kernels/cpu_gru.py, min_scan.py),
+# which keep the recurrence in fp32 under a bf16 autocast: --precision auto's bf16 choice.
+BF16_CELLS = ("gru", "mingru", "minlstm")
 
 
 def build_optimizer(model: torch.nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
@@ -32,6 +37,18 @@ def check_precision(model: torch.nn.Module, device: torch.device, precision: str
     lstm = any(isinstance(module, torch.nn.LSTM) for module in model.modules())
     if precision == "fp16" and device.type == "cpu" and lstm:
         raise RecurError("--precision fp16 trains an LSTM on a CUDA GPU only; on a CPU use bf16")
+
+
+def resolve_precision(precision: str, device: torch.device, model=None) -> str:
+    """``--precision auto``: bf16 for a language model whose cell runs through recur's CPU
+    kernels (GRU, minGRU, minLSTM: bf16 products, the state, gates and weights in fp32) on a
+    CPU whose bf16 products are fast (AMX, the kernels on), else fp32; see docs/experiments.md.
+    ``model`` None: the cell is not known yet, and any such language model is assumed."""
+    if precision != "auto":
+        return precision
+    cell = model.config.cell if isinstance(model, RecurrentLM) else None
+    fits = model is None or cell in BF16_CELLS
+    return "bf16" if device.type == "cpu" and fits and onednn.fast_bf16() else "fp32"
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

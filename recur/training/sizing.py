@@ -25,7 +25,7 @@ import torch
 from recur.config.options import DataConfig, ModelConfig, TrainConfig, parse_duration
 from recur.errors import RecurError
 from recur.models.language_model import build_model, count_parameters
-from recur.training.optimizer import autocast, build_optimizer
+from recur.training.optimizer import autocast, build_optimizer, resolve_precision
 
 WIDTHS = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 TOKENS_PER_PARAMETER = 2.0
@@ -43,6 +43,7 @@ def probe(
     device = torch.device(device)
     torch.manual_seed(0)
     model = build_model(config).to(device)
+    precision = resolve_precision(precision, device, model)
     optimizer = build_optimizer(model, TrainConfig(lr=1e-3))  # as the run will step
     ids = torch.randint(0, config.vocab_size, (data.batch_size, data.seq_length + 1), device=device)
     times = []

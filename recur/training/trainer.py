@@ -20,7 +20,13 @@ from recur.runs import checkpoint
 from recur.runs.logbook import Logbook
 from recur.runs.trainer_state import capture, gather_ranks, restore
 from recur.training.distributed import wrap
-from recur.training.optimizer import autocast, build_optimizer, check_precision, grad_scaler
+from recur.training.optimizer import (
+    autocast,
+    build_optimizer,
+    check_precision,
+    grad_scaler,
+    resolve_precision,
+)
 from recur.training.schedule import EvalClock, learning_rate, make_plan
 from recur.training.session import Session
 from recur.training.task import Score, Task
@@ -34,6 +40,8 @@ class Trainer:
         self.group, self.device, self.run_dir = session.group, session.device, session.run_dir
         torch.manual_seed(train.seed)
         self.model = task.build_model().to(self.device)
+        # auto becomes what this machine runs, written into the run's config (resume keeps it)
+        train.precision = resolve_precision(train.precision, self.device, self.model)
         check_precision(self.model, self.device, train.precision)
         self.reseed_cudnn = reseeds_cudnn_dropout(self.model, self.device)
         self.optimizer = build_optimizer(self.model, train)
