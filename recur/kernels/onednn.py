@@ -1,4 +1,4 @@
-"""Dense fp32 products through oneDNN on CPUs where PyTorch's BLAS is the slower of its two.
+"""Dense products through oneDNN: fp32 where PyTorch's BLAS is the slower, bf16 on AMX CPUs.
 
 ``torch.mm`` and ``torch.addmm`` on CPU call MKL's sgemm; PyTorch also ships oneDNN, whose
 ``linear`` (``torch.ops.mkldnn._linear_pointwise``, a private op: the kernel ``torch.compile``
@@ -9,9 +9,11 @@ already runs inside oneDNN; ``cpu_gru.py`` calls ``linear`` here, and the sampli
 
 ``kernel()`` checks the oneDNN op once, on small tensors, against ``torch.addmm``, and gives it
 only when it exists and agrees and the kernels are on (``recur.kernels.enabled``); otherwise,
-and for tensors that are not fp32 on the CPU, ``linear`` is ``torch.addmm`` / ``torch.mm``.
-Each kernel is deterministic, so a run and its resume (on the same machine and PyTorch, with the
-same switch) compute the same numbers.
+and for tensors that are not fp32 or bf16 on the CPU, ``linear`` is ``torch.addmm`` /
+``torch.mm``. ``fast_bf16()`` says whether bf16 products pay here (AMX tiles), and
+``products_dtype()`` whether the caller runs under a CPU bf16 autocast (``--precision bf16``),
+which the hand-written kernels read. Each kernel is deterministic, so a run and its resume (on
+the same machine and PyTorch, with the same switch) compute the same numbers.
 """
 
 from __future__ import annotations
