@@ -48,18 +48,20 @@ def _positive(x: torch.Tensor) -> torch.Tensor:
     return torch.relu(x).add_(torch.sigmoid(x.clamp_max(0)))
 
 
-def _positive_slope(x: torch.Tensor) -> torch.Tensor:
-    """g'(x): 1 for x >= 0, sigmoid'(x) below (where sigmoid'(min(x, 0)) is 0.25 above)."""
+def _positive_and_slope(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """g(x) and g'(x): 1 for x >= 0, sigmoid'(x) below (where sigmoid'(min(x, 0)) is 0.25
+    above), sharing one sigmoid."""
     s = torch.sigmoid(x.clamp_max(0))
-    return (s - s * s).add_((x >= 0).to(x.dtype), alpha=0.75)
+    slope = (s - s * s).add_((x >= 0).to(x.dtype), alpha=0.75)
+    return torch.relu(x).add_(s), slope
 
 
 def _steps(k: torch.Tensor, mingru: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """a, b of h_t = a_t h_{t-1} + b_t from the gate pre-activations."""
+    """minGRU: z and g(h~), stepped as h_t = lerp(h_{t-1}, g, z) = (1 - z) h_{t-1} + z g;
+    minLSTM: a, b of h_t = a_t h_{t-1} + b_t. From the gate pre-activations."""
     if mingru:
         k_z, k_h = k.chunk(2, -1)
-        z = torch.sigmoid(k_z)
-        return 1 - z, z * _positive(k_h)
+        return torch.sigmoid(k_z), _positive(k_h)
     k_f, k_i, k_h = k.chunk(3, -1)
     f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
     total = f + i
@@ -73,13 +75,16 @@ def _coefficients(k: torch.Tensor, mingru: bool) -> tuple:
     if mingru:
         k_z, k_h = k.chunk(2, -1)
         z = torch.sigmoid(k_z)
-        return 1 - z, _positive(k_h), (z * (1 - z),), z * _positive_slope(k_h)
+        a = 1 - z
+        g, slope = _positive_and_slope(k_h)
+        return a, g, (z * a,), slope.mul_(z)
     k_f, k_i, k_h = k.chunk(3, -1)
     f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)
     total = f + i
     shared = f * i / (total * total)
     gates = (-(1 - f) * shared, (1 - i) * shared)
-    return f / total, _positive(k_h), gates, i / total * _positive_slope(k_h)
+    g, slope = _positive_and_slope(k_h)
+    return f / total, g, gates, slope.mul_(i / total)
 
 
 class MinRecurrence(torch.autograd.Function):
@@ -94,9 +99,14 @@ class MinRecurrence(torch.autograd.Function):
         h = h0.new_empty(k.shape[0], k.shape[1], h0.shape[1])
         previous = h0
         for start in range(0, k.shape[1], BLOCK):
-            a, b = _steps(k[:, start : start + BLOCK].float(), mingru)
-            for t in range(a.shape[1]):
-                previous = torch.addcmul(b[:, t], a[:, t], previous, out=h[:, start + t])
+            first, second = _steps(k[:, start : start + BLOCK].float(), mingru)
+            for t in range(first.shape[1]):
+                out = h[:, start + t]
+                previous = (
+                    torch.lerp(previous, second[:, t], first[:, t], out=out)
+                    if mingru
+                    else torch.addcmul(second[:, t], first[:, t], previous, out=out)
+                )
         ctx.mingru = mingru
         ctx.save_for_backward(k, h, h0)
         return h
@@ -104,7 +114,8 @@ class MinRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor):
         k, h, h0 = ctx.saved_tensors
-        grad_k = torch.empty_like(k, dtype=h.dtype)
+        grad_k = torch.empty_like(k)  # bf16 gate products take a bf16 gradient, cast in cache
+        width = h.shape[2]
         a_next, grad_next = torch.zeros_like(h0), torch.zeros_like(h0)  # a_{t+1}, G_{t+1}
         for start in reversed(range(0, k.shape[1], BLOCK)):
             end = min(start + BLOCK, k.shape[1])
@@ -117,7 +128,8 @@ class MinRecurrence(torch.autograd.Function):
                 h[:, start - 1 : end - 1] if start else torch.cat([h0[:, None], h[:, : end - 1]], 1)
             )
             u = (g - before).mul_(grad)  # dL/dh_t * (g_t - h_{t-1})
-            grad_k[:, start:end] = torch.cat(
-                [factor * u for factor in gates] + [grad * candidate], -1
-            )
+            block = grad_k[:, start:end]  # each gate's gradient written in place
+            for index, factor in enumerate(gates):
+                torch.mul(factor, u, out=block[..., index * width : (index + 1) * width])
+            torch.mul(grad, candidate, out=block[..., len(gates) * width :])
         return grad_k, a_next * grad_next, None
