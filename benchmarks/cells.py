@@ -57,7 +57,8 @@ def precision_of(name: str, default: str) -> str:
     """The precision a cell name asks for (``gru@bf16``), else ``default``; ``auto`` resolved
     as ``recur train`` resolves it on this machine."""
     asked = name.partition("@")[2] or default
-    return resolve_precision(asked, torch.device("cpu"))
+    tiny = build_model(cell_config(name, 8))  # the rule looks at the model's cell
+    return resolve_precision(asked, torch.device("cpu"), tiny)
 
 
 def trainer_step(config: ModelConfig, batch_size: int, seq_length: int, precision: str = "fp32"):
