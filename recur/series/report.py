@@ -37,7 +37,8 @@ from recur.series.read import SeriesSet
 from recur.series.task import predict_outputs
 
 PLOTTED = 4  # series drawn in forecast.png
-ORIGINS = 48  # forecast origins per series that --calibrate reads, one step apart
+ORIGINS = 48  # forecast origins that --calibrate reads, one step apart, shared by the series
+MIN_ORIGINS = 4  # per series, however many series there are
 
 
 def predictions(model, data: SeriesSet, series, scaler, device) -> Any:
@@ -188,15 +189,16 @@ def format_report(report: dict, task: str, where: str) -> str:
 
 
 def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0) -> float:
-    """The interval factor (``--calibrate``): forecasts of H steps from up to ``ORIGINS``
-    origins one step apart at the end of every series (the last one held out in training),
-    weighted by recency (half the weight every H origins back): misses cluster in time (co2's
-    1997-98 jump), and the recent past says more about the next forecast's difficulty."""
+    """The interval factor (``--calibrate``): forecasts of H steps from the last ``ORIGINS`` /
+    (number of series) origins of every series (at least ``MIN_ORIGINS``), one step apart (the
+    last one held out in training), weighted by recency (half the weight every H origins
+    back): misses cluster in time (co2's 1997-98 jump), and the recent past says more about the
+    next forecast's difficulty."""
     truths, drawn, weights = [], [], []
     horizon, first = series.forecast, max(series.lags)
     for index, values in enumerate(data.values):
         known = known_covariates(scaler, data, index, len(values))
-        for k in range(ORIGINS):
+        for k in range(max(ORIGINS // len(data.values), MIN_ORIGINS)):
             origin = len(values) - horizon - k
             if origin <= first + 1:
                 break
