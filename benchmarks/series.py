@@ -1,11 +1,12 @@
 """The numeric-sequence acceptance runs: export the datasets that ship inside installed packages
-(the parabolas corpus; GunPoint and ItalyPowerDemand from aeon; airline from aeon and co2 from
-statsmodels) to CSV files in a temporary folder, train on each with ``recur train ... --time``,
-evaluate on the held-out part with ``recur evaluate --json``, and write the table into
-docs/benchmarks.md (its "Numeric sequences" section).
+(the parabolas corpus; GunPoint and ItalyPowerDemand from aeon; airline from aeon, co2 and
+elnino from statsmodels) to CSV files in a temporary folder, train on each with ``recur train
+... --time`` (or ``--steps``), evaluate on the held-out part with ``recur evaluate --json``,
+and write the table into docs/benchmarks.md (its "Numeric sequences" section).
 
     python benchmarks/series.py --time 5m --threads 2        # every dataset
     python benchmarks/series.py --only gunpoint,airline --time 2m
+    python benchmarks/series.py --only airline,co2,elnino --forecast-steps 2000 --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ def export(name: str, folder: Path) -> dict:
 
         values = [float(v) for v in load_airline()]
         season = 12
+    elif name == "elnino":  # monthly sea surface temperatures, 1950-2010, one row a year
+        import statsmodels.api as sm
+
+        table = sm.datasets.elnino.load_pandas().data.iloc[:, 1:]
+        values, season = [float(v) for v in table.to_numpy().ravel()], 12
     else:  # co2: weekly Mauna Loa readings averaged by month, 5 months missing
         import statsmodels.api as sm
 
@@ -99,7 +105,8 @@ def row(name: str, report: dict, budget: str) -> str:
     smooth = report["baselines"]["exponential_smoothing"]["mase"]
     return (
         f"| {name} | MASE (last 12) | {report['mase']:.3f} | seasonal naive {naive:.3f}, "
-        f"exp. smoothing {smooth:.3f} | {report['coverage_80']:.2f} | {budget} |"
+        f"exp. smoothing {smooth:.3f} | {report['coverage_80']:.2f} "
+        f"({report.get('coverage_80_rolling', float('nan')):.2f} rolling) | {budget} |"
     )
 
 
@@ -107,20 +114,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time", default="5m", help="training budget of each run")
     parser.add_argument("--threads", default="1", help="one: two threads collapse on a busy host")
-    parser.add_argument("--only", default="parabolas,gunpoint,italypowerdemand,airline,co2")
+    parser.add_argument("--only", default="parabolas,gunpoint,italypowerdemand,airline,co2,elnino")
     parser.add_argument("--extra", default="", help="more recur train flags, as one string")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--forecast-steps",
+        type=int,
+        default=0,
+        help="train forecasters this many steps instead of --time (figures then do not depend "
+        "on the host's load)",
+    )
+    parser.add_argument("--seeds", default="0", help="comma-separated --seed of each run")
     args = parser.parse_args()
     lines = []
     with tempfile.TemporaryDirectory() as folder:
-        for name in args.only.split(","):
+        for name, seed in [(n, s) for n in args.only.split(",") for s in args.seeds.split(",")]:
             spec = export(name, Path(folder))
-            run = Path(folder) / "runs" / name
+            run = Path(folder) / "runs" / f"{name}-{seed}"
+            forecast = "--forecast" in spec["train"] and args.forecast_steps > 0
+            budget = f"{args.forecast_steps} steps" if forecast else args.time
             recur(
                 "train",
                 *spec["train"],
-                "--time",
-                args.time,
+                *(["--steps", str(args.forecast_steps)] if forecast else ["--time", args.time]),
+                "--seed",
+                seed,
                 "--threads",
                 args.threads,
                 "--out",
@@ -140,7 +158,8 @@ def main() -> None:
                     timeout=3600,
                 )
             )
-            lines.append(row(name, report, args.time))
+            label = f"{name} (seed {seed})" if len(args.seeds.split(",")) > 1 else name
+            lines.append(row(label, report, budget))
             print(lines[-1], flush=True)
     table = "\n".join(
         [

@@ -25,12 +25,9 @@ def run(args) -> None:
     names = {field.name for field in dataclasses.fields(ExportConfig)}
     options = from_dict(ExportConfig, {k: v for k, v in vars(args).items() if k in names})
     out = export_run(args.run, options)
-    classifier = (
-        json.loads((out / "export.json").read_text(encoding="utf-8"))["kind"] == "classifier"
-    )
-    try_it = (
-        f"recur predict {out} FILE.csv --out predictions.csv"
-        if classifier
-        else f"recur generate {out}"
-    )
+    kind = json.loads((out / "export.json").read_text(encoding="utf-8"))["kind"]
+    try_it = {
+        "classifier": f"recur predict {out} FILE.csv --out predictions.csv",
+        "series": f"onnxruntime, as {out / 'README.md'} says",
+    }.get(kind, f"recur generate {out}")
     print(f"wrote {out}  (try: {try_it})")

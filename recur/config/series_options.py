@@ -73,8 +73,8 @@ class SeriesConfig:
     )
     covariates: str | None = option(
         None,
-        "forecasting: other columns as inputs (comma-separated); not supported yet (an "
-        "error): only the calendar features are fed",
+        "forecasting: other columns read as inputs at every step (comma-separated, long "
+        "layout); known into the horizon: rows after a series' last value, value empty",
     )
     both_directions: bool = option(True, "classify/regress: read each sequence in both directions")
     differences: bool = option(

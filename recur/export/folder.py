@@ -16,7 +16,7 @@ from pathlib import Path
 
 from recur.config.export_options import ExportConfig
 from recur.errors import RecurError
-from recur.export import check, graph, readme, runtime
+from recur.export import check, graph, readme, runtime, series_graph
 from recur.export.quantize import quantize
 from recur.extras import require
 from recur.runs.checkpoint import load, resolve
@@ -43,6 +43,7 @@ def export_run(run, options: ExportConfig | None = None, say: Callable = print) 
     reason = graph.refusal(bundle.kind, bundle.path, options.rnn_only, cell)
     if reason:
         raise RecurError(f"{run}: cannot export this {bundle.kind} run: {reason}")
+    series_graph.refuse_int8(bundle.kind, options.int8)
     out = Path(options.out) if options.out else default_out(run)
     if out.exists() and any(out.iterdir()) and not (out / "export.json").is_file():
         raise RecurError(f"--out {out}: the folder exists and is no export folder; choose another")
@@ -74,6 +75,8 @@ def _write_graph(bundle, folder: Path, options: ExportConfig, say: Callable) -> 
         manifest["outputs"] = [
             ["logits", "float32", ["batch", len(bundle.config["classifier"]["classes"])]]
         ]
+    elif bundle.kind == "series":
+        manifest["inputs"], manifest["outputs"] = series_graph.write_series_graph(bundle, fp32)
     else:
         specs = graph.write_language_graph(bundle.model, fp32)
         manifest["inputs"], manifest["outputs"] = readme.language_interface(bundle, specs)
@@ -89,8 +92,10 @@ def _checked(bundle, fp32: Path, folder: Path, options: ExportConfig, say: Calla
     """Compare the fp32 graph with PyTorch (refusing a disagreement); with ``--int8`` write the
     int8 graph and measure what it changes."""
     exported = runtime.load_model(fp32.parent, bundle.config, bundle.kind, fp32.name)
-    language = bundle.kind != "classifier"
-    if language:
+    language = bundle.kind not in ("classifier", "series")
+    if bundle.kind == "series":
+        difference, sample = series_graph.series_difference(bundle, exported)
+    elif language:
         ids, source = check.validation_ids(bundle, options.check_tokens)
         difference = check.language_difference(bundle.model, exported, ids)
         sample = f"{min(len(ids), check.CHECK_TOKENS)} tokens of {source}"

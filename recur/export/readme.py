@@ -52,6 +52,16 @@ tokenizer.json holds the `tokenizers` library's own JSON. Sampling never draws `
 folder samples through onnxruntime; docs/examples/onnx_generate.py in recur's repository does it
 with onnxruntime and numpy alone.
 """
+SERIES = """A numeric-sequence network (config.json `series`). classify / regress: feed
+`inputs` padded with zeros on the right and each row's length; take the class logits (classes
+in `series.class_names`) or the standardised targets (undo with `target_mean`, `target_std` of
+tokenizer.json). Each step's features are the scaled values (`mode`, `mean`, `std` of
+tokenizer.json), their step-to-step changes (`series.differences`), `series.frame` steps side
+by side. forecast: feed each step's lagged values (`series.lags`), the position in the season
+(sin, cos) and the covariates, in a window standardised by its own history; take each next
+value's distribution (mean, scale, and degrees of freedom for a Student-t) and the new state;
+draw a value, feed it back. `recur.series.forecast.sample_paths` is the reference loop.
+"""
 
 
 def text(manifest: dict) -> str:
@@ -66,9 +76,10 @@ def text(manifest: dict) -> str:
         f"{manifest['max_logit_difference']:.2e}.\n",
         "| input | type | shape |\n|---|---|---|\n" + _rows(manifest["inputs"]) + "\n",
         "| output | type | shape |\n|---|---|---|\n" + _rows(manifest["outputs"]) + "\n",
-        CLASSIFIER if kind == "classifier" else LANGUAGE,
+        {"classifier": CLASSIFIER, "series": SERIES}.get(kind, LANGUAGE),
     ]
     if CONDITIONS in names:
         parts.append(CONDITIONED)
-    parts.append(TOKENS)
+    if kind != "series":
+        parts.append(TOKENS)
     return "\n".join(parts)

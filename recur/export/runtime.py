@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from recur.errors import RecurError
+from recur.export.series_graph import OnnxSeriesNetwork
 from recur.extras import require
 from recur.generate.sampling import ban_and_restrict
 from recur.generate.step_modules import guide
@@ -182,6 +183,8 @@ def load_model(directory: Path, config: dict, kind: str, name: str = GRAPH):
     graph = session(Path(directory) / name)
     if kind == "classifier":
         return OnnxClassifier(graph, len(config["classifier"]["classes"]))
+    if kind == "series":
+        return OnnxSeriesNetwork(graph, config)
     return OnnxLanguageModel(graph, config)
 
 

@@ -8,7 +8,8 @@ a head for each task.
   P), state)``, the parameters of each next value's distribution (Gaussian: mean and scale;
   Student-t: also the degrees of freedom). The first inputs are lagged values (lag 1, the season,
   the season + 1); a linear skip from them to the mean (the "autoregressive highway" of LSTNet,
-  Lai et al. 2018) lets the network extrapolate trends the recurrent state alone saturates on.
+  Lai et al. 2018) lets the network extrapolate trends the recurrent state alone saturates on;
+  with covariates (the last inputs), a second linear skip from them to the mean.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class SeriesNetwork(nn.Module):
             self.head = nn.Linear(model.hidden_size, self.channels * self.params)
             self.highway = nn.Linear(len(series.lags) * self.channels, self.channels)
             self.start_from_seasonal_walk(len(series.lags))
+            self.covariates = len(series.covariate_columns)
+            if self.covariates:  # a linear path from the covariates to the mean, starting at 0
+                self.covariate_skip = nn.Linear(self.covariates, self.channels, bias=False)
+                nn.init.zeros_(self.covariate_skip.weight)
         else:
             outputs = len(series.class_names) if self.task == "classify" else len(series.targets)
             self.head = nn.Linear(2 * width, outputs)
@@ -99,6 +104,8 @@ class SeriesNetwork(nn.Module):
         raw = self.head(self.dropout(output)).unflatten(-1, (self.channels, self.params))
         lagged = x[..., : self.highway.in_features]
         mean = raw[..., 0] + self.highway(lagged)
+        if self.covariates:  # the covariates are the last inputs of every step
+            mean = mean + self.covariate_skip(x[..., -self.covariates :])
         scale = F.softplus(raw[..., 1]) + MIN_SCALE
         parts = [mean, scale]
         if self.params == 3:

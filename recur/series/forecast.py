@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from recur.config.series_options import SeriesConfig
+from recur.errors import RecurError
 from recur.models.series import distribution
 
 QUANTILES = (0.1, 0.5, 0.9)  # the columns recur predict writes: the 80% interval and median
@@ -53,6 +54,21 @@ def model_units(scaler, values: np.ndarray):
         return scaler.forward(values).astype(np.float32), scaler.backward
     stats = scaler.stats(values)
     return scaler.scale(values, stats), lambda scaled: scaler.unscale(scaled, stats)
+
+
+def known_covariates(scaler, data, index: int, steps: int, source: str = "") -> np.ndarray | None:
+    """The scaled (steps, K) covariates of series ``index`` of ``data`` (None without
+    covariates); an error naming the series when its rows stop short of ``steps``."""
+    if not data.covariates:
+        return None
+    known = data.covariates[index]
+    if len(known) < steps:
+        raise RecurError(
+            f"{source or 'data'}: series {data.ids[index]} has covariates for {len(known)} "
+            f"steps, {steps} needed: add rows after its last value, the value empty and the "
+            "covariates filled, one per step to forecast"
+        )
+    return scaler.scale_covariates(known[:steps])
 
 
 def local_scale(z: torch.Tensor, stop: int, span: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,17 +187,24 @@ def widen(paths: np.ndarray, factor: float) -> np.ndarray:
     return median + factor * (paths - median)
 
 
-def interval_factor(truths: list, paths: list, coverage: float = 0.8) -> float:
+def interval_factor(truths: list, paths: list, coverage: float = 0.8, weights=None) -> float:
     """The factor by which the paths' spread must grow for ``coverage`` of the true values to
-    fall inside the central interval of that coverage: the quantile of each truth's distance
-    from the median, in units of the interval's half on its side."""
+    fall inside the central interval of that coverage: the (``weights``-weighted, one weight per
+    forecast) quantile of each truth's distance from the median, in units of the interval's
+    half on its side."""
     tail = (1 - coverage) / 2
-    distances = []
-    for truth, drawn in zip(truths, paths):
+    distances, repeated = [], []
+    for index, (truth, drawn) in enumerate(zip(truths, paths)):
         low, median, high = np.quantile(drawn, (tail, 0.5, 1 - tail), axis=0)
         above = (truth - median) / np.maximum(high - median, 1e-12)
         below = (median - truth) / np.maximum(median - low, 1e-12)
         distances.append(np.where(truth >= median, above, below).ravel())
+        weight = 1.0 if weights is None else float(weights[index])
+        repeated.append(np.full(distances[-1].shape, weight))
     if not distances:
         return 1.0
-    return float(np.clip(np.quantile(np.concatenate(distances), coverage), 0.1, 10.0))
+    joined, weight = np.concatenate(distances), np.concatenate(repeated)
+    order = np.argsort(joined)
+    cumulative = np.cumsum(weight[order])
+    position = min(int(np.searchsorted(cumulative, coverage * cumulative[-1])), len(order) - 1)
+    return float(np.clip(joined[order][position], 0.1, 10.0))

@@ -29,11 +29,14 @@ class Prepared:
 def resolve_task(series: SeriesConfig, data: SeriesSet) -> None:
     """Fill the config's data-given fields: task, channels, classes or targets, lags."""
     series.channels = list(data.channels)
-    if series.covariates:
+    if series.covariates and (series.forecast <= 0 or not data.covariates):
         raise RecurError(
-            "--covariates is not supported yet: the forecaster reads the lagged values and the "
-            "calendar (--season); drop the flag"
+            "--covariates feeds other columns to a forecaster (--forecast H) reading a long "
+            "layout (one row per step); a classifier or regressor reads them as --value-columns"
         )
+    series.covariate_columns = [
+        n.strip() for n in (series.covariates or "").split(",") if n.strip()
+    ]
     if series.forecast > 0:
         series.task = "forecast"
         series.lags = [1] + ([series.season, series.season + 1] if series.season > 1 else [])
@@ -96,7 +99,8 @@ def fit_scaler(train: SeriesSet, series: SeriesConfig) -> SeriesScaler:
     if series.task == "forecast":  # statistics of the histories only, never the held-out end
         values = [v[: len(v) - series.forecast] for v in values if len(v) > series.forecast]
     targets = train.targets if series.task == "regress" else None
-    return SeriesScaler(mode, series.transform).fit(values or train.values, targets)
+    covariates = [c[: len(v)] for c, v in zip(train.covariates, train.values)] or None
+    return SeriesScaler(mode, series.transform).fit(values or train.values, targets, covariates)
 
 
 def features(values: np.ndarray, scaler: SeriesScaler, series: SeriesConfig) -> torch.Tensor:

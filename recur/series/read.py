@@ -161,14 +161,26 @@ def _long(table, columns, channels, covariates, targets, series, source) -> Seri
     result = SeriesSet(list(order), [], channels)
     for name, indices in order.items():
         block = np.stack([columns[c][indices] for c in channels], axis=1)
+        if covariates:  # rows past the last value hold the covariates of the steps to forecast
+            block = _until_last(block, f"{source}: series {name}")
+            cov = _until_last(
+                np.stack([columns[c][indices] for c in covariates], axis=1),
+                f"{source}: series {name}: covariates {', '.join(covariates)}",
+            )
+            result.covariates.append(fill_missing(cov, "forward", f"{source}: series {name}"))
         result.missing += int(np.isnan(block).sum())
         result.values.append(fill_missing(block, series.fill, f"{source}: series {name}"))
-        if covariates:
-            cov = np.stack([columns[c][indices] for c in covariates], axis=1)
-            result.covariates.append(fill_missing(cov, "forward", f"{source}: series {name}"))
     first_rows = [indices[0] for indices in order.values()]
     result.targets = _targets(table, targets, first_rows, source, order)
     return result
+
+
+def _until_last(block: np.ndarray, where: str) -> np.ndarray:
+    """(T, K) rows up to the last one with a value in it."""
+    present = np.flatnonzero(~np.isnan(block).all(axis=1))
+    if len(present) == 0:
+        raise RecurError(f"{where}: no values")
+    return block[: present[-1] + 1]
 
 
 def _targets(table, targets, rows, source, groups=None):

@@ -19,6 +19,7 @@ from recur.series.baselines import (
 )
 from recur.series.forecast import (
     interval_factor,
+    known_covariates,
     model_units,
     quantile_loss,
     sample_paths,
@@ -36,8 +37,8 @@ from recur.series.read import SeriesSet
 from recur.series.task import predict_outputs
 
 PLOTTED = 4  # series drawn in forecast.png
-ORIGINS = 16  # forecast origins per series that --calibrate reads
-CALIBRATION_PATHS = 100
+ORIGINS = 48  # forecast origins that --calibrate reads, one step apart, shared by the series
+MIN_ORIGINS = 4  # per series, however many series there are
 
 
 def predictions(model, data: SeriesSet, series, scaler, device) -> Any:
@@ -73,7 +74,9 @@ def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tu
     """Forecast the last H steps of every long enough series from the rest; the scores averaged
     over series and channels, and (history, truth, quantiles) per series for the plot."""
     horizon, season = series.forecast, series.season
-    rows: dict[str, list] = {k: [] for k in ("mase", "smape", "crps", "coverage_80")}
+    rows: dict[str, list] = {
+        k: [] for k in ("mase", "smape", "crps", "coverage_80", "coverage_80_rolling")
+    }
     naive: dict[str, list] = {"mase": [], "smape": []}
     smooth: dict[str, list] = {"mase": [], "smape": []}
     drawn = []
@@ -83,13 +86,17 @@ def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tu
         history, truth = values[:-horizon], values[-horizon:]
         z, undo = model_units(scaler, history)
         local = scaler.mode == "series"
+        known = known_covariates(scaler, data, index, len(values))
         paths = sample_paths(
-            model, z, horizon, series, series.sample_paths, seed + index, local=local
+            model, z, horizon, series, series.sample_paths, seed + index, known, local
         )
         raw = widen(undo(paths), series.interval_scale)  # (P, H, C)
         low, median, high = np.quantile(raw, (0.1, 0.5, 0.9), axis=0)
         rows["crps"].append(quantile_loss(raw, truth))
         rows["coverage_80"].append(coverage(truth, low, high))
+        rows["coverage_80_rolling"].append(
+            rolling_coverage(model, values, series, scaler, seed + index, known)
+        )
         for guess, into in (
             (median, rows),
             (seasonal_naive(history, horizon, season), naive),
@@ -107,6 +114,25 @@ def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tu
         "exponential_smoothing": {k: float(np.mean(v)) for k, v in smooth.items() if v},
     }
     return report, drawn
+
+
+def rolling_coverage(model, values: np.ndarray, series, scaler, seed: int, known=None) -> float:
+    """The 80% interval's coverage of the last H steps forecast from every origin among them
+    (H, H-1, ..., 1 steps ahead; H(H+1)/2 forecasts, all of held-out steps): the coverage of
+    one forecast's H correlated steps moves by 1/H a point and with how hard that one origin
+    happens to be."""
+    horizon, inside = series.forecast, []
+    for k in range(horizon):
+        origin = len(values) - horizon + k
+        z, undo = model_units(scaler, values[:origin])
+        local = scaler.mode == "series"
+        drawn = sample_paths(
+            model, z, horizon - k, series, series.sample_paths, seed * horizon + k, known, local
+        )
+        low, high = np.quantile(widen(undo(drawn), series.interval_scale), (0.1, 0.9), axis=0)
+        truth = values[origin:]
+        inside.append(((truth >= low) & (truth <= high)).ravel())
+    return float(np.mean(np.concatenate(inside)))
 
 
 def plot_forecasts(drawn: list, path: Path, title: str = "") -> Path:
@@ -155,21 +181,25 @@ def format_report(report: dict, task: str, where: str) -> str:
     return (
         f"{where} (last {report['horizon']} steps of {report['series']} series): MASE "
         f"{report['mase']:.3f}, sMAPE {report['smape']:.2f}%, CRPS {report['crps']:.4g}, 80% "
-        f"interval coverage {report['coverage_80']:.2f}; seasonal naive MASE "
+        f"interval coverage {report['coverage_80']:.2f} ({report['coverage_80_rolling']:.2f} "
+        f"from every origin in the last {report['horizon']}); seasonal naive MASE "
         f"{naive.get('mase', float('nan')):.3f}, exponential smoothing MASE "
         f"{smooth.get('mase', float('nan')):.3f}"
     )
 
 
 def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0) -> float:
-    """The interval factor (``--calibrate``): forecasts of H steps from up to ``ORIGINS``
-    origins a quarter horizon apart at the end of every series (the last one held out in
-    training, the others seen: 12 points alone give too rough a quantile)."""
-    truths, drawn = [], []
+    """The interval factor (``--calibrate``): forecasts of H steps from the last ``ORIGINS`` /
+    (number of series) origins of every series (at least ``MIN_ORIGINS``), one step apart (the
+    last one held out in training), weighted by recency (half the weight every H origins
+    back): misses cluster in time (co2's 1997-98 jump), and the recent past says more about the
+    next forecast's difficulty."""
+    truths, drawn, weights = [], [], []
     horizon, first = series.forecast, max(series.lags)
     for index, values in enumerate(data.values):
-        for k in range(ORIGINS):
-            origin = len(values) - horizon - k * max(1, horizon // 4)
+        known = known_covariates(scaler, data, index, len(values))
+        for k in range(max(ORIGINS // len(data.values), MIN_ORIGINS)):
+            origin = len(values) - horizon - k
             if origin <= first + 1:
                 break
             z, undo = model_units(scaler, values[:origin])
@@ -178,10 +208,12 @@ def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0) -> float:
                 z,
                 horizon,
                 series,
-                CALIBRATION_PATHS,
+                series.sample_paths,
                 seed + index * ORIGINS + k,
+                known,
                 local=scaler.mode == "series",
             )
             truths.append(values[origin : origin + horizon])
             drawn.append(undo(paths))
-    return interval_factor(truths, drawn)
+            weights.append(0.5 ** (k / horizon))
+    return interval_factor(truths, drawn, weights=weights)

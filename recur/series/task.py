@@ -22,6 +22,7 @@ from recur.config.options import to_dict
 from recur.models.series import build_series_model
 from recur.runs import checkpoint
 from recur.series.forecast import (
+    known_covariates,
     model_units,
     quantile_loss,
     sample_paths,
@@ -106,12 +107,14 @@ class SeriesTask:
         """Scaled histories (the held-out last H steps cut off when validating) and truths."""
         horizon, scaler = self.series.forecast, prepared.scaler
         validating = self.data.val_fraction > 0
-        self.histories, self.truths = [], []
+        self.histories, self.truths, self.covariates = [], [], []
         self.local = scaler.mode == "series"
-        for values in prepared.train.values:
+        for index, values in enumerate(prepared.train.values):
             history = values[:-horizon] if validating and len(values) > horizon else values
             z, _ = model_units(scaler, history)
             self.histories.append(torch.from_numpy(z)[None])
+            known = known_covariates(scaler, prepared.train, index, len(values))
+            self.covariates.append(known)
             if validating and len(values) > horizon:
                 truth = values[-horizon:]
                 self.truths.append(
@@ -120,6 +123,10 @@ class SeriesTask:
         self.length = window_length([h.shape[1] for h in self.histories], self.series)
         first = max(self.series.lags)
         self.starts = [max(0, h.shape[1] - self.length - first) for h in self.histories]
+
+    def _covariates(self, index: int) -> torch.Tensor | None:
+        known = self.covariates[index]
+        return None if known is None else torch.from_numpy(known)[None]
 
     def build_model(self) -> torch.nn.Module:
         return build_series_model(self.configs["model"], self.series)
@@ -162,7 +169,7 @@ class SeriesTask:
     def loss(self, network, batch, step: int) -> tuple[torch.Tensor, int]:
         if self.series.task == "forecast":
             first = max(self.series.lags)
-            windows = [(self.histories[i], None, first + s) for i, s in batch]
+            windows = [(self.histories[i], self._covariates(i), first + s) for i, s in batch]
             loss = window_loss(network, windows, self.length, self.series, self.device, self.local)
             return loss, len(batch) * self.length
         padded, lengths = pad([self.inputs[i] for i in batch])
@@ -190,6 +197,7 @@ class SeriesTask:
                         self.series,
                         VALIDATION_PATHS,
                         seed=index,
+                        covariates=self.covariates[index],
                         local=self.local,
                     ),
                     truth,

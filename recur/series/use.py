@@ -12,7 +12,14 @@ import numpy as np
 from recur.config.options import DataConfig, from_dict
 from recur.config.series_options import SeriesConfig
 from recur.errors import RecurError, UsageError
-from recur.series.forecast import QUANTILES, model_units, sample_paths, step_scores, widen
+from recur.series.forecast import (
+    QUANTILES,
+    known_covariates,
+    model_units,
+    sample_paths,
+    step_scores,
+    widen,
+)
 from recur.series.prepare import features
 from recur.series.read import SeriesSet, read_series
 from recur.series.report import (
@@ -83,20 +90,36 @@ class SeriesModel:
         horizon: int | None = None,
         paths: int | None = None,
         seed: int = 0,
+        covariates: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(T, C) history in the data's units -> (paths, H, C) sample paths in the same units."""
+        """(T, C) history in the data's units -> (paths, H, C) sample paths in the same units;
+        a run trained with covariates needs their (T + H, K) values, the next H steps' too."""
         horizon = horizon or self.series.forecast
         z, undo = model_units(self.scaler, values)
         count = paths or self.series.sample_paths
-        drawn = sample_paths(self.model, z, horizon, self.series, count, seed, local=self.local)
+        known = self._known(covariates, len(values) + horizon)
+        drawn = sample_paths(self.model, z, horizon, self.series, count, seed, known, self.local)
         return widen(undo(drawn), self.series.interval_scale)
 
-    def anomalies(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _known(self, covariates, steps: int, name: str = "") -> np.ndarray | None:
+        if not self.series.covariate_columns:
+            return None
+        wanted = ", ".join(self.series.covariate_columns)
+        if covariates is None or len(covariates) < steps:
+            have = 0 if covariates is None else len(covariates)
+            raise RecurError(
+                f"series {name or '0'}: covariates ({wanted}) for {have} steps, {steps} "
+                "needed: the history's and one row per step to forecast"
+            )
+        return self.scaler.scale_covariates(np.asarray(covariates)[:steps])
+
+    def anomalies(self, values: np.ndarray, covariates=None) -> tuple[np.ndarray, np.ndarray]:
         """(expected (T', C), score (T', C)) for steps max(lags)..T-1: the one-step forecast's
         mean, and the negative log-likelihood of the observed value under it (higher: more
         surprising)."""
         z, undo = model_units(self.scaler, values)
-        means, scores = step_scores(self.model, z, self.series, local=self.local)
+        known = self._known(covariates, len(values))
+        means, scores = step_scores(self.model, z, self.series, known, local=self.local)
         return undo(means), scores
 
     def evaluate(self, path, plot: str | Path | None = None) -> dict:
@@ -129,7 +152,7 @@ class SeriesModel:
                 raise UsageError("--anomalies needs a forecasting run (trained with --forecast)")
             rows = self._anomaly_rows(data)
         elif self.task == "forecast":
-            rows, drawn = self._forecast_rows(data, horizon)
+            rows, drawn = self._forecast_rows(data, horizon, str(path))
             if plot and drawn:
                 plot_forecasts(drawn, Path(plot), Path(path).name)
         else:
@@ -154,10 +177,13 @@ class SeriesModel:
             for name, row in zip(data.ids, numbers)
         ]
 
-    def _forecast_rows(self, data: SeriesSet, horizon: int | None) -> tuple[list, list]:
+    def _forecast_rows(self, data: SeriesSet, horizon, source="") -> tuple[list, list]:
         rows, drawn = [], []
         for index, (name, values) in enumerate(zip(data.ids, data.values)):
-            paths = self.forecast(values, horizon, seed=index)
+            known = data.covariates[index] if data.covariates else None
+            steps = len(values) + (horizon or self.series.forecast)
+            known_covariates(self.scaler, data, index, steps, source)  # the error names the file
+            paths = self.forecast(values, horizon, seed=index, covariates=known)
             low, median, high = np.quantile(paths, QUANTILES, axis=0)
             mean = paths.mean(axis=0)
             drawn.append((name, values, None, (low, median, high)))
@@ -179,8 +205,9 @@ class SeriesModel:
     def _anomaly_rows(self, data: SeriesSet) -> list:
         rows = []
         first = max(self.series.lags)
-        for name, values in zip(data.ids, data.values):
-            expected, scores = self.anomalies(values)
+        for index, (name, values) in enumerate(zip(data.ids, data.values)):
+            known = data.covariates[index] if data.covariates else None
+            expected, scores = self.anomalies(values, known)
             for t in range(len(expected)):
                 for c, channel in enumerate(self.series.channels):
                     rows.append(

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from recur.config.serve_options import ServeConfig
 from recur.errors import RecurError
-from recur.serve import routes_other, routes_text
+from recur.serve import routes_other, routes_series, routes_text
 from recur.serve.engine import Full
 from recur.serve.served import Served
 
@@ -35,6 +35,7 @@ def create_app(models: dict[str, Served], config: ServeConfig | None = None) -> 
     app.add_exception_handler(Full, _full)  # type: ignore[arg-type]
     app.include_router(routes_text.router)
     app.include_router(routes_other.router)
+    app.include_router(routes_series.router)
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:

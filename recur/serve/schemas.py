@@ -77,3 +77,16 @@ class MusicRequest(Strict):
     top_p: float = Field(1.0, gt=0, le=1)
     seed: int | None = None
     tempo: float | None = Field(None, gt=0)
+
+
+class SeriesRequest(Strict):
+    """POST /v1/series: values (one number per step, or a list per step for several channels);
+    a forecaster also takes the horizon, sample paths, seed and covariates (history + horizon
+    steps)."""
+
+    model: str
+    values: list[float | list[float]] = Field(min_length=1, max_length=100_000)
+    horizon: int | None = Field(None, ge=1, le=10_000)
+    paths: int | None = Field(None, ge=1, le=10_000)
+    seed: int = 0
+    covariates: list[float | list[float]] | None = None

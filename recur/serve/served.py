@@ -14,6 +14,7 @@ from recur.errors import RecurError
 from recur.generate.documents import run_directory
 from recur.runs.checkpoint import Bundle
 from recur.runs.checkpoint import load as load_bundle
+from recur.series.use import SeriesModel
 from recur.serve.engine import Engine
 from recur.serve.precision import Choice, choose
 
@@ -32,6 +33,7 @@ class Served:
     bundle: Bundle
     engine: Engine | None = None  # language models and music
     classifier: Classifier | None = None
+    series: SeriesModel | None = None  # numeric-sequence runs
     precision: Choice | None = None
     facts: dict = field(default_factory=dict)
 
@@ -72,6 +74,8 @@ def load_models(paths: list[str], config: ServeConfig) -> dict[str, Served]:
         item = Served(name, bundle)
         if bundle.kind == "classifier":
             item.classifier = Classifier(bundle, config.device)
+        elif bundle.kind == "series":
+            item.series = SeriesModel(bundle, config.device)
         else:
             item.precision = choose(
                 bundle, config.precision, config.precision_tokens, config.device
@@ -106,6 +110,9 @@ def facts(item: Served) -> dict:
     }
     if item.classifier is not None:
         shown["classes"] = list(item.classifier.classes)
+    if item.series is not None:
+        keys = ("task", "channels", "class_names", "targets", "forecast", "covariate_columns")
+        shown["series"] = {k: getattr(item.series.series, k) for k in keys}
     if item.precision is not None:
         choice = item.precision
         shown["precision"] = {

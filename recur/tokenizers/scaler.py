@@ -30,13 +30,23 @@ class SeriesScaler:
         self.std: list = []
         self.target_mean: list = []  # per regression target
         self.target_std: list = []
+        self.covariate_mean: list = []  # per covariate column (forecasting), the training set's
+        self.covariate_std: list = []
 
-    def fit(self, series: list[np.ndarray], targets: np.ndarray | None = None) -> SeriesScaler:
-        """Statistics of the training series ((T, C) arrays) and regression targets (N, K)."""
+    def fit(
+        self,
+        series: list[np.ndarray],
+        targets: np.ndarray | None = None,
+        covariates: list | None = None,
+    ) -> SeriesScaler:
+        """Statistics of the training series ((T, C) arrays), regression targets (N, K) and
+        covariates ((T, K) arrays)."""
         joined = np.concatenate([self.forward(s) for s in series])
         self.mean, self.std = _moments(joined)
         if targets is not None:
             self.target_mean, self.target_std = _moments(np.asarray(targets, np.float64))
+        if covariates:
+            self.covariate_mean, self.covariate_std = _moments(np.concatenate(covariates))
         return self
 
     def forward(self, values: np.ndarray) -> np.ndarray:
@@ -75,6 +85,11 @@ class SeriesScaler:
     def unscale_targets(self, scaled: np.ndarray) -> np.ndarray:
         return np.asarray(scaled, np.float64) * self.target_std + np.asarray(self.target_mean)
 
+    def scale_covariates(self, covariates: np.ndarray) -> np.ndarray:
+        """(T, K) covariates standardised by the training set's statistics."""
+        mean, std = np.asarray(self.covariate_mean), np.asarray(self.covariate_std)
+        return ((np.asarray(covariates, np.float64) - mean) / std).astype(np.float32)
+
     def to_dict(self) -> dict:
         return {
             "type": self.kind,
@@ -84,12 +99,17 @@ class SeriesScaler:
             "std": self.std,
             "target_mean": self.target_mean,
             "target_std": self.target_std,
+            **(
+                {"covariate_mean": self.covariate_mean, "covariate_std": self.covariate_std}
+                if self.covariate_mean
+                else {}
+            ),
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> SeriesScaler:
         scaler = cls(values["mode"], values.get("transform", "none"))
-        for name in ("mean", "std", "target_mean", "target_std"):
+        for name in ("mean", "std", "target_mean", "target_std", "covariate_mean", "covariate_std"):
             setattr(scaler, name, list(values.get(name, [])))
         return scaler
 

@@ -96,11 +96,19 @@ def test_fill_missing(how, expected):
     assert fill_missing(values, how, "x")[:, 0].tolist() == expected
 
 
-def test_covariates_are_refused_not_ignored(tmp_path):
+def test_covariates_read_into_the_future_and_refused_without_a_forecast(tmp_path):
     from recur.series.prepare import resolve_task
 
     path = tmp_path / "s.csv"
-    path.write_text("t,v,temp\n0,1,5\n1,2,6\n")
-    series = SeriesConfig(forecast=1, covariates="temp")
-    with pytest.raises(RecurError, match="--covariates is not supported yet"):
-        resolve_task(series, read_series(DataConfig(paths=[str(path)]), series))
+    path.write_text("t,v,temp\n0,1,5\n1,2,\n2,3,7\n3,,8\n4,,9\n")
+    series = SeriesConfig(forecast=1, covariates="temp", time_column="t")
+    data = read_series(DataConfig(paths=[str(path)]), series)
+    assert data.values[0][:, 0].tolist() == [1, 2, 3]  # the empty values end the history
+    assert data.covariates[0][:, 0].tolist() == [5, 5, 7, 8, 9]  # known past it
+    resolve_task(series, data)
+    assert series.covariate_columns == ["temp"] and series.channels == ["v"]
+    wide = tmp_path / "w.csv"
+    wide.write_text("label,temp,v0,v1\na,1,2,3\nb,2,3,4\n")
+    classify = SeriesConfig(target="label", covariates="temp")
+    with pytest.raises(RecurError, match="--covariates feeds other columns to a forecaster"):
+        resolve_task(classify, read_series(DataConfig(paths=[str(wide)]), classify))
