@@ -63,8 +63,9 @@ class ModelConfig:
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")
     locked_dropout: bool = option(
         False,
-        "AWD-LSTM: --dropout on the embeddings and before the decoder uses one mask per sequence "
-        "for all its steps (variational dropout)",
+        "AWD-LSTM: --dropout on the embeddings, between layers (lstm, gru, rnn: run one layer at "
+        "a time while training) and before the decoder uses one mask per sequence for all its "
+        "steps (variational dropout)",
     )
     embedding_dropout: float = option(
         0.0, "AWD-LSTM: drop whole words (rows of the embedding matrix) while training"
