@@ -195,6 +195,11 @@ class TrainConfig:
     min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")
     warmup_steps: int = option(50, "linear warm-up steps before the decay")
     weight_decay: float = option(0.01, "AdamW weight decay on weight matrices")
+    average_from: float = option(
+        0.0,
+        "validate, sample and save best/ with the mean of the weights after every step from "
+        "this fraction of the plan on (ASGD's average, as AWD-LSTM evaluates; 0: off)",
+    )
     grad_clip: float = option(1.0, "clip the global gradient norm to this value (0: off)")
     eval_every: str = option(
         "auto",
