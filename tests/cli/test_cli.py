@@ -181,7 +181,7 @@ def shown_default(text: str, flag: str) -> str:
         (
             ("--level", "word"),
             presets.WORD,
-            {"--cell": "lstm", "--seq-length": "35", "--weight-drop": "0.2"},
+            {"--cell": "lstm", "--seq-length": "35", "--weight-drop": "0.1"},
         ),
         (
             ("--label-column", "genre"),

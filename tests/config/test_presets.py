@@ -126,7 +126,7 @@ def test_word_level_gets_the_word_preset_unless_told_otherwise():
     assert kind == presets.WORD
     assert (model.cell, model.hidden_size, model.locked_dropout) == ("lstm", 400, True)
     assert model.dropout == 0.1  # a flag beats the preset
-    assert train.average_from == presets.WORD_DEFAULTS["average_from"] > 0
+    assert train.lr == presets.WORD_DEFAULTS["lr"] and configs["data"].seq_length == 35
     conditional = resolve.train_configs({"level": "word", "condition_column": "genre"})
     assert conditional[0] == presets.CONDITIONAL and conditional[1]["model"].cell == "gru"
     assert resolve.train_configs({"level": "char"})[1]["model"].weight_drop == 0
