@@ -79,7 +79,8 @@ def run_layers(rnn: nn.RNNBase, x: torch.Tensor, state: tuple | None, p: float, 
     lstm = isinstance(rnn, nn.LSTM)
     finals: list[list[torch.Tensor]] = [[] for _ in range(2 if lstm else 1)]
     for layer in range(rnn.num_layers):
-        shell = type(rnn)(
+        shell_class: type = type(rnn)  # nn.LSTM, nn.GRU or nn.RNN: (input, hidden, layers)
+        shell = shell_class(
             x.shape[-1], rnn.hidden_size, 1, bias=rnn.bias, batch_first=True, device="meta", **extra
         )
         weights = {}

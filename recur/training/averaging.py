@@ -5,7 +5,8 @@ training and ``last/`` keep the raw weights, and exact resume carries the mean.
 
 NT-ASGD starts averaging when validation stops improving, which under recur's decaying schedule
 happens only at the end; a fixed fraction of the plan stands in for that trigger. Why this and not
-an average of validation snapshots: docs/experiments.md, "Averaged weights for word models".
+an average of validation snapshots, and why the word preset leaves it off: docs/experiments.md,
+"The word preset".
 """
 
 from __future__ import annotations
