@@ -129,8 +129,8 @@ class RecurrentLM(nn.Module):
         weight_drop = self.config.weight_drop if self.training else 0.0
         if self.locks_layers:  # locked dropout between layers: one layer at a time
             given = None if state is None else tuple(state)
-            stack = cast(nn.RNNBase, self.rnn)
-            out, new = run_layers(stack, x, given, self.config.dropout, weight_drop)
+            layers = cast(nn.RNNBase, self.rnn)
+            out, new = run_layers(layers, x, given, self.config.dropout, weight_drop)
             state = new + carried
         elif self.config.cell in ("gru", "rnn"):
             h = None if state is None else state[0]
