@@ -1,6 +1,7 @@
 """``make bench``: measure this machine and write benchmarks/results.json + docs/benchmarks.md.
 
-    python -m benchmarks.run            # everything (about 20 minutes: the quality runs dominate)
+    python -m benchmarks.run            # everything (about 65 minutes: the quality runs and
+                                        # benchmarks.words' PTB / WikiText-2 table dominate)
     python -m benchmarks.run --quick    # speed only (about 2 minutes)
     python -m benchmarks.run --quality  # the tiny Shakespeare rows only (about 16 minutes)
 
@@ -26,7 +27,7 @@ from recur.config.options import ModelConfig
 from recur.generate.loop import sampling_threads
 from recur.kernels.allocator import keep_freed_memory
 
-from . import speed
+from . import speed, words
 from .report import table, write_docs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,6 +275,8 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2))
     write_docs(results)
     print(table(results))
+    if not (args.quick or args.quality):  # 10 CPU-minutes per recipe and corpus
+        words.main(["--threads", str(args.threads)])
 
 
 if __name__ == "__main__":

@@ -69,3 +69,13 @@ TINY_OPTIONS = dict(
     warmup_steps=2,
     lr=1e-2,
 )
+
+
+def plain_word_options() -> dict:
+    """The dataclass defaults of every option the word preset sets: the plain word model that
+    tests written before the preset (config/presets.py's WORD_DEFAULTS) expect."""
+    from recur.config.options import DataConfig, ModelConfig, TrainConfig
+    from recur.config.presets import WORD_DEFAULTS
+
+    defaults = {**vars(DataConfig()), **vars(TrainConfig()), **vars(ModelConfig())}
+    return {name: defaults[name] for name in WORD_DEFAULTS}

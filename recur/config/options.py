@@ -63,8 +63,9 @@ class ModelConfig:
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the decoder")
     locked_dropout: bool = option(
         False,
-        "AWD-LSTM: --dropout on the embeddings and before the decoder uses one mask per sequence "
-        "for all its steps (variational dropout)",
+        "AWD-LSTM: --dropout on the embeddings, between layers (lstm, gru, rnn: run one layer at "
+        "a time while training) and before the decoder uses one mask per sequence for all its "
+        "steps (variational dropout)",
     )
     embedding_dropout: float = option(
         0.0, "AWD-LSTM: drop whole words (rows of the embedding matrix) while training"
@@ -194,6 +195,11 @@ class TrainConfig:
     min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")
     warmup_steps: int = option(50, "linear warm-up steps before the decay")
     weight_decay: float = option(0.01, "AdamW weight decay on weight matrices")
+    average_from: float = option(
+        0.0,
+        "validate, sample and save best/ with the mean of the weights after every step from "
+        "this fraction of the plan on (ASGD's average, as AWD-LSTM evaluates; 0: off)",
+    )
     grad_clip: float = option(1.0, "clip the global gradient norm to this value (0: off)")
     eval_every: str = option(
         "auto",

@@ -17,6 +17,7 @@ TEXT = "text"
 CHARACTER = "character"
 LONG_BUDGET = "long-budget character"
 CONDITIONAL = "conditional document"
+WORD = "word"
 MUSIC = "music"
 CLASSIFIER = "classifier"
 SERIES = "series"
@@ -39,6 +40,24 @@ LONG_BUDGET_DEFAULTS: dict = {"num_layers": 3, "hidden_size": 320, "weight_decay
 # character/word models repeat it after every line and add its embedding at every step; see
 # docs/experiments.md, Conditional lyrics.
 CONDITIONAL_DEFAULTS: dict = {"condition_every_line": True, "condition_embedding": True}
+
+# Word-level text (--level word, no condition column): AWD-LSTM's recipe (Merity et al. 2018), a
+# tied LSTM with locked dropout and weight drop, scaled from the paper's 3x1150 model and hundreds
+# of epochs to the few epochs of a 10-minute CPU budget, where lighter dropout won and averaged
+# weights did not help; see docs/experiments.md, "The word preset".
+WORD_DEFAULTS: dict = {
+    "cell": "lstm",
+    "num_layers": 2,
+    "hidden_size": 400,
+    "embedding_size": 400,
+    "tie_weights": True,
+    "dropout": 0.25,
+    "locked_dropout": True,
+    "weight_drop": 0.1,
+    "batch_size": 32,
+    "seq_length": 35,
+    "lr": 3e-3,
+}
 
 # The text model overfits the small MIDI sets and repeats notes; this LSTM met the music bars;
 # see docs/experiments.md, Music.
@@ -97,6 +116,7 @@ PRESETS: dict[str, dict] = {
     CHARACTER: CHARACTER_DEFAULTS,
     LONG_BUDGET: LONG_BUDGET_DEFAULTS,
     CONDITIONAL: CONDITIONAL_DEFAULTS,
+    WORD: WORD_DEFAULTS,
     MUSIC: MUSIC_DEFAULTS,
     CLASSIFIER: CLASSIFIER_DEFAULTS,
     SERIES: SERIES_DEFAULTS,
@@ -154,6 +174,8 @@ def language_model_kind(
         return MUSIC
     if data.condition_column and data.level in ("char", "word"):
         return CONDITIONAL
+    if data.level == "word":
+        return WORD
     if data.level != "char":
         return TEXT
     if gpu:

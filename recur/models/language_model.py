@@ -30,6 +30,7 @@ from recur.models.regularisers import (
     drop_connect,
     embedding_dropout,
     locked_dropout,
+    run_layers,
 )
 from recur.tokenizers.base import SymbolTable
 
@@ -126,7 +127,12 @@ class RecurrentLM(nn.Module):
             state, carried = (None if state is None else state[:-1]), (last,)
         x = self.drop(x)
         weight_drop = self.config.weight_drop if self.training else 0.0
-        if self.config.cell in ("gru", "rnn"):
+        if self.locks_layers:  # locked dropout between layers: one layer at a time
+            given = None if state is None else tuple(state)
+            layers = cast(nn.RNNBase, self.rnn)
+            out, new = run_layers(layers, x, given, self.config.dropout, weight_drop)
+            state = new + carried
+        elif self.config.cell in ("gru", "rnn"):
             h = None if state is None else state[0]
             if weight_drop:
                 out, h = drop_connect(self.rnn, weight_drop, True, x, h)
@@ -147,6 +153,18 @@ class RecurrentLM(nn.Module):
         if self.config.locked_dropout:
             return locked_dropout(x, self.config.dropout, self.training)
         return self.dropout(x)
+
+    @property
+    def locks_layers(self) -> bool:
+        """Training a stack of lstm/gru/rnn layers with locked dropout between them."""
+        config = self.config
+        return (
+            self.training
+            and config.locked_dropout
+            and config.dropout > 0
+            and config.num_layers > 1
+            and config.cell in CLASSIC
+        )
 
     @property
     def regularised(self) -> bool:

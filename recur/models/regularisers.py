@@ -7,6 +7,9 @@ Language Models"), each a small function of the training step; all are the ident
   word in the batch (the paper's "embedding dropout").
 - ``drop_connect``: DropConnect on the hidden-to-hidden matrices (the paper's "weight drop"),
   applied through ``torch.func.functional_call`` so the recurrent layer keeps its fused kernel.
+- ``run_layers``: a stacked nn.LSTM/GRU/RNN run one layer at a time with locked dropout between
+  the layers (the fused multi-layer call can only drop per step); each layer is still one fused
+  call (oneDNN on a CPU, cuDNN on CUDA) on the stack's own parameters, weight drop included.
 - ``activation_penalty``: activation regularisation (AR, the L2 of the dropped top-layer outputs)
   and temporal activation regularisation (TAR, the L2 of their change between steps).
 """
@@ -65,3 +68,32 @@ def activation_penalty(
     if beta and raw.shape[1] > 1:
         penalty = penalty + beta * (raw[:, 1:] - raw[:, :-1]).pow(2).mean()
     return penalty
+
+
+def run_layers(rnn: nn.RNNBase, x: torch.Tensor, state: tuple | None, p: float, weight_drop: float):
+    """Training ``rnn`` (batch first) one layer at a time: locked dropout ``p`` on each layer's
+    output before the next, DropConnect ``weight_drop`` on each ``weight_hh``. Layer k runs as a
+    one-layer module of the same class (built on the meta device: it holds no weights) called
+    with layer k's parameters. ``state``: (h, c) or (h,), each (L, B, H); returns (out, state)."""
+    extra = {"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}
+    lstm = isinstance(rnn, nn.LSTM)
+    finals: list[list[torch.Tensor]] = [[] for _ in range(2 if lstm else 1)]
+    for layer in range(rnn.num_layers):
+        shell_class: type = type(rnn)  # nn.LSTM, nn.GRU or nn.RNN: (input, hidden, layers)
+        shell = shell_class(
+            x.shape[-1], rnn.hidden_size, 1, bias=rnn.bias, batch_first=True, device="meta", **extra
+        )
+        weights = {}
+        for name in shell._flat_weights_names:
+            weight = getattr(rnn, name.replace("_l0", f"_l{layer}"))
+            if name.startswith("weight_hh") and weight_drop:
+                weight = F.dropout(weight, p=weight_drop, training=True)
+            weights[name] = weight
+        given = None if state is None else tuple(s[layer : layer + 1] for s in state)
+        out, new = functional_call(
+            shell, weights, (x, given if lstm or given is None else given[0])
+        )
+        for tensors, tensor in zip(finals, new if lstm else (new,)):
+            tensors.append(tensor)
+        x = locked_dropout(out, p, True) if layer < rnn.num_layers - 1 else out
+    return x, tuple(torch.cat(tensors) for tensors in finals)

@@ -55,6 +55,8 @@ def capture(trainer, ranks: dict) -> dict:
     tensors.update(ranks)
     extra, extra_tensors = trainer.task.extra_state()
     tensors.update(extra_tensors)
+    average, average_tensors = trainer.average.state()
+    tensors.update(average_tensors)
     scalars = {
         "world_size": trainer.group.world_size,
         "step": trainer.step,
@@ -67,6 +69,7 @@ def capture(trainer, ranks: dict) -> dict:
         "last_loss": trainer.last_loss,
         "stopped_early": trainer.stopped,
         **extra,
+        **average,
         "optimizer": groups,
         "grad_scaler": trainer.scaler.state_dict() if trainer.scaler.is_enabled() else None,
     }
@@ -87,6 +90,7 @@ def restore(trainer, state: dict) -> None:
     trainer.stopped = scalars.get("stopped_early", False)
     trainer.validated_step = trainer.step
     optimizer_from_state(trainer.optimizer, scalars["optimizer"], tensors)
+    trainer.average.restore(scalars, tensors, trainer.model)
     if scalars.get("grad_scaler") and trainer.scaler.is_enabled():
         trainer.scaler.load_state_dict(scalars["grad_scaler"])
     group = trainer.group

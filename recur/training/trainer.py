@@ -19,6 +19,7 @@ from recur.config.options import TrainConfig
 from recur.runs import checkpoint
 from recur.runs.logbook import Logbook
 from recur.runs.trainer_state import capture, gather_ranks, restore
+from recur.training.averaging import WeightAverage
 from recur.training.distributed import wrap
 from recur.training.optimizer import (
     autocast,
@@ -49,6 +50,7 @@ class Trainer:
         self.plan = make_plan(train, task.batch_count(0))
         self.scaler = grad_scaler(self.device, train.precision)
         self.clock = EvalClock(train.eval_every, auto=task.auto_eval)
+        self.average = WeightAverage(train.average_from)
         self.step, self.epoch, self.position, self.elapsed, self.tokens = 0, 0, 0, 0.0, 0
         self.best = -math.inf if task.higher_is_better else math.inf
         self.last_loss, self.current_lr, self.validated_step = math.nan, train.lr, -1
@@ -135,6 +137,7 @@ class Trainer:
         self.step, self.position = self.step + 1, self.position + 1
         self.tokens += tokens * self.group.world_size
         self.current_lr = lr
+        self.average.update(self.model, self.plan.progress(self.step, self.elapsed))
         return loss.item()
 
     def checkpoint(self) -> None:
@@ -146,18 +149,19 @@ class Trainer:
             self.save_last(capture(self, ranks))
 
     def validate(self) -> None:
-        score = self.task.validate(self)
-        if score is None:
-            return
-        improved = self.improves(score)
-        self.best = score.value if improved else self.best
-        self.log.write(
-            {"kind": "eval", "step": self.step, **score.record, "best": improved, **self.task.tags}
-        )
-        self.log.say(score.text + (" *best*" if improved else ""))
-        if improved:
-            self.save("best")
-        self.stopped = self.task.after_validation(self, score, improved) or self.stopped
+        """Score the model (its averaged weights once --average-from has started them)."""
+        with self.average.applied(self.model):
+            score = self.task.validate(self)
+            if score is None:
+                return
+            improved = self.improves(score)
+            self.best = score.value if improved else self.best
+            record = {"kind": "eval", "step": self.step, **score.record, "best": improved}
+            self.log.write({**record, **self.task.tags})
+            self.log.say(score.text + (" *best*" if improved else ""))
+            if improved:
+                self.save("best")
+            self.stopped = self.task.after_validation(self, score, improved) or self.stopped
 
     def improves(self, score: Score) -> bool:
         if self.task.higher_is_better:

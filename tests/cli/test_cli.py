@@ -177,7 +177,12 @@ def shown_default(text: str, flag: str) -> str:
             presets.CHARACTER,
             {"--num-layers": "2", "--seq-length": "64", "--weight-decay": "0.1"},
         ),
-        (("--level", "word"), presets.TEXT, {"--seq-length": "128", "--weight-decay": "0.01"}),
+        (("--level", "bpe"), presets.TEXT, {"--seq-length": "128", "--weight-decay": "0.01"}),
+        (
+            ("--level", "word"),
+            presets.WORD,
+            {"--cell": "lstm", "--seq-length": "35", "--weight-drop": "0.1"},
+        ),
         (
             ("--label-column", "genre"),
             presets.CLASSIFIER,

@@ -15,7 +15,8 @@ from recur.runs import configs as resolve
 PINNED = json.loads((Path(__file__).parents[1] / "fixtures" / "resolved_configs.json").read_text())
 
 KINDS = {
-    presets.TEXT: [{"level": "word"}, {"level": "bpe", "time": "10m"}],
+    presets.TEXT: [{"level": "bpe"}, {"level": "bpe", "time": "10m"}],
+    presets.WORD: [{"level": "word"}, {"level": "word", "time": "10m", "where": "label=x"}],
     presets.CHARACTER: [{}, {"time": "9m59s"}, {"time": "10m", "steps": 100}, {"time": "bogus"}],
     presets.LONG_BUDGET: [{"time": "10m"}, {"time": "600", "weight_decay": 0.2}],
     presets.CONDITIONAL: [{"condition_column": "genre", "paths": ["{dir}/songs.csv"]}],
@@ -117,3 +118,15 @@ def test_a_series_run_resumes_as_its_kind(tmp_path):
         resolve.train_configs({"season": 4}, resume=str(tmp_path))
     with pytest.raises(RecurError, match="for numeric sequences"):
         resolve.train_configs({"season": 4})
+
+
+def test_word_level_gets_the_word_preset_unless_told_otherwise():
+    kind, configs = resolve.train_configs({"level": "word", "time": "10m", "dropout": 0.1})
+    model, train = configs["model"], configs["train"]
+    assert kind == presets.WORD
+    assert (model.cell, model.hidden_size, model.locked_dropout) == ("lstm", 400, True)
+    assert model.dropout == 0.1  # a flag beats the preset
+    assert train.lr == presets.WORD_DEFAULTS["lr"] and configs["data"].seq_length == 35
+    conditional = resolve.train_configs({"level": "word", "condition_column": "genre"})
+    assert conditional[0] == presets.CONDITIONAL and conditional[1]["model"].cell == "gru"
+    assert resolve.train_configs({"level": "char"})[1]["model"].weight_drop == 0

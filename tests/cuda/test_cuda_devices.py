@@ -63,7 +63,7 @@ def test_character_runs_on_a_gpu_take_the_gpu_preset(options):
     _, configs = resolve.train_configs({"corpus": "kjv", "hidden_size": 64, **options})
     assert configs["model"].hidden_size == 64
     kind, _ = resolve.train_configs({"corpus": "kjv", "level": "word", **options})
-    assert kind == presets.TEXT
+    assert kind == presets.WORD
 
 
 @pytest.mark.parametrize("available", [False, True])

@@ -9,6 +9,7 @@ from recur.models.regularisers import (
     drop_connect,
     embedding_dropout,
     locked_dropout,
+    run_layers,
 )
 
 
@@ -88,3 +89,43 @@ def test_weight_drop_needs_a_classic_cell():
 
     with pytest.raises(UsageError, match="--weight-drop is for --cell lstm"):
         build_model(ModelConfig(cell="mingru", vocab_size=10, weight_drop=0.2))
+
+
+@pytest.mark.parametrize("cell", [nn.LSTM, nn.GRU, nn.RNN])
+def test_run_layers_without_dropout_is_the_fused_stack(cell):
+    torch.manual_seed(0)
+    rnn = cell(6, 8, num_layers=3, batch_first=True)
+    x = torch.randn(2, 5, 6)
+    state = tuple(torch.randn(3, 2, 8) for _ in range(2 if cell is nn.LSTM else 1))
+    fused_out, fused_state = rnn(x, state if cell is nn.LSTM else state[0])
+    out, new = run_layers(rnn, x, state, 0.0, 0.0)
+    assert torch.allclose(out, fused_out, atol=1e-6)
+    fused_state = fused_state if cell is nn.LSTM else (fused_state,)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(new, fused_state))
+    out.sum().backward()
+    assert rnn.weight_ih_l2.grad is not None and rnn.weight_hh_l0.grad is not None
+
+
+def test_run_layers_masks_whole_sequences_per_unit_between_layers():
+    """Relu layers passing their input through (identity input weights, no recurrence): the top
+    layer's output is the mask drawn between the layers, which must hold for every step."""
+    rnn = nn.RNN(16, 16, num_layers=2, nonlinearity="relu", batch_first=True)
+    with torch.no_grad():
+        for name, weight in rnn.named_parameters():
+            weight.copy_(torch.eye(16) if name.startswith("weight_ih") else 0 * weight)
+    torch.manual_seed(0)
+    out, _ = run_layers(rnn, torch.ones(8, 12, 16), None, 0.5, 0.0)
+    assert torch.equal(out, out[:, :1].expand_as(out))  # the same mask at every step
+    assert set(out.unique().tolist()) == {0.0, 2.0}  # whole units dropped, the rest scaled
+    assert not torch.equal(out[0], out[1])  # one mask per sequence
+
+
+def test_run_layers_weight_drop_reaches_every_layer():
+    torch.manual_seed(0)
+    rnn = nn.LSTM(4, 8, num_layers=2, batch_first=True)
+    x = torch.randn(3, 6, 4)
+    plain, _ = run_layers(rnn, x, None, 0.0, 0.0)
+    dropped, _ = run_layers(rnn, x, None, 0.0, 0.5)
+    assert not torch.allclose(plain[:, -1], dropped[:, -1])
+    dropped.sum().backward()
+    assert rnn.weight_hh_l1.grad is not None and rnn.weight_hh_l1.grad.abs().sum() > 0
