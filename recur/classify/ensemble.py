@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from recur.classify.task import ClassifierTask, classifier_config_dict
+from recur.classify.transfer import source_name
 from recur.config.options import parse_duration
 from recur.models.classifier import ClassifierEnsemble, build_classifier
 from recur.runs import checkpoint
@@ -85,8 +86,8 @@ def train_members(
             + (", resumed" if resumed else "")
             + ")"
             + (
-                f"; encoder from {configs['classifier'].init_from}, frozen for "
-                f"{task.freeze_steps} steps"
+                f"; encoder from {source_name(configs['classifier'])}, "
+                f"{task.unfreezer.describe() if task.unfreezer else 'nothing frozen'}"
                 if source is not None
                 else ""
             )

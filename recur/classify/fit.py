@@ -3,7 +3,8 @@
 Reads the labelled rows, applies the preprocessing rules (saying what each removed), drops rare
 classes, makes the stratified split, fits the tokenizer on the training split (or reuses the
 language model's with ``--init-from``), encodes and truncates, then hands a ``ClassifierTask``
-to the one ``Trainer`` (with ``--ensemble N``, one per member: ensemble.py). After training,
+to the one ``Trainer`` (with ``--ensemble N``, one per member: ensemble.py), after fine-tuning a
+language model on the training texts with ``--lm-finetune`` (lm_stage.py). After training,
 the ``best/`` model is reported on the validation split beside the two baselines:
 ``report.json``, ``confusion.png`` and the text on screen.
 """
@@ -21,6 +22,7 @@ from recur.classify.batches import stratified_split
 from recur.classify.ensemble import train_members
 from recur.classify.labelled import LabelledSet, predict_probabilities
 from recur.classify.linear import blend, choose_weight, fit_linear
+from recur.classify.lm_stage import FOLDER, finetune_language_model
 from recur.classify.preprocess import Preprocessor, apply_rules, distribution, rare_classes
 from recur.classify.reports import (
     by_group,
@@ -33,6 +35,7 @@ from recur.classify.reports import (
     scores,
 )
 from recur.classify.task import ClassifierTask
+from recur.classify.transfer import source_name
 from recur.classify.word_vectors import starting_vectors
 from recur.data.labelled import read_examples
 from recur.errors import RecurError
@@ -168,7 +171,10 @@ def init_from(run: str, data, model) -> checkpoint.Bundle:
 def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False) -> Path:
     """Train a classifier; ``configs`` has data, model, train and classifier sections."""
     data, model, train, classifier = (configs[k] for k in ("data", "model", "train", "classifier"))
-    session = open_run(train, data, resume, ("last", "best", "members"))
+    session = open_run(train, data, resume, ("last", "best", "members", FOLDER))
+    transfer = bool(classifier.init_from) or classifier.lm_finetune > 0
+    if train.schedule == "auto" and transfer and not resume:  # a resumed run keeps its own
+        train.schedule = "stlr"
     group, device, run_dir = session.group, session.device, session.run_dir
     # A resumed ensemble may still have members to start from the language model.
     source = (
@@ -191,6 +197,10 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
     log = Logbook(run_dir, quiet or not group.is_main, enabled=group.is_main)
     for line in prepared.lines + ([session.note] if session.note else []):
         log.say(line)
+    if classifier.lm_finetune > 0 and not resume:
+        source = finetune_language_model(configs, prepared, session, log, source, quiet)
+    elif classifier.lm_finetune > 0 and classifier.ensemble > 1:  # members yet to start
+        source = checkpoint.load(run_dir / FOLDER)
     if classifier.ensemble > 1:
         finished = train_members(configs, prepared, session, log, source, describe)
     else:
@@ -206,9 +216,12 @@ def _train_one(configs, prepared, session: Session, log, source, resume) -> bool
     task = ClassifierTask(configs, prepared, session.group, source)
     trainer = Trainer(task, configs["train"], session, log)
     if source is not None:
+        name = source_name(configs["classifier"])
         log.say(
-            f"encoder started from {configs['classifier'].init_from} ({len(task.frozen)} "
-            f"tensors; frozen for {task.freeze_steps} steps)"
+            f"encoder started from {name} ({len(task.frozen)} tensors; "
+            f"{task.unfreezer.describe() if task.unfreezer else 'nothing frozen'}; learning "
+            f"rates {configs['classifier'].lr_decay:g}x smaller per layer group down; "
+            f"{configs['train'].schedule} schedule)"
         )
     if resume:
         trainer.resume()

@@ -7,8 +7,8 @@ stopping (``--patience``: validations without a better one); ``--eval-every auto
 the end of every epoch, a step count or a duration that often. With ``--average-epochs N``
 the final ``best/`` is instead the mean of the weights at the last N validations: on a few
 hundred validation rows the best epoch is partly chance, and the mean of the schedule's tail
-beat it (docs/experiments.md, Classifiers). With ``--init-from`` the copied encoder weights
-stay frozen for the first ``--freeze-epochs``.
+beat it (docs/experiments.md, Classifiers). With ``--init-from`` (or ``--lm-finetune``) the
+copied encoder weights are unfrozen and given their learning rates as ULMFiT does (transfer.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from recur.classify.batches import bucket_batches, class_weights, drop_words, epoch_order, pad
 from recur.classify.labelled import LabelledSet, predict_probabilities
 from recur.classify.reports import scores
+from recur.classify.transfer import Unfreezer, lr_scales
 from recur.config.options import to_dict
 from recur.errors import RecurError
 from recur.models.classifier import RecurrentClassifier, build_classifier, load_encoder
@@ -54,8 +55,10 @@ class ClassifierTask:
         self.weights = class_weights(
             self.train_set.labels, len(self.classifier.classes), self.classifier.class_weight
         )
-        self.frozen: list = []  # names of the copied encoder parameters
-        self.frozen_parameters: list = []
+        # Started from a language model: its weights, or those of the run being resumed.
+        self.transfer = bool(self.classifier.init_from) or self.classifier.lm_finetune > 0
+        self.frozen: list = []  # names of the parameters copied from the language model
+        self.unfreezer: Unfreezer | None = None
         self.freeze_steps, self.best_epoch, self.stale_epochs = 0, -1, 0
         self.snapshots: list = []  # weights at the last --average-epochs validations
         self.cached: tuple = (-1, [])  # (epoch, its batches)
@@ -67,17 +70,24 @@ class ClassifierTask:
             model.start_embedding(self.vectors)
         return model
 
+    def lr_scales(self, model) -> dict:
+        if not self.transfer or self.classifier.lr_decay == 1:
+            return {}
+        return lr_scales(model, self.configs["model"].num_layers, self.classifier.lr_decay)
+
     def start(self, trainer) -> None:
         self.device = trainer.device
         self.weights = None if self.weights is None else self.weights.to(self.device)
-        if self.source is None:
+        if not self.transfer:
             return
-        self.frozen = load_encoder(trainer.model, self.source.model)
-        named = trainer.model.named_parameters()
-        self.frozen_parameters = [p for name, p in named if name in self.frozen]
+        if self.source is not None:  # a resumed run has its weights already
+            self.frozen = load_encoder(trainer.model, self.source.model)
         self.freeze_steps = round(self.classifier.freeze_epochs * self.batch_count(0))
         if self.freeze_steps and self.group.joined:  # DDP cannot freeze mid-run
             raise RecurError("--init-from with torchrun needs --freeze-epochs 0")
+        gradual = self.classifier.unfreeze == "gradual"
+        num_layers = self.configs["model"].num_layers
+        self.unfreezer = Unfreezer(trainer.model, num_layers, self.freeze_steps, gradual)
 
     def config_dict(self) -> dict:
         return classifier_config_dict(self.configs)
@@ -107,9 +117,8 @@ class ClassifierTask:
         pass  # nothing is carried from one batch to the next
 
     def loss(self, network, batch, step: int) -> tuple[torch.Tensor, int]:
-        frozen = step < self.freeze_steps
-        for parameter in self.frozen_parameters:
-            parameter.requires_grad_(not frozen)
+        if self.unfreezer is not None:
+            self.unfreezer.apply(step)
         ids, lengths = pad([self.train_set.ids[i] for i in batch])
         ids = drop_words(
             ids,

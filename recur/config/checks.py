@@ -79,6 +79,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "threads": at_least(1),
         "samples": at_least(0),
         "stop_after": at_least(1),
+        "stlr_cut": between(0, 1, high_open=True),
+        "stlr_ratio": at_least(1),
     },
     "ClassifierConfig": {
         "min_class_count": at_least(1),
@@ -88,6 +90,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "average_epochs": at_least(0),
         "patience": at_least(0),
         "freeze_epochs": at_least(0),
+        "lr_decay": at_least(1),
+        "lm_finetune": between(0, 1, high_open=True),
     },
     "SampleConfig": {
         "length": at_least(0),

@@ -98,7 +98,27 @@ class ClassifierConfig:
         "(same token level; its tokenizer is reused)",
     )
     freeze_epochs: float = option(
-        1.0, "with --init-from: train only the head and new weights for this many epochs first"
+        1.0,
+        "with --init-from or --lm-finetune: train only the head and new weights for this many "
+        "epochs first; with --unfreeze gradual, also the epochs between one layer group's "
+        "unfreezing and the next",
+    )
+    unfreeze: str = option(
+        "gradual",
+        "with --init-from or --lm-finetune: unfreeze the copied layer groups one at a time from "
+        "the top, every --freeze-epochs (ULMFiT's gradual unfreezing), or all at once",
+        choices=("gradual", "all"),
+    )
+    lr_decay: float = option(
+        2.6,
+        "with --init-from or --lm-finetune: discriminative learning rates, each copied layer "
+        "group's rate this factor smaller than the group above it (ULMFiT's 2.6; 1: one rate)",
+    )
+    lm_finetune: float = option(
+        0.0,
+        "first fine-tune the language model (--init-from, or one trained from scratch on these "
+        "texts) on the training split's texts for this share of the budget, then start the "
+        "classifier from it; the language model is kept in RUN/lm (0: off)",
     )
     blend: str = option(
         "tfidf",

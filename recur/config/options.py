@@ -194,6 +194,17 @@ class TrainConfig:
     lr: float = option(6e-3, "peak learning rate of AdamW")
     min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")
     warmup_steps: int = option(50, "linear warm-up steps before the decay")
+    schedule: str = option(
+        "auto",
+        "how the learning rate moves: cosine (--warmup-steps, then a cosine decay to "
+        "--min-lr-ratio), or stlr, the slanted triangular rate of ULMFiT (Howard & Ruder 2018: "
+        "a linear rise over --stlr-cut of the run, then a linear fall to lr/--stlr-ratio); "
+        "auto: stlr for a classifier started from a language model (--init-from, "
+        "--lm-finetune), cosine otherwise",
+        choices=("auto", "cosine", "stlr"),
+    )
+    stlr_cut: float = option(0.1, "--schedule stlr: the fraction of the run the rate rises")
+    stlr_ratio: float = option(32.0, "--schedule stlr: how many times smaller the lowest rate is")
     weight_decay: float = option(0.01, "AdamW weight decay on weight matrices")
     average_from: float = option(
         0.0,

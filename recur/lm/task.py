@@ -58,6 +58,9 @@ class LanguageModelTask:
     def build_model(self) -> torch.nn.Module:
         return build_model(self.model_config)
 
+    def lr_scales(self, model) -> dict:
+        return {}  # one learning rate for every parameter
+
     def start(self, trainer) -> None:
         self.device = trainer.device
 

@@ -131,6 +131,9 @@ class SeriesTask:
     def build_model(self) -> torch.nn.Module:
         return build_series_model(self.configs["model"], self.series)
 
+    def lr_scales(self, model) -> dict:
+        return {}  # one learning rate for every parameter
+
     def start(self, trainer) -> None:
         self.device = trainer.device
 

@@ -1,5 +1,6 @@
 """The optimizer and the arithmetic of a training step, the same for every kind of run: AdamW
-with weight decay on matrices only (fused), and the ``--precision`` autocast + loss scaler."""
+with weight decay on matrices only (fused), parameter groups that may each take a share of the
+learning rate, and the ``--precision`` autocast + loss scaler."""
 
 from __future__ import annotations
 
@@ -18,13 +19,21 @@ AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 BF16_CELLS = ("gru", "mingru", "minlstm")
 
 
-def build_optimizer(model: torch.nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
-    # Weight decay on matrices only; biases are left alone.
-    params = list({id(p): p for p in model.parameters()}.values())
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": train.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
+def build_optimizer(
+    model: torch.nn.Module, train: TrainConfig, scales: dict | None = None
+) -> torch.optim.Optimizer:
+    """AdamW; ``scales`` (parameter name -> factor) gives parameters their own share of the
+    learning rate (``lr_scale`` of their group: discriminative rates), 1 where absent."""
+    named = list({id(p): (n, p) for n, p in model.named_parameters()}.values())
+    scales = scales or {}
+    groups = []
+    for scale in sorted({scales.get(n, 1.0) for n, _ in named}, reverse=True):
+        chosen = [p for n, p in named if scales.get(n, 1.0) == scale]
+        # Weight decay on matrices only; biases are left alone.
+        for decay, kept in ((train.weight_decay, True), (0.0, False)):
+            members = [p for p in chosen if (p.dim() >= 2) == kept]
+            groups.append({"params": members, "weight_decay": decay, "lr_scale": scale})
+    params = [p for _, p in named]
     # The fused AdamW updates every parameter in one kernel, several times faster than the
     # per-tensor loop on small models; see docs/experiments.md.
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)

@@ -3,7 +3,8 @@
 A plan stops at whichever of ``--steps``, ``--epochs`` and ``--time`` comes first; progress in
 [0, 1] is how far along the nearest of them the run is, and the learning rate is laid out over
 that progress: linear warm-up, then a cosine decay that ends with the plan (with ``--time`` it
-reaches its floor as the budget runs out). Time counts training only, not validation or saving.
+reaches its floor as the budget runs out), or ULMFiT's slanted triangular rate (``--schedule
+stlr``). Time counts training only, not validation or saving.
 """
 
 from __future__ import annotations
@@ -74,10 +75,25 @@ def make_plan(config: TrainConfig, chunks_per_epoch: int) -> Plan:
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
-    """Warm-up over ``warmup_steps``, then cosine from ``lr`` to ``lr * min_lr_ratio``."""
+    """Warm-up over ``warmup_steps``, then cosine from ``lr`` to ``lr * min_lr_ratio``; or,
+    with ``--schedule stlr``, the slanted triangular rate."""
+    if config.schedule == "stlr":
+        return config.lr * slanted_triangular(progress, config.stlr_cut, config.stlr_ratio)
     warmup = min(1.0, (step + 1) / max(1, config.warmup_steps))
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
     return config.lr * warmup * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine)
+
+
+def slanted_triangular(progress: float, cut: float, ratio: float) -> float:
+    """ULMFiT's slanted triangular rate (Howard & Ruder 2018, eq. 3) as a fraction of the peak:
+    a linear rise from 1/ratio to 1 over the first ``cut`` of the run, then a linear fall back
+    to 1/ratio by its end (a short climb to find a good region, a long careful descent)."""
+    progress = min(1.0, max(0.0, progress))
+    if progress < cut:
+        rise = progress / cut
+    else:
+        rise = 1.0 - (progress - cut) / (1.0 - cut)
+    return (1.0 + rise * (ratio - 1.0)) / ratio
 
 
 class EvalClock:

@@ -38,6 +38,10 @@ class Task(Protocol):
         """A fresh model, built right after the trainer seeds the RNG."""
         ...
 
+    def lr_scales(self, model: nn.Module) -> dict:
+        """Parameter name -> its share of the learning rate (discriminative rates); {}: all 1."""
+        ...
+
     def start(self, trainer) -> None:
         """The model and optimizer exist: copy in starting weights, freeze, and the like."""
         ...

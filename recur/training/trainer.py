@@ -45,7 +45,7 @@ class Trainer:
         train.precision = resolve_precision(train.precision, self.device, self.model)
         check_precision(self.model, self.device, train.precision)
         self.reseed_cudnn = reseeds_cudnn_dropout(self.model, self.device)
-        self.optimizer = build_optimizer(self.model, train)
+        self.optimizer = build_optimizer(self.model, train, task.lr_scales(self.model))
         self.network = wrap(self.model, self.group, self.device)
         self.plan = make_plan(train, task.batch_count(0))
         self.scaler = grad_scaler(self.device, train.precision)
@@ -122,7 +122,7 @@ class Trainer:
         batch = self.task.batch(self.epoch, self.position)
         lr = learning_rate(self.train, self.step, self.plan.progress(self.step, self.elapsed))
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         if self.reseed_cudnn:  # cuDNN reseeds its dropout from the generator: exact resume
             torch.cuda.set_rng_state(torch.cuda.get_rng_state(self.device), self.device)
         with autocast(self.device, self.train.precision):
