@@ -24,6 +24,7 @@ from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError, UsageError
 from recur.kernels import cpu_gru
 from recur.models.cells import CLASSIC, build_rnn, state_count
+from recur.models.chunked_loss import chunked_cross_entropy
 from recur.models.min_rnn import MinRNN
 from recur.models.regularisers import (
     activation_penalty,
@@ -220,7 +221,8 @@ class RecurrentLM(nn.Module):
         flat, targets = out.reshape(-1, out.shape[-1]), targets.reshape(-1)
         if self.adaptive:
             return self.decoder(flat.float(), targets).loss
-        return F.cross_entropy(self.decoder(flat).float(), targets)
+        decoder = cast(nn.Linear, self.decoder)  # big vocabularies: never all the logits at once
+        return chunked_cross_entropy(flat, decoder.weight, decoder.bias, targets)
 
     def initial_state(self, batch_size: int, device=None) -> State:
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
