@@ -21,6 +21,7 @@ from recur.data.documents import fingerprint, read_documents, resolve_mode, spli
 from recur.data.pieces import is_music, prepare_midi
 from recur.data.readers import collect_files, load_text
 from recur.data.streams import frame_documents, split_documents, split_text
+from recur.data.text_cache import cached_text
 from recur.data.token_cache import build_cache
 from recur.errors import RecurError
 from recur.runs.integrity import atomic_write_text
@@ -68,6 +69,9 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
                 "the same files (or start a new run)"
             )
         return Corpus(fitted, train_ids, val_ids, max(len(val_ids) - 1, 0))
+    if data.level in ("word", "bpe") and data.paths and cache_dir is not None:
+        fitted, train_ids, val_ids, characters = cached_text(data, tokenizer)
+        return Corpus(fitted, train_ids, val_ids, characters)
     text = load_text(data.paths, data.corpus, data.glob, data.encoding)
     train_text, val_text = split_text(text, data.val_fraction)
     if tokenizer is None:

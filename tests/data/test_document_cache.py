@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from recur.config.options import DataConfig
-from recur.data import document_cache
+from recur.data import document_cache, text_cache, token_cache
 from recur.data.streams import StreamBatches
 from recur.lm.corpus import prepare_corpus, prepare_documents
 
@@ -103,3 +103,30 @@ def test_resume_with_another_tokenizer_is_refused(songs):
     with pytest.raises(Exception, match="training data changed"):
         prepare_corpus(data, lowered, cache_dir=songs.parent / "run")
     assert prepare_corpus(data, corpus.tokenizer, cache_dir=songs.parent / "run")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"level": "word"},
+        {"level": "word", "lowercase": True, "split_punctuation": False, "val_fraction": 0.37},
+        {"level": "bpe", "bpe_vocab_size": 300},
+    ],
+)
+def test_cached_plain_text_matches_the_in_memory_path(tmp_path, monkeypatch, options):
+    monkeypatch.setenv("RECUR_TOKEN_CACHE", str(tmp_path / "tokens"))
+    monkeypatch.setattr(text_cache, "TAIL", 40)  # many blocks, many cuts
+    monkeypatch.setattr(token_cache, "BLOCK_BYTES", 97)
+    rng = random.Random(1)
+    lines = [" ".join(rng.choices(WORDS, k=rng.randint(0, 9))) + rng.choice(["", ".", " "])]
+    lines += [" ".join(rng.choices(WORDS, k=rng.randint(0, 9))) for _ in range(300)]
+    (tmp_path / "a.txt").write_text("\n".join(lines[:150]) + "\r\n  Zoë's  \n")
+    (tmp_path / "b.txt").write_text("\n".join(lines[150:]))
+    paths = [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    on_disk = prepare_corpus(DataConfig(paths=paths, **options), cache_dir=tmp_path / "run")
+    in_memory = prepare_corpus(DataConfig(paths=paths, **options))
+    assert isinstance(on_disk.train_ids, token_cache.TokenFile)
+    assert on_disk.tokenizer.to_dict() == in_memory.tokenizer.to_dict()
+    assert np.array_equal(on_disk.train_ids[0 : len(on_disk.train_ids)], in_memory.train_ids)
+    assert np.array_equal(on_disk.val_ids[0 : len(on_disk.val_ids)], in_memory.val_ids)
+    assert on_disk.val_characters == in_memory.val_characters
