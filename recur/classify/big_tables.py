@@ -10,6 +10,7 @@ read by position. Used when the inputs exceed ``BIG_INPUT_BYTES``.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -55,8 +56,12 @@ def _texts(data, classifier):
 
 def prepare_big(data, classifier, seed: int, tokenizer, folder: Path, lines: list) -> tuple:
     """(train LabelledSet, validation LabelledSet, tokenizer, preprocessor) of big inputs."""
+    started = time.perf_counter()
     preprocessor = Preprocessor(classifier, data.lowercase)
-    kept, labels, groups, missing, removed, before = [], [], [], 0, Counter(), Counter()
+    kept: list = []
+    labels: list = []
+    groups: list = []
+    missing, removed, before = 0, Counter[str](), Counter[str]()
     names: dict = {}
     for number, (label, group, text) in enumerate(_texts(data, classifier)):  # pass 1
         if label.lower() in MISSING_LABELS:
@@ -112,6 +117,7 @@ def prepare_big(data, classifier, seed: int, tokenizer, folder: Path, lines: lis
         f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}"
     )
     ids, texts = _write(data, classifier, preprocessor, position, tokenizer, folder, lines)
+    lines.append(f"data read and tokenized in {time.perf_counter() - started:.1f} s (on disk)")
     index = {name: i for i, name in enumerate(classifier.classes)}
     codes = np.array([index[label] for label in labels], dtype=np.int64)
 

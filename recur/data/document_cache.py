@@ -127,7 +127,8 @@ def _build(data, folder: Path) -> None:
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
     try:
-        tally, lengths, prints, counters = Documents(), array("q"), array("Q"), Counter()
+        tally, lengths, prints = Documents(), array("q"), array("Q")
+        counters: Counter = Counter()
         for text, values in stream_documents(data, data.documents, tally):  # pass 1
             lengths.append(len(text))
             prints.append(int(fingerprint(text), 16))

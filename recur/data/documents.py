@@ -137,8 +137,7 @@ def read_table(path: Path, encoding: str) -> tuple[list[str], list[dict], int]:
     (one object per line) file."""
     tally = Documents()
     columns, rows = iter_table(path, encoding, tally)
-    rows = list(rows)
-    return columns, rows, tally.skipped
+    return columns, list(rows), tally.skipped
 
 
 def iter_table(path: Path, encoding: str, tally: Documents) -> tuple[list[str], Iterator[dict]]:

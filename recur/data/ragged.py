@@ -47,7 +47,7 @@ class Ragged(Sequence):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         if isinstance(index, slice):
             return self.subset(range(len(self))[index])
         row = int(self.rows[index])

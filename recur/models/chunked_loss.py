@@ -42,7 +42,7 @@ class _ChunkedLoss(torch.autograd.Function):
     """The loss and its gradients in one chunked pass; backward only scales them."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, targets, rows):  # type: ignore[override]
+    def forward(ctx, hidden, weight, bias, targets, rows):
         count = hidden.shape[0]
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         grads = ctx is not None
@@ -72,7 +72,7 @@ class _ChunkedLoss(torch.autograd.Function):
         return total / count
 
     @staticmethod
-    def backward(ctx, grad_output):  # type: ignore[override]
+    def backward(ctx, grad_output):
         grad_hidden, grad_weight, grad_bias = ctx.saved_tensors
         scaled_bias = None
         if ctx.has_bias:
