@@ -101,6 +101,28 @@ def cached_documents(data, tokenizer=None, root: Path | None = None):
     return fitted, train, val, info
 
 
+def temporary_folder(folder: Path) -> Path:
+    """An empty ``folder.tmp-PID`` to build in; those of builds killed before the end go."""
+    for stale in folder.parent.glob(f"{folder.name}.tmp-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    return temporary
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def _check_conditions(tokenizer, counts: dict) -> None:
     unseen = [
         t
@@ -123,9 +145,7 @@ def _read_meta(folder: Path) -> dict | None:
 def _build(data, folder: Path) -> None:
     """The four passes, into a temporary folder renamed into place when complete."""
     columns = split_names(data.condition_column)
-    temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
+    temporary = temporary_folder(folder)
     try:
         tally, lengths, prints = Documents(), array("q"), array("Q")
         counters: Counter = Counter()

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from recur.data.document_cache import signature, tokens_dir
+from recur.data.document_cache import signature, temporary_folder, tokens_dir
 from recur.data.token_cache import TokenFile, iter_blocks
 from recur.errors import RecurError
 from recur.tokenizers import build_tokenizer, tokenizer_from_dict
@@ -79,9 +79,7 @@ def _read(folder) -> dict | None:
 
 
 def _build(data, folder) -> None:
-    temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
+    temporary = temporary_folder(folder)
     try:
         total = sum(len(p) for p in iter_blocks(data.paths, data.glob, data.encoding))  # pass 1
         cut = int(total * (1.0 - data.val_fraction))

@@ -130,3 +130,22 @@ def test_cached_plain_text_matches_the_in_memory_path(tmp_path, monkeypatch, opt
     assert np.array_equal(on_disk.train_ids[0 : len(on_disk.train_ids)], in_memory.train_ids)
     assert np.array_equal(on_disk.val_ids[0 : len(on_disk.val_ids)], in_memory.val_ids)
     assert on_disk.val_characters == in_memory.val_characters
+
+
+def test_a_killed_build_leaves_nothing_behind(songs, tmp_path):
+    stale = tmp_path / "tokens" / f"{'0' * 32}.tmp-999999999"
+    stale.mkdir(parents=True)
+    data = DataConfig(paths=[str(songs)], text_column="lyrics", level="word")
+    prepare_corpus(data, cache_dir=tmp_path / "run")
+    folder = tmp_path / "tokens" / document_cache.signature(data)[:32]
+    (folder.parent / f"{folder.name}.tmp-999999999").mkdir()
+    prepare_corpus(
+        DataConfig(paths=[str(songs)], text_column="lyrics", level="word", lowercase=True),
+        cache_dir=tmp_path / "run",
+    )
+    assert stale.exists()  # another folder's: left to its own next build
+    data.lowercase = False
+    (folder / "cache.json").unlink()  # rebuilt: its dead build's leftovers go
+    prepare_corpus(data, cache_dir=tmp_path / "run")
+    assert not (folder.parent / f"{folder.name}.tmp-999999999").exists()
+    assert sorted(p.name for p in folder.parent.iterdir() if ".tmp-" in p.name) == [stale.name]
