@@ -2,11 +2,14 @@
 
 import os
 import random
+import tempfile
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+# Document corpora's token caches go to a folder of this test session, not ~/.cache.
+os.environ.setdefault("RECUR_TOKEN_CACHE", tempfile.mkdtemp(prefix="recur-tokens-"))
 # Subprocesses (the CLI, torchrun) also use one thread: CI has 2 cores and runs tests in parallel
 # with nothing, but two-thread PyTorch collapses when anything else holds a core.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}

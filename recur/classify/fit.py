@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from recur.classify.batches import stratified_split
+from recur.classify.big_tables import is_big, prepare_big
 from recur.classify.ensemble import train_members
 from recur.classify.labelled import LabelledSet, predict_probabilities
-from recur.classify.linear import blend, choose_weight, fit_linear
+from recur.classify.linear import baseline_rows, blend, choose_weight, fit_linear
 from recur.classify.lm_stage import FOLDER, finetune_language_model
 from recur.classify.preprocess import Preprocessor, apply_rules, distribution, rare_classes
 from recur.classify.reports import (
@@ -112,9 +113,15 @@ def training_split(data, classifier, seed: int, lines: list) -> tuple:
     return texts, labels, groups, preprocessor, train, val
 
 
-def prepare(data, classifier, seed: int, tokenizer=None) -> Prepared:
-    """Everything the trainer needs; ``classifier.classes`` is set (kept when resuming)."""
+def prepare(data, classifier, seed: int, tokenizer=None, folder: Path | None = None) -> Prepared:
+    """Everything the trainer needs; ``classifier.classes`` is set (kept when resuming). Big
+    CSV/JSONL inputs are prepared on disk in ``folder`` (big_tables.py)."""
     lines: list[str] = []
+    if folder is not None and is_big(data):
+        train_set, val_set, tokenizer, preprocessor = prepare_big(
+            data, classifier, seed, tokenizer, folder, lines
+        )
+        return Prepared(train_set, val_set, tokenizer, lines, preprocessor)
     texts, labels, groups, preprocessor, train, val = training_split(data, classifier, seed, lines)
     if not classifier.classes:
         classifier.classes = sorted(set(labels))
@@ -187,7 +194,7 @@ def fit_classifier(configs: dict, resume: str | None = None, quiet: bool = False
         if resume
         else (source.tokenizer if source else None)
     )
-    prepared = prepare(data, classifier, train.seed, tokenizer)
+    prepared = prepare(data, classifier, train.seed, tokenizer, run_dir / "cache")
     model.vocab_size = prepared.tokenizer.vocab_size
     # A resumed run reloads its weights; only an ensemble's members not started yet need these.
     if source is None and (not resume or classifier.ensemble > 1):
@@ -249,7 +256,13 @@ def final_report(run_dir: Path, prepared: Prepared, classifier, device, say) -> 
     probabilities = predict_probabilities(bundle.model, prepared.val.ids, device)
     true = [classes[i] for i in prepared.val.labels]
     train_labels = [classes[i] for i in prepared.train.labels]
-    linear = fit_linear(prepared.train.texts, train_labels, classes, classifier.class_weight)
+    sample = baseline_rows(len(train_labels))
+    linear = fit_linear(
+        [prepared.train.texts[i] for i in sample],
+        [train_labels[i] for i in sample],
+        classes,
+        classifier.class_weight,
+    )
     linear_probabilities = linear.probabilities(prepared.val.texts)
     baselines = {
         "majority": majority_baseline(train_labels, true, classes),

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from recur.classify.batches import length_batches, pad
+from recur.data.ragged import lengths_of
 
 
 @dataclass
@@ -23,12 +24,12 @@ class LabelledSet:
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.array([max(len(i), 1) for i in self.ids])
+        return np.maximum(lengths_of(self.ids), 1)
 
 
 def predict_probabilities(model, ids: list, device, batch_size: int = 64) -> np.ndarray:
     """(N, C) class probabilities, in the order of ``ids``; batches sorted by length."""
-    lengths = np.array([max(len(i), 1) for i in ids])
+    lengths = np.maximum(lengths_of(ids), 1)
     result = np.zeros((len(ids), model.num_classes), dtype=np.float32)
     was_training = model.training
     model.eval()

@@ -31,6 +31,8 @@ from recur.extras import require
 from recur.runs.integrity import MANIFEST, read_json, refuse_code, write_manifest
 
 MAX_FEATURES = 300_000
+MAX_ROWS = 20_000  # more training rows: a seeded sample of these (big inputs; memory)
+BATCH_ROWS = 2_000  # texts turned into features at a time when predicting
 BLOCKS = ({"analyzer": "word", "ngram_range": (1, 2)}, {"analyzer": "char", "ngram_range": (2, 5)})
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 FILES = ("linear.json", "linear.safetensors")
@@ -63,8 +65,15 @@ class LinearModel:
         return sparse.hstack(blocks).tocsr()
 
     def probabilities(self, texts: list) -> np.ndarray:
-        """(N, C) class probabilities."""
-        return softmax(self.features(texts) @ self.coef.T + self.intercept)
+        """(N, C) class probabilities, ``BATCH_ROWS`` texts at a time (bounded memory)."""
+        if len(texts) <= BATCH_ROWS:
+            return softmax(self.features(texts) @ self.coef.T + self.intercept)
+        return np.concatenate(
+            [
+                self.probabilities(texts[i : i + BATCH_ROWS])
+                for i in range(0, len(texts), BATCH_ROWS)
+            ]
+        )
 
     def save(self, directory) -> None:
         directory = Path(directory)
@@ -97,6 +106,14 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     scores = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(scores)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def baseline_rows(count: int, seed: int = 0) -> np.ndarray:
+    """The training rows the TF-IDF model fits on: all of them up to ``MAX_ROWS``, else a
+    seeded sample of ``MAX_ROWS`` (in order)."""
+    if count <= MAX_ROWS:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(count, MAX_ROWS, replace=False))
 
 
 def fit_linear(

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recur.data.readers import collect_files, read_text
+from recur.data.readers import check_text_file, collect_files, read_text
 from recur.errors import RecurError, UsageError
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
@@ -53,37 +53,43 @@ def resolve_mode(data, files: list[Path]) -> str:
 
 def read_documents(data, mode: str) -> Documents:
     """All documents of the run's inputs, in file order."""
-    if data.corpus:
-        raise RecurError("built-in corpora are one continuous text; use --documents none")
-    if mode != "rows" and (data.where or data.condition_column or data.text_column):
-        raise RecurError("--text-column, --where and --condition-column need CSV or JSONL input")
     documents = Documents()
-    for path in collect_files(data.paths, data.glob):
-        if mode == "rows":
-            _add_rows(documents, path, data)
-        else:
-            _add_text(documents, read_text(path, data.encoding), mode)
+    for text, values in stream_documents(data, mode, documents):
+        documents.texts.append(text)
+        documents.conditions.append(values)
     if not documents.texts:
         raise RecurError("no documents to train on: every row was empty or filtered out")
     return documents
 
 
-def _add_text(documents: Documents, text: str, mode: str) -> None:
+def stream_documents(data, mode: str, tally: Documents) -> Iterator[tuple[str, dict]]:
+    """(text, condition values) of every document in file order, read row by row (CSV/JSONL)
+    or file by file (lines, blocks); ``tally`` counts the rows skipped and filtered out."""
+    if data.corpus:
+        raise RecurError("built-in corpora are one continuous text; use --documents none")
+    if mode != "rows" and (data.where or data.condition_column or data.text_column):
+        raise RecurError("--text-column, --where and --condition-column need CSV or JSONL input")
+    for path in collect_files(data.paths, data.glob):
+        if mode == "rows":
+            yield from _rows(tally, path, data)
+        else:
+            yield from _pieces(tally, read_text(path, data.encoding), mode)
+
+
+def _pieces(tally: Documents, text: str, mode: str) -> Iterator[tuple[str, dict]]:
     pieces = text.split("\n") if mode == "lines" else re.split(r"\n[ \t]*\n", text)
+    if mode == "lines" and text.endswith("\n"):
+        tally.skipped -= 1  # the final line end opens no line
     for piece in pieces:
         piece = piece.strip("\n") if mode == "blocks" else piece
         if piece.strip():
-            documents.texts.append(piece)
-            documents.conditions.append({})
+            yield piece, {}
         elif mode == "lines":
-            documents.skipped += 1
-    if mode == "lines" and text.endswith("\n"):
-        documents.skipped -= 1  # the final line end opens no line
+            tally.skipped += 1
 
 
-def _add_rows(documents: Documents, path: Path, data) -> None:
-    columns, rows, blank = read_table(path, data.encoding)
-    documents.skipped += blank
+def _rows(tally: Documents, path: Path, data) -> Iterator[tuple[str, dict]]:
+    columns, rows = iter_table(path, data.encoding, tally)
     text_columns = split_names(data.text_column)
     if not text_columns:
         if len(columns) != 1:
@@ -100,15 +106,14 @@ def _add_rows(documents: Documents, path: Path, data) -> None:
     separator = data.separator.replace("\\n", "\n").replace("\\t", "\t")
     for row in rows:
         if where and _cell(row, where[0]) != where[1]:
-            documents.filtered += 1
+            tally.filtered += 1
             continue
         text = separator.join(t for t in (_cell(row, c) for c in text_columns) if t.strip())
         values = {c: _cell(row, c).strip() for c in condition_columns}
         if not text.strip() or not all(values.values()):
-            documents.skipped += 1
+            tally.skipped += 1
             continue
-        documents.texts.append(text)
-        documents.conditions.append(values)
+        yield text, values
 
 
 def _cell(row: dict, column: str) -> str:
@@ -130,28 +135,65 @@ def parse_where(where: str | None):
 def read_table(path: Path, encoding: str) -> tuple[list[str], list[dict], int]:
     """Column names, rows and the number of blank lines of a CSV (with a header) or JSONL
     (one object per line) file."""
-    text = read_text(path, encoding).lstrip("\ufeff")
-    lines = text.split("\n")
-    if lines and not lines[-1].strip():
-        lines.pop()  # the final line end opens no line
+    tally = Documents()
+    columns, rows = iter_table(path, encoding, tally)
+    return columns, list(rows), tally.skipped
+
+
+def iter_table(path: Path, encoding: str, tally: Documents) -> tuple[list[str], Iterator[dict]]:
+    """Column names and the rows of a CSV or JSONL file, read line by line (never the whole
+    file at once); blank lines are counted in ``tally.skipped``. A JSONL file's columns (those
+    of any row) take one extra pass."""
     if path.suffix.lower() == ".jsonl":
-        return _read_jsonl(path, lines)
+        columns: dict = {}
+        for _, row in _jsonl_rows(path, encoding, Documents()):
+            columns.update(dict.fromkeys(row))
+        return list(columns), (row for _, row in _jsonl_rows(path, encoding, tally))
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    lines = _lines(path, encoding)
     try:
-        reader = csv.reader(io.StringIO("\n".join(lines)))
+        reader = csv.reader(lines)
         header = next(reader, [])
-        records = list(reader)
     except csv.Error as error:
         raise RecurError(f"{path}: cannot read the CSV ({error})") from None
-    rows = [dict(zip(header, record)) for record in records if record]
-    return header, rows, len(records) - len(rows)
+    return header, _csv_rows(path, reader, header, tally)
 
 
-def _read_jsonl(path: Path, lines: list[str]) -> tuple[list[str], list[dict], int]:
-    rows, columns, blank = [], {}, 0
-    for number, line in enumerate(lines, 1):
+def _csv_rows(path: Path, reader, header: list, tally: Documents) -> Iterator[dict]:
+    try:
+        for record in reader:
+            if record:
+                yield dict(zip(header, record))
+            else:
+                tally.skipped += 1
+    except csv.Error as error:
+        raise RecurError(f"{path}: cannot read the CSV ({error})") from None
+
+
+def _lines(path: Path, encoding: str) -> Iterator[str]:
+    """The file's lines with Unix line ends, as ``read_text`` gives them; no final blank line."""
+    check_text_file(path, encoding)
+    try:
+        with open(path, encoding=encoding, newline="\n") as handle:
+            held = None
+            for number, line in enumerate(handle):
+                line = line.replace("\r\n", "\n")
+                if number == 0:
+                    line = line.lstrip("\ufeff")
+                if held is not None:
+                    yield held
+                held = line
+            if held is not None and (held.endswith("\n") or held.strip()):
+                yield held
+    except UnicodeDecodeError:
+        read_text(path, encoding)  # raises the error naming the byte
+        raise
+
+
+def _jsonl_rows(path: Path, encoding: str, tally: Documents) -> Iterator[tuple[int, dict]]:
+    for number, line in enumerate(_lines(path, encoding), 1):
         if not line.strip():
-            blank += 1
+            tally.skipped += 1
             continue
         try:
             row = json.loads(line)
@@ -159,9 +201,7 @@ def _read_jsonl(path: Path, lines: list[str]) -> tuple[list[str], list[dict], in
             raise RecurError(f"{path}: line {number} is not JSON ({error.args[0]})") from None
         if not isinstance(row, dict):
             raise RecurError(f"{path}: line {number} is not a JSON object")
-        rows.append(row)
-        columns.update(dict.fromkeys(row))
-    return list(columns), rows, blank
+        yield number, row
 
 
 def normalize(text: str) -> str:

@@ -60,6 +60,26 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     return text.replace("\r\n", "\n")
 
 
+def check_text_file(path: Path, encoding: str = "utf-8") -> None:
+    """The checks of ``read_text`` that need only the start of a file (readable, not empty,
+    not binary, a known encoding), for readers that then stream it."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(BINARY_PROBE_BYTES)
+            more = bool(handle.read(1))
+    except OSError as error:
+        raise unreadable(path, error) from None
+    if not more and not data.strip():
+        raise RecurError(f"{path}: the file is empty")
+    nul = data.find(b"\x00")
+    if nul >= 0 and not is_utf16(encoding):
+        raise binary_file(path, f"at offset {nul}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise unknown_encoding(encoding) from None
+
+
 def unknown_encoding(encoding: str) -> RecurError:
     return RecurError(f"unknown --encoding {encoding!r}")
 

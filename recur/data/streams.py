@@ -93,22 +93,24 @@ def frame_documents(
     """Documents -> one id stream, each framed ``<bos> <column=value>... text <eos>``; with
     ``every_line`` the condition tokens also follow every line end inside a document."""
     newline = line_end_id(tokenizer) if every_line and columns else None
-    pieces = []
-    for text, values in zip(texts, conditions):
-        marks = np.array(
-            [tokenizer.condition_id(condition_token(c, values[c])) for c in columns], dtype=np.int32
-        )
-        body = tokenizer.encode_array(text)
-        if newline is not None:
-            parts = np.split(body, np.flatnonzero(body == newline) + 1)
-            body = np.concatenate([parts[0]] + [np.concatenate([marks, p]) for p in parts[1:]])
-        pieces += [
-            np.array([tokenizer.bos_id], dtype=np.int32),
-            marks,
-            body,
-            np.array([tokenizer.eos_id], dtype=np.int32),
-        ]
+    pieces = [
+        frame_one(tokenizer, text, values, columns, newline)
+        for text, values in zip(texts, conditions)
+    ]
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+
+
+def frame_one(tokenizer, text: str, values: dict, columns: list, newline) -> np.ndarray:
+    """One document's ids, framed; the condition tokens repeat after each ``newline`` id."""
+    marks = np.array(
+        [tokenizer.condition_id(condition_token(c, values[c])) for c in columns], dtype=np.int32
+    )
+    body = tokenizer.encode_array(text)
+    if newline is not None:
+        parts = np.split(body, np.flatnonzero(body == newline) + 1)
+        body = np.concatenate([parts[0]] + [np.concatenate([marks, p]) for p in parts[1:]])
+    framed = [np.array([tokenizer.bos_id], dtype=np.int32), marks, body]
+    return np.concatenate(framed + [np.array([tokenizer.eos_id], dtype=np.int32)])
 
 
 def line_end_id(tokenizer) -> int | None:

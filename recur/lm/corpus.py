@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from recur.config.options import DataConfig
+from recur.data.document_cache import CachedDocuments, cached_documents
 from recur.data.documents import fingerprint, read_documents, resolve_mode, split_names
 from recur.data.pieces import is_music, prepare_midi
 from recur.data.readers import collect_files, load_text
 from recur.data.streams import frame_documents, split_documents, split_text
+from recur.data.text_cache import cached_text
 from recur.data.token_cache import build_cache
 from recur.errors import RecurError
 from recur.runs.integrity import atomic_write_text
@@ -51,6 +55,9 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
         else ("none" if data.documents == "auto" else data.documents)
     )
     if data.documents != "none":
+        if data.paths and cache_dir is not None:  # a training run: ids on disk, built once
+            fitted, train_ids, val_ids, info = cached_documents(data, tokenizer)
+            return Corpus(fitted, train_ids, val_ids, info.val_characters, documents=info)
         return prepare_documents(data, tokenizer)
     if data.level == "char" and data.paths and cache_dir is not None:
         fitted, train_ids, val_ids = build_cache(
@@ -62,6 +69,9 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
                 "the same files (or start a new run)"
             )
         return Corpus(fitted, train_ids, val_ids, max(len(val_ids) - 1, 0))
+    if data.level in ("word", "bpe") and data.paths and cache_dir is not None:
+        fitted, train_ids, val_ids, characters = cached_text(data, tokenizer)
+        return Corpus(fitted, train_ids, val_ids, characters)
     text = load_text(data.paths, data.corpus, data.glob, data.encoding)
     train_text, val_text = split_text(text, data.val_fraction)
     if tokenizer is None:
@@ -118,8 +128,10 @@ def condition_ids(tokenizer, conditions: dict) -> list:
 
 def document_summary(documents, data: DataConfig, run_dir: Path, say) -> None:
     """Say what was read; keep the fingerprints of the documents for the novelty report."""
+    if not isinstance(documents, CachedDocuments):
+        documents = summarise(documents)
     say(
-        f"documents ({data.documents}): {len(documents.texts):,} read, {documents.skipped:,} "
+        f"documents ({data.documents}): {documents.count:,} read, {documents.skipped:,} "
         f"empty skipped"
         + (f", {documents.filtered:,} left out by --where {data.where}" if data.where else "")
     )
@@ -127,14 +139,19 @@ def document_summary(documents, data: DataConfig, run_dir: Path, say) -> None:
         shown = ", ".join(f"{value} ({count})" for value, count in list(values.items())[:12])
         more = f" and {len(values) - 12} more" if len(values) > 12 else ""
         say(f"condition {column}: {shown}{more}")
-    prints = sorted({fingerprint(text) for text in documents.texts})
     atomic_write_text(
         run_dir / "documents.json",
         json.dumps(
             {
                 "normalization": "lower case, white space removed; sha1, first 16 hex digits",
-                "documents": len(documents.texts),
-                "fingerprints": prints,
+                "documents": documents.count,
+                "fingerprints": [f"{value:016x}" for value in documents.fingerprints.tolist()],
             }
         ),
     )
+
+
+def summarise(documents) -> CachedDocuments:
+    """An in-memory ``Documents``' counts and fingerprints, as the token cache keeps them."""
+    prints = np.unique(np.array([int(fingerprint(t), 16) for t in documents.texts], np.uint64))
+    return CachedDocuments(len(documents.texts), documents.skipped, documents.filtered, prints, 0)

@@ -24,6 +24,7 @@ from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError, UsageError
 from recur.kernels import cpu_gru
 from recur.models.cells import CLASSIC, build_rnn, state_count
+from recur.models.chunked_loss import chunked_cross_entropy
 from recur.models.min_rnn import MinRNN
 from recur.models.regularisers import (
     activation_penalty,
@@ -239,7 +240,8 @@ class RecurrentLM(nn.Module):
         if self.adaptive:  # in fp32: under autocast its index_copy_ would mix dtypes
             with torch.autocast(flat.device.type, enabled=False):
                 return self.decoder(flat.float(), targets).loss
-        return F.cross_entropy(self.decoder(flat).float(), targets)
+        decoder = cast(nn.Linear, self.decoder)  # big vocabularies: never all the logits at once
+        return chunked_cross_entropy(flat, decoder.weight, decoder.bias, targets)
 
     def initial_state(self, batch_size: int, device=None) -> State:
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
