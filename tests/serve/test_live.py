@@ -36,8 +36,15 @@ def test_the_openai_client_completes_streaming_and_not(url):
         client.completions.create(model="nothing", prompt="x", max_tokens=2)
 
 
-def test_a_client_that_disconnects_frees_its_slot_at_once(url, models):
+def test_a_client_that_disconnects_frees_its_slot_at_once(url, models, monkeypatch):
     engine = models["lm"].engine
+    step = engine._step
+
+    def slow_step():  # 1400 tokens take 28 s: a request not cancelled outlives the deadline
+        time.sleep(0.02)
+        step()
+
+    monkeypatch.setattr(engine, "_step", slow_step)
     body = {"model": "lm", "length": 1400, "stream": True}
     with httpx.Client(timeout=10) as client:
         with client.stream("POST", url + "/v1/generate", json=body) as response:
