@@ -31,7 +31,7 @@ from recur.extras import require
 from recur.runs.integrity import MANIFEST, read_json, refuse_code, write_manifest
 
 MAX_FEATURES = 300_000
-MAX_ROWS = 20_000  # more training rows: a seeded sample of these (big inputs; memory)
+MAX_ROWS = 5_000  # more training rows: a seeded sample of these (big inputs; memory)
 BATCH_ROWS = 2_000  # texts turned into features at a time when predicting
 BLOCKS = ({"analyzer": "word", "ngram_range": (1, 2)}, {"analyzer": "char", "ngram_range": (2, 5)})
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
