@@ -75,20 +75,8 @@ def tokens_dir() -> Path:
 def cached_documents(data, tokenizer=None, root: Path | None = None):
     """(tokenizer, train ids, validation ids, CachedDocuments); sets ``data.conditions`` on a
     new run. Built on the first call for these files and options, read back on later ones."""
-    digest = signature(data)
-    folder = (root or tokens_dir()) / digest[:32]
-    meta = _read_meta(folder)
-    if meta is None:
-        _build(data, folder)
-        meta = _read_meta(folder)
-        if meta is None:
-            raise RecurError(f"{folder}: the token cache could not be written")
-    fitted = tokenizer_from_dict(meta["tokenizer"])
-    if tokenizer is not None and tokenizer.to_dict() != fitted.to_dict():
-        raise RecurError(
-            "the training data changed since this run started; resume needs "
-            "the same files (or start a new run)"
-        )
+    folder = (root or tokens_dir()) / signature(data)[:32]
+    meta, fitted = open_cache(folder, lambda: _build(data, folder), tokenizer)
     counts = meta["conditions"]
     if tokenizer is None:
         data.conditions = counts
@@ -132,6 +120,24 @@ def _check_conditions(tokenizer, counts: dict) -> None:
     ]
     if unseen:
         raise RecurError(f"the data has condition values this run never saw: {', '.join(unseen)}")
+
+
+def open_cache(folder: Path, build, tokenizer=None):
+    """(the cache's metadata, its tokenizer): ``build()`` runs first when the folder holds no
+    complete cache; a resumed run's ``tokenizer`` must be the one the cache was built with."""
+    meta = _read_meta(folder)
+    if meta is None:
+        build()
+        meta = _read_meta(folder)
+        if meta is None:
+            raise RecurError(f"{folder}: the token cache could not be written")
+    fitted = tokenizer_from_dict(meta["tokenizer"])
+    if tokenizer is not None and tokenizer.to_dict() != fitted.to_dict():
+        raise RecurError(
+            "the training data changed since this run started; resume needs "
+            "the same files (or start a new run)"
+        )
+    return meta, fitted
 
 
 def _read_meta(folder: Path) -> dict | None:

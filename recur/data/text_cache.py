@@ -19,10 +19,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from recur.data.document_cache import signature, temporary_folder, tokens_dir
+from recur.data.document_cache import open_cache, signature, temporary_folder, tokens_dir
 from recur.data.token_cache import TokenFile, iter_blocks
-from recur.errors import RecurError
-from recur.tokenizers import build_tokenizer, tokenizer_from_dict
+from recur.tokenizers import build_tokenizer
 
 SAFE_CUT = re.compile(r"(?<=\S\n)(?=\S)")
 TAIL = 1 << 16  # characters searched for the last safe cut of a block
@@ -54,28 +53,9 @@ def segments(data, cut: int) -> Iterator[tuple[str, bool]]:
 def cached_text(data, tokenizer=None):
     """(tokenizer, train ids, validation ids, validation characters) of ``data.paths``."""
     folder = tokens_dir() / signature(data)[:32]
-    meta = _read(folder)
-    if meta is None:
-        _build(data, folder)
-        meta = _read(folder)
-        if meta is None:
-            raise RecurError(f"{folder}: the token cache could not be written")
-    fitted = tokenizer_from_dict(meta["tokenizer"])
-    if tokenizer is not None and tokenizer.to_dict() != fitted.to_dict():
-        raise RecurError(
-            "the training data changed since this run started; resume needs "
-            "the same files (or start a new run)"
-        )
+    meta, fitted = open_cache(folder, lambda: _build(data, folder), tokenizer)
     train, val = TokenFile(folder / "ids.bin", meta["dtype"]).split(meta["split"])
     return fitted, train, val, meta["val_characters"]
-
-
-def _read(folder) -> dict | None:
-    try:
-        meta = json.loads((folder / "cache.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) and (folder / "ids.bin").is_file() else None
 
 
 def _build(data, folder) -> None:
