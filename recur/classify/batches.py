@@ -12,7 +12,23 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from recur.errors import RecurError
+
 POOL_BATCHES = 50
+
+
+def reported_split(labels: list, fraction: float, seed: int, lines: list) -> tuple[list, list]:
+    """``stratified_split``, with the classes too small to validate on named in ``lines``; an
+    empty validation split is an error the user can fix."""
+    train, val, too_small = stratified_split(labels, fraction, seed)
+    if too_small:
+        lines.append(
+            "classes too small for the validation split (kept for training only): "
+            + ", ".join(f"{c} ({n})" for c, n in too_small.items())
+        )
+    if not val:
+        raise RecurError("the validation split is empty: raise --val-fraction")
+    return train, val
 
 
 def stratified_split(labels: list, fraction: float, seed: int) -> tuple[list, list, dict]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recur.classify.batches import stratified_split
+from recur.classify.batches import reported_split
 from recur.classify.labelled import LabelledSet
 from recur.classify.preprocess import Preprocessor, distribution, rare_classes
 from recur.data.documents import Documents, iter_table
@@ -90,14 +90,7 @@ def prepare_big(data, classifier, seed: int, tokenizer, folder: Path, lines: lis
             "classifier needs at least two; check --label-column and the filters"
         )
     lines.append(f"classes after:  {distribution(labels)}")
-    train, val, too_small = stratified_split(labels, data.val_fraction, seed)
-    if too_small:
-        lines.append(
-            "classes too small for the validation split (kept for training only): "
-            + ", ".join(f"{c} ({n})" for c, n in too_small.items())
-        )
-    if not val:
-        raise RecurError("the validation split is empty: raise --val-fraction")
+    train, val = reported_split(labels, data.val_fraction, seed, lines)
     if not classifier.classes:
         classifier.classes = sorted(set(labels))
     unknown = sorted(set(labels) - set(classifier.classes))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from recur.classify.batches import stratified_split
+from recur.classify.batches import reported_split
 from recur.classify.big_tables import is_big, prepare_big
 from recur.classify.ensemble import train_members
 from recur.classify.labelled import LabelledSet, predict_probabilities
@@ -102,14 +102,7 @@ def training_split(data, classifier, seed: int, lines: list) -> tuple:
     """The rows of a run and its stratified split: (texts, labels, groups, preprocessor,
     train indices, validation indices). The same data and config give the same split."""
     texts, labels, groups, preprocessor = select_rows(data, classifier, lines)
-    train, val, too_small = stratified_split(labels, data.val_fraction, seed)
-    if too_small:
-        lines.append(
-            "classes too small for the validation split (kept for training only): "
-            + ", ".join(f"{c} ({n})" for c, n in too_small.items())
-        )
-    if not val:
-        raise RecurError("the validation split is empty: raise --val-fraction")
+    train, val = reported_split(labels, data.val_fraction, seed, lines)
     return texts, labels, groups, preprocessor, train, val
 
 
