@@ -15,7 +15,7 @@ from recur.config.options import ClassifierConfig, DataConfig, ModelConfig, Trai
 from recur.config.series_options import SeriesConfig
 from recur.errors import RecurError
 
-TYPES = {"int": int, "float": float, "str": str}
+TYPES = {"int": int, "float": float, "str": str, "str | bool": str}
 TRAIN_DESCRIPTION = (
     "Train an RNN language model on characters, words or BPE subwords (CSV/JSONL rows or "
     "--documents lines make a document model), or over MIDI events (music); with "

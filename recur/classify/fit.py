@@ -44,7 +44,7 @@ from recur.models.language_model import count_parameters
 from recur.runs import checkpoint
 from recur.runs.integrity import atomic_write_text
 from recur.runs.logbook import Logbook
-from recur.tokenizers import build_tokenizer
+from recur.tokenizers import WordTokenizer, build_tokenizer
 from recur.training.session import Session, close_run, open_run
 from recur.training.trainer import Trainer
 
@@ -127,6 +127,8 @@ def prepare(data, classifier, seed: int, tokenizer=None, folder: Path | None = N
         f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
         f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}"
     )
+    if isinstance(tokenizer, WordTokenizer):
+        lines.append(tokenizer.describe())
     ids = [tokenizer.encode_array(text) for text in texts]
     lengths = np.array([len(i) for i in ids])
     cut = int((lengths > classifier.max_tokens).sum()) if classifier.max_tokens else 0

@@ -63,6 +63,10 @@ RULES: dict[str, dict[str, Rule]] = {
         "tracks": matches(r"all|\d+(\s*,\s*\d+)*", "all or track numbers such as 0,2"),
         "transpose": matches(r"-?\d+\s*\.\.\s*-?\d+|-?\d+(\s*,\s*-?\d+)*", "-5..6, 0 or 0,12"),
         "where": matches(r"[^=]+=.*", "COLUMN=VALUE"),
+        # true/false: what runs saved before "auto" hold
+        "split_punctuation": lambda value: (
+            None if value in ("auto", "yes", "no", True, False) else "choose auto, yes or no"
+        ),
     },
     "TrainConfig": {
         "steps": at_least(1),

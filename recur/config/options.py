@@ -114,10 +114,11 @@ class DataConfig:
         "char", "token level: characters, words, or byte-level BPE subwords", choices=LEVELS
     )
     lowercase: bool = option(False, "word level: lower-case all text")
-    split_punctuation: bool = option(
-        True,
-        "word level: every punctuation mark is a token of its "
-        "own (off: words are runs of non-space characters)",
+    split_punctuation: str | bool = option(
+        "auto",
+        "word level: yes: every punctuation mark is a token of its own; no: words are runs of "
+        "non-space characters (text already tokenised, as Penn Treebank and WikiText are); auto: "
+        "no when the training text's punctuation already stands alone, else yes",
     )
     min_count: int = option(1, "word level: words seen fewer times in training become <unk>")
     max_vocab: int = option(0, "word level: keep only the N most frequent words (0: all)")

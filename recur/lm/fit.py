@@ -20,6 +20,7 @@ from recur.lm.task import LanguageModelTask
 from recur.models.language_model import count_parameters
 from recur.runs import checkpoint
 from recur.runs.logbook import Logbook, plot_losses
+from recur.tokenizers import WordTokenizer
 from recur.training.distributed import Group
 from recur.training.session import close_run, open_run
 from recur.training.sizing import auto_size
@@ -95,6 +96,8 @@ def _summary(trainer: Trainer, task: LanguageModelTask, resume) -> None:
         f"{len(corpus.train_ids):,} training and {len(corpus.val_ids):,} validation tokens, "
         f"vocabulary {corpus.tokenizer.vocab_size}"
     )
+    if isinstance(corpus.tokenizer, WordTokenizer):
+        say(corpus.tokenizer.describe())
     if corpus.summary:
         say(corpus.summary)
     model: Any = trainer.model

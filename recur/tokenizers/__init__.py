@@ -26,6 +26,8 @@ TOKENIZERS = {
     cls.kind: cls
     for cls in (CharTokenizer, WordTokenizer, BPETokenizer, MidiTokenizer, SeriesScaler)
 }
+# --split-punctuation as the word tokenizer takes it (saved configs may hold true/false).
+SPLIT_CHOICES = {"yes": True, "no": False, "auto": "auto"}
 
 __all__ = [
     "SPECIALS",
@@ -78,7 +80,7 @@ def build_tokenizer(level: str, data=None):
             raise RecurError("--min-count must be >= 1 and --max-vocab >= 0")
         return WordTokenizer(
             lowercase=data.lowercase,
-            split_punctuation=data.split_punctuation,
+            split_punctuation=SPLIT_CHOICES.get(data.split_punctuation, data.split_punctuation),
             min_count=data.min_count,
             max_vocab=data.max_vocab,
         )
