@@ -5,8 +5,8 @@ word_language_model recipe, both trained in this process, on Penn Treebank and W
     python -m benchmarks.words --budget 30s       # a short rehearsal
     python -m benchmarks.words --dry-run          # a few steps on a tiny corpus (the test suite)
 
-Both recipes see the same tokens: recur trains on train.txt (``--level word
---no-split-punctuation``, the corpora are already tokenized; the end of train.txt held out for
+Both recipes see the same tokens: recur trains on train.txt (``--level word``; the corpora are
+already tokenized, so ``--split-punctuation auto`` splits them at spaces only; the end of train.txt held out for
 validation, as ``recur train`` does), and the peer is trained on the ids of that run's tokenizer,
 with the same held-out slice deciding its learning-rate annealing. Both are scored by the same
 function (recur's one-stream ``stream_loss``) on valid.txt and test.txt, and both budgets count
@@ -123,7 +123,7 @@ def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
 
 def run_corpus(name: str, files: dict, budget: str, threads: int, out: Path, dry: bool) -> list:
     """Both rows of one corpus: recur's word preset, then the peer on the same ids and budget."""
-    options = dict(level="word", split_punctuation=False, threads=threads, samples=0, seed=0)
+    options = dict(level="word", threads=threads, samples=0, seed=0)
     options.update(DRY_RECUR if dry else {"time": budget})
     model = recur.train(files["train"], out=str(out / name), quiet=True, **options)
     tokenizer, scored = model.bundle.tokenizer, {k: v for k, v in files.items() if k != "train"}
@@ -149,7 +149,7 @@ DRY_PEER = dict(hidden_size=16, batch_size=4, bptt=8, max_steps=3)
 def table(rows: list, budget: str, threads: int) -> str:
     """The markdown table of ``rows`` (both recipes per corpus) and what it measured."""
     names = {
-        "recur": "recur's word preset (`--level word --no-split-punctuation`)",
+        "recur": "recur's word preset (`--level word`)",
         "peer": "pytorch/examples word_language_model (2x200 tied LSTM, SGD lr 20)",
     }
     lines = [
