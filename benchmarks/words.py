@@ -6,13 +6,13 @@ word_language_model recipe, both trained in this process, on Penn Treebank and W
     python -m benchmarks.words --dry-run          # a few steps on a tiny corpus (the test suite)
 
 Both recipes see the same tokens: recur trains on train.txt (``--level word``; the corpora are
-already tokenized, so ``--split-punctuation auto`` splits them at spaces only; the end of train.txt held out for
-validation, as ``recur train`` does), and the peer is trained on the ids of that run's tokenizer,
-with the same held-out slice deciding its learning-rate annealing. Both are scored by the same
-function (recur's one-stream ``stream_loss``) on valid.txt and test.txt, and both budgets count
-training time only. The peer, written here from its description: a 2x200 tied LSTM, dropout 0.2,
-weights uniform in +-0.1, plain SGD at lr 20 divided by 4 when validation (at each epoch's end)
-stops improving, batch 20, 35 steps of BPTT, gradient norm clipped at 0.25.
+already tokenized, so ``--split-punctuation auto`` splits them at spaces only; the end of train.txt
+held out for validation, as ``recur train`` does), and the peer is trained on the ids of that run's
+tokenizer, with the same held-out slice deciding its learning-rate annealing. Both are scored by
+the same function (recur's one-stream ``stream_loss``) on valid.txt and test.txt, and both budgets
+count training time only. The peer, written here from its description: a 2x200 tied LSTM, dropout
+0.2, weights uniform in +-0.1, plain SGD at lr 20 divided by 4 when validation (at each epoch's
+end) stops improving, batch 20, 35 steps of BPTT, gradient norm clipped at 0.25.
 
 The table goes between the ``words:start`` / ``words:end`` markers of docs/benchmarks.md
 (``--dry-run`` writes nowhere); ``make bench`` runs it after the speed and quality rows.

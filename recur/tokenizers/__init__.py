@@ -27,7 +27,7 @@ TOKENIZERS = {
     for cls in (CharTokenizer, WordTokenizer, BPETokenizer, MidiTokenizer, SeriesScaler)
 }
 # --split-punctuation as the word tokenizer takes it (saved configs may hold true/false).
-SPLIT_CHOICES = {"yes": True, "no": False, "auto": "auto"}
+SPLIT_CHOICES: dict[str, bool | str] = {"yes": True, "no": False, "auto": "auto"}
 
 __all__ = [
     "SPECIALS",
