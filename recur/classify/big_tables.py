@@ -24,7 +24,7 @@ from recur.data.labelled import MISSING_LABELS, check_columns, row_text, text_co
 from recur.data.ragged import Ragged, RaggedWriter
 from recur.data.readers import collect_files
 from recur.errors import RecurError
-from recur.tokenizers import build_tokenizer
+from recur.tokenizers import WordTokenizer, build_tokenizer
 
 BIG_INPUT_BYTES = 64 << 20  # table inputs above this are prepared on disk
 
@@ -109,6 +109,8 @@ def prepare_big(data, classifier, seed: int, tokenizer, folder: Path, lines: lis
         f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
         f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}"
     )
+    if isinstance(tokenizer, WordTokenizer):
+        lines.append(tokenizer.describe())
     ids, texts = _write(data, classifier, preprocessor, position, tokenizer, folder, lines)
     lines.append(f"data read and tokenized in {time.perf_counter() - started:.1f} s (on disk)")
     index = {name: i for i, name in enumerate(classifier.classes)}
