@@ -8,6 +8,7 @@ docs/benchmarks.md (its "Numeric sequences" section), each figure beside the iss
     python benchmarks/series.py --time 5m --threads 2        # every dataset
     python benchmarks/series.py --only gunpoint,airline --time 2m
     python benchmarks/series.py --only airline,co2,elnino --forecast-steps 2000 --seeds 0,1,2
+    python benchmarks/series.py --only airline,co2,elnino,nile --forecast-default --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -149,6 +150,12 @@ def main() -> None:
         help="train forecasters this many steps instead of --time (figures then do not depend "
         "on the host's load)",
     )
+    parser.add_argument(
+        "--forecast-default",
+        action="store_true",
+        help="train forecasters with their preset's budget (150 epochs, stopping early) instead "
+        "of --time: a fixed step count per series, whatever the host's load",
+    )
     parser.add_argument("--seeds", default="0", help="comma-separated --seed of each run")
     args = parser.parse_args()
     lines = []
@@ -156,12 +163,18 @@ def main() -> None:
         for name, seed in [(n, s) for n in args.only.split(",") for s in args.seeds.split(",")]:
             spec = export(name, Path(folder))
             run = Path(folder) / "runs" / f"{name}-{seed}"
-            forecast = "--forecast" in spec["train"] and args.forecast_steps > 0
-            budget = f"{args.forecast_steps} steps" if forecast else args.time
+            flags, budget = ["--time", args.time], args.time
+            if "--forecast" in spec["train"] and args.forecast_steps > 0:
+                flags, budget = (
+                    ["--steps", str(args.forecast_steps)],
+                    f"--steps {args.forecast_steps}",
+                )
+            elif "--forecast" in spec["train"] and args.forecast_default:
+                flags, budget = [], "preset"
             recur(
                 "train",
                 *spec["train"],
-                *(["--steps", str(args.forecast_steps)] if forecast else ["--time", args.time]),
+                *flags,
                 "--seed",
                 seed,
                 "--threads",
