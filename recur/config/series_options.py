@@ -95,13 +95,23 @@ class SeriesConfig:
         "best validation score's",
         choices=("last", "best"),
     )
+    forecast_patience: int = option(
+        0,
+        "forecasting: stop when the validation CRPS (the held-out last H steps, forecast from "
+        "several origins) has not improved for N validations; best/ keeps the best weights "
+        "(0: never)",
+    )
     sample_paths: int = option(200, "forecasting: sample paths drawn per series at prediction")
     calibrate: bool = option(
         True,
         "forecasting: after training, widen or narrow the sample paths around their median "
-        "so that 8 in 10 validation steps fall inside the 10-90 percentile interval",
+        "so that 8 in 10 validation steps fall inside the 10-90 percentile interval, with "
+        "one factor per step ahead",
     )
     interval_scale: float = option(1.0, "the factor --calibrate found", cli=False)
+    horizon_scales: list = option(
+        [], "the factor --calibrate found per step ahead (empty: interval_scale)", cli=False
+    )
     task: str = option("", "classify | regress | forecast; set from --target/--forecast", cli=False)
     channels: list = option([], "the value columns read; set from the data", cli=False)
     targets: list = option([], "regression targets; set from the data", cli=False)

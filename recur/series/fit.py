@@ -86,12 +86,18 @@ def final_report(
         return None
     if series.task == "forecast":
         if series.calibrate:
-            series.interval_scale = calibrate(bundle.model, prepared.val, series, prepared.scaler)
+            factors = calibrate(bundle.model, prepared.val, series, prepared.scaler)
+            series.interval_scale, series.horizon_scales = factors
             saved = json.loads((bundle.path / "config.json").read_text())
             saved["series"]["interval_scale"] = series.interval_scale
+            saved["series"]["horizon_scales"] = series.horizon_scales
             atomic_write_text(bundle.path / "config.json", json.dumps(saved, indent=2))
             write_manifest(bundle.path)  # the checksums follow the calibrated config
-            say(f"80% intervals calibrated: sample spread x {series.interval_scale:.3f}")
+            low, high = min(series.horizon_scales), max(series.horizon_scales)
+            say(
+                f"80% intervals calibrated: sample spread x {series.interval_scale:.3f} "
+                f"({low:.3f}-{high:.3f} by step ahead)"
+            )
         report, drawn = forecast_report(bundle.model, prepared.val, series, prepared.scaler)
         if drawn:
             plot_forecasts(drawn, run_dir / "forecast.png", "validation")

@@ -179,32 +179,69 @@ def quantile_loss(paths: np.ndarray, truth: np.ndarray, levels=CRPS_LEVELS) -> f
     return float(2 * np.mean(np.maximum(levels_ * errors, (levels_ - 1) * errors)))
 
 
-def widen(paths: np.ndarray, factor: float) -> np.ndarray:
-    """(P, H, C) paths spread around their median by ``factor`` (the calibrated intervals)."""
-    if factor == 1.0:
+def widen(paths: np.ndarray, factor) -> np.ndarray:
+    """(P, H, C) paths spread around their median by ``factor``: one number, or one per step
+    ahead (the calibrated intervals)."""
+    factor = np.asarray(factor, dtype=np.float64)
+    if factor.ndim == 0 and float(factor) == 1.0:
         return paths
+    if factor.ndim:
+        factor = factor.reshape(1, -1, 1)
     median = np.median(paths, axis=0, keepdims=True)
     return median + factor * (paths - median)
+
+
+def step_scales(series, steps: int):
+    """The calibrated factor of each of ``steps`` steps ahead (the last one repeated past the
+    horizon), or the one factor of a run calibrated before there was one per step."""
+    scales = list(series.horizon_scales)
+    if not scales:
+        return series.interval_scale
+    return np.asarray((scales + scales[-1:] * steps)[:steps])
+
+
+def _distances(truth: np.ndarray, drawn: np.ndarray, coverage: float) -> np.ndarray:
+    """(H, C): each true value's distance from the paths' median in units of the central
+    ``coverage`` interval's half on its side (1: on the interval's edge)."""
+    tail = (1 - coverage) / 2
+    low, median, high = np.quantile(drawn, (tail, 0.5, 1 - tail), axis=0)
+    above = (truth - median) / np.maximum(high - median, 1e-12)
+    below = (median - truth) / np.maximum(median - low, 1e-12)
+    return np.where(truth >= median, above, below)
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, level: float) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    position = min(int(np.searchsorted(cumulative, level * cumulative[-1])), len(order) - 1)
+    return float(np.clip(values[order][position], 0.1, 10.0))
 
 
 def interval_factor(truths: list, paths: list, coverage: float = 0.8, weights=None) -> float:
     """The factor by which the paths' spread must grow for ``coverage`` of the true values to
     fall inside the central interval of that coverage: the (``weights``-weighted, one weight per
-    forecast) quantile of each truth's distance from the median, in units of the interval's
-    half on its side."""
-    tail = (1 - coverage) / 2
-    distances, repeated = [], []
-    for index, (truth, drawn) in enumerate(zip(truths, paths)):
-        low, median, high = np.quantile(drawn, (tail, 0.5, 1 - tail), axis=0)
-        above = (truth - median) / np.maximum(high - median, 1e-12)
-        below = (median - truth) / np.maximum(median - low, 1e-12)
-        distances.append(np.where(truth >= median, above, below).ravel())
-        weight = 1.0 if weights is None else float(weights[index])
-        repeated.append(np.full(distances[-1].shape, weight))
-    if not distances:
+    forecast) quantile of the truths' distances from the median."""
+    if not truths:
         return 1.0
-    joined, weight = np.concatenate(distances), np.concatenate(repeated)
-    order = np.argsort(joined)
-    cumulative = np.cumsum(weight[order])
-    position = min(int(np.searchsorted(cumulative, coverage * cumulative[-1])), len(order) - 1)
-    return float(np.clip(joined[order][position], 0.1, 10.0))
+    distances = [_distances(t, p, coverage).ravel() for t, p in zip(truths, paths)]
+    weight = np.ones(len(truths)) if weights is None else np.asarray(weights, np.float64)
+    repeated = [np.full(d.shape, w) for d, w in zip(distances, weight)]
+    return _weighted_quantile(np.concatenate(distances), np.concatenate(repeated), coverage)
+
+
+def horizon_factors(
+    truths: list, paths: list, coverage: float = 0.8, weights=None, pooled: int = 1
+) -> list:
+    """One factor per step ahead (conformal per horizon: the k-step errors grow as the
+    paths' spread may not), each from steps h - ``pooled`` .. h + ``pooled`` together, as a
+    few dozen origins give a noisy 80th percentile one step alone. ``truths``: (H, C) each."""
+    if not truths:
+        return []
+    distances = np.stack([_distances(t, p, coverage) for t, p in zip(truths, paths)])
+    weight = np.ones(len(truths)) if weights is None else np.asarray(weights, np.float64)
+    factors = []
+    for h in range(distances.shape[1]):
+        part = distances[:, max(0, h - pooled) : h + pooled + 1]  # (N, k, C)
+        spread = np.broadcast_to(weight[:, None, None], part.shape)
+        factors.append(_weighted_quantile(part.ravel(), spread.ravel(), coverage))
+    return factors

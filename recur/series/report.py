@@ -18,11 +18,13 @@ from recur.series.baselines import (
     seasonal_naive,
 )
 from recur.series.forecast import (
+    horizon_factors,
     interval_factor,
     known_covariates,
     model_units,
     quantile_loss,
     sample_paths,
+    step_scales,
     widen,
 )
 from recur.series.metrics import (
@@ -90,7 +92,7 @@ def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tu
         paths = sample_paths(
             model, z, horizon, series, series.sample_paths, seed + index, known, local
         )
-        raw = widen(undo(paths), series.interval_scale)  # (P, H, C)
+        raw = widen(undo(paths), step_scales(series, horizon))  # (P, H, C)
         low, median, high = np.quantile(raw, (0.1, 0.5, 0.9), axis=0)
         rows["crps"].append(quantile_loss(raw, truth))
         rows["coverage_80"].append(coverage(truth, low, high))
@@ -129,7 +131,8 @@ def rolling_coverage(model, values: np.ndarray, series, scaler, seed: int, known
         drawn = sample_paths(
             model, z, horizon - k, series, series.sample_paths, seed * horizon + k, known, local
         )
-        low, high = np.quantile(widen(undo(drawn), series.interval_scale), (0.1, 0.9), axis=0)
+        scales = step_scales(series, horizon - k)
+        low, high = np.quantile(widen(undo(drawn), scales), (0.1, 0.9), axis=0)
         truth = values[origin:]
         inside.append(((truth >= low) & (truth <= high)).ravel())
     return float(np.mean(np.concatenate(inside)))
@@ -188,12 +191,12 @@ def format_report(report: dict, task: str, where: str) -> str:
     )
 
 
-def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0) -> float:
-    """The interval factor (``--calibrate``): forecasts of H steps from the last ``ORIGINS`` /
-    (number of series) origins of every series (at least ``MIN_ORIGINS``), one step apart (the
-    last one held out in training), weighted by recency (half the weight every H origins
-    back): misses cluster in time (co2's 1997-98 jump), and the recent past says more about the
-    next forecast's difficulty."""
+def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0, recency: bool = True):
+    """The interval factors (``--calibrate``): (one for every step, one per step ahead), from
+    forecasts of H steps from the last ``ORIGINS`` / (number of series) origins of every series
+    (at least ``MIN_ORIGINS``), one step apart (the last one held out in training), weighted by
+    recency (half the weight every H origins back): misses cluster in time (co2's 1997-98
+    jump), and the recent past says more about the next forecast's difficulty."""
     truths, drawn, weights = [], [], []
     horizon, first = series.forecast, max(series.lags)
     for index, values in enumerate(data.values):
@@ -215,5 +218,6 @@ def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0) -> float:
             )
             truths.append(values[origin : origin + horizon])
             drawn.append(undo(paths))
-            weights.append(0.5 ** (k / horizon))
-    return interval_factor(truths, drawn, weights=weights)
+            weights.append(0.5 ** (k / horizon) if recency else 1.0)
+    pooled = interval_factor(truths, drawn, weights=weights)
+    return pooled, horizon_factors(truths, drawn, weights=weights)

@@ -6,8 +6,10 @@ so padding never counts; cross-entropy, or mean squared error on standardised ta
 ``--jitter`` adds seeded noise to the training inputs. Validation: accuracy or R² (higher is
 better). forecast: each epoch draws seeded training windows (context + horizon steps) from the
 histories, the DeepAR loss is their negative log-likelihood; validation forecasts the held-out
-last H steps of every series from sample paths and scores their quantile loss (a CRPS estimate,
-lower is better).
+last H steps of every series from ``VALIDATION_ORIGINS`` origins among them (H, ..., a few steps
+ahead) from sample paths and scores their quantile loss (a CRPS estimate, lower is better); one
+origin's H steps miss or hit together, so one origin alone picks checkpoints by chance.
+``--forecast-patience`` stops a forecaster whose CRPS has not improved for N validations.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from recur.series.prepare import Prepared, features, label_ids
 from recur.training.distributed import Group
 from recur.training.task import Score
 
-VALIDATION_PATHS = 100  # sample paths per series when validating a forecaster
+VALIDATION_PATHS = 100  # sample paths per series and origin when validating a forecaster
+VALIDATION_ORIGINS = 4  # forecast origins among the held-out last H steps, evenly spaced
 
 
 def series_config_dict(configs: dict) -> dict:
@@ -84,6 +87,7 @@ class SeriesTask:
         self.tags: dict = {}
         self.device = torch.device("cpu")
         self.cached: tuple = (-1, [])
+        self.stale, self.best_step = 0, 0  # validations since the best one, and its step
         if self.series.task == "forecast":
             self._forecast_data(prepared)
         else:
@@ -107,8 +111,9 @@ class SeriesTask:
         """Scaled histories (the held-out last H steps cut off when validating) and truths."""
         horizon, scaler = self.series.forecast, prepared.scaler
         validating = self.data.val_fraction > 0
-        self.histories, self.truths, self.covariates = [], [], []
+        self.histories, self.covariates, self.cases = [], [], []
         self.local = scaler.mode == "series"
+        stride = math.ceil(horizon / VALIDATION_ORIGINS)
         for index, values in enumerate(prepared.train.values):
             history = values[:-horizon] if validating and len(values) > horizon else values
             z, _ = model_units(scaler, history)
@@ -116,13 +121,22 @@ class SeriesTask:
             known = known_covariates(scaler, prepared.train, index, len(values))
             self.covariates.append(known)
             if validating and len(values) > horizon:
-                truth = values[-horizon:]
-                self.truths.append(
-                    scaler.forward(truth) if self.local else _scaled(scaler, history, truth)
-                )
+                for k in range(0, horizon, stride):
+                    origin = len(values) - horizon + k
+                    if k and origin - horizon <= max(self.series.lags):
+                        continue  # too short a series for more than the first origin
+                    self.cases.append((index, *self._validation_case(values, origin)))
         self.length = window_length([h.shape[1] for h in self.histories], self.series)
         first = max(self.series.lags)
         self.starts = [max(0, h.shape[1] - self.length - first) for h in self.histories]
+
+    def _validation_case(self, values: np.ndarray, origin: int) -> tuple:
+        """(history in model units, truth after ``origin`` in the same units)."""
+        history, truth = values[:origin], values[origin:]
+        if self.local:
+            return self.tokenizer.forward(history), self.tokenizer.forward(truth)
+        z, _ = model_units(self.tokenizer, history)
+        return z, _scaled(self.tokenizer, history, truth)
 
     def _covariates(self, index: int) -> torch.Tensor | None:
         known = self.covariates[index]
@@ -189,23 +203,23 @@ class SeriesTask:
     def report(self, model) -> dict | None:
         """The validation figures of ``model``: accuracy / R² and the rest, or the CRPS."""
         if self.series.task == "forecast":
-            if not self.truths:
+            if not self.cases:
                 return None
             losses = [
                 quantile_loss(
                     sample_paths(
                         model,
-                        h[0].numpy(),
-                        self.series.forecast,
+                        history,
+                        len(truth),
                         self.series,
                         VALIDATION_PATHS,
-                        seed=index,
+                        seed=number,
                         covariates=self.covariates[index],
                         local=self.local,
                     ),
                     truth,
                 )
-                for index, (h, truth) in enumerate(zip(self.histories, self.truths))
+                for number, (index, history, truth) in enumerate(self.cases)
             ]
             return {"crps": float(np.mean(losses))}
         if self.val_targets is None:
@@ -237,11 +251,26 @@ class SeriesTask:
         return Score(report[name], record, text)
 
     def after_validation(self, trainer, score: Score, improved: bool) -> bool:
-        return False
+        """``--forecast-patience``: True (stop) after that many validations without a better
+        CRPS; ``best/`` already holds the best weights."""
+        if improved:
+            self.best_step, self.stale = trainer.step, 0
+        else:
+            self.stale += 1
+        patience = self.series.forecast_patience if self.series.task == "forecast" else 0
+        if not patience or self.stale < patience:
+            return False
+        trainer.log.say(
+            f"stopping early at step {trainer.step}: no better validation CRPS for {patience} "
+            f"validations (--forecast-patience); best/ holds step {self.best_step}'s weights "
+            f"(CRPS {trainer.best:.4f})"
+        )
+        return True
 
     def finish(self, trainer, finished: bool) -> None:
-        """``--keep last``: the final weights become ``best/``."""
-        if finished and self.series.keep == "last":
+        """``--keep last`` (or no validation): the final weights become ``best/``."""
+        never_validated = not (trainer.run_dir / "best").is_dir()
+        if finished and (self.series.keep == "last" or never_validated):
             checkpoint.save(
                 trainer.run_dir / "best", trainer.model, self.tokenizer, self.config_dict()
             )
@@ -253,7 +282,8 @@ class SeriesTask:
         pass
 
     def extra_state(self) -> tuple[dict, dict]:
-        return {}, {}
+        return {"series_stale": self.stale, "series_best_step": self.best_step}, {}
 
     def restore_extra_state(self, scalars: dict, tensors: dict) -> None:
-        pass
+        self.stale = scalars.get("series_stale", 0)
+        self.best_step = scalars.get("series_best_step", 0)

@@ -17,6 +17,7 @@ from recur.series.forecast import (
     known_covariates,
     model_units,
     sample_paths,
+    step_scales,
     step_scores,
     widen,
 )
@@ -99,7 +100,7 @@ class SeriesModel:
         count = paths or self.series.sample_paths
         known = self._known(covariates, len(values) + horizon)
         drawn = sample_paths(self.model, z, horizon, self.series, count, seed, known, self.local)
-        return widen(undo(drawn), self.series.interval_scale)
+        return widen(undo(drawn), step_scales(self.series, horizon))
 
     def _known(self, covariates, steps: int, name: str = "") -> np.ndarray | None:
         if not self.series.covariate_columns:
