@@ -28,7 +28,9 @@ GPU_CHARACTER = "character on a GPU"
 # (it overfits within minutes); see docs/experiments.md, Character language models.
 CHARACTER_DEFAULTS: dict = {"seq_length": 64, "weight_decay": 0.1}
 # Every character budget keeps the GRU (ModelConfig's cell): minGRU, minLSTM and the Mogrifier
-# did not win a budget side by side; see docs/experiments.md, Newer cells.
+# did not win a budget side by side; see docs/experiments.md, Newer cells. With bf16 products,
+# batch 64 lost the 3-minute budget at equal-time steps and 3x256, 2x384 trailed (same file,
+# "The 3-minute character model at bf16 speed").
 
 # A character budget of at least this many seconds (and no --steps/--epochs) affords a deeper,
 # wider model, which then needs the default 128-step chunks and a harder decay; see
