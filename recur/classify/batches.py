@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from recur.errors import RecurError
+from recur.tokenizers import WordTokenizer
 
 POOL_BATCHES = 50
 
@@ -29,6 +30,18 @@ def reported_split(labels: list, fraction: float, seed: int, lines: list) -> tup
     if not val:
         raise RecurError("the validation split is empty: raise --val-fraction")
     return train, val
+
+
+def split_summary(level: str, seed: int, train: list, val: list, tokenizer) -> list[str]:
+    """The summary lines of a classifier's split and tokenizer, the same for the in-memory and
+    the on-disk preparation."""
+    lines = [
+        f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
+        f"validation rows; {level} vocabulary {tokenizer.vocab_size:,}"
+    ]
+    if isinstance(tokenizer, WordTokenizer):
+        lines.append(tokenizer.describe())
+    return lines
 
 
 def stratified_split(labels: list, fraction: float, seed: int) -> tuple[list, list, dict]:

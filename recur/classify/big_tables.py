@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recur.classify.batches import reported_split
+from recur.classify.batches import reported_split, split_summary
 from recur.classify.labelled import LabelledSet
 from recur.classify.preprocess import Preprocessor, distribution, rare_classes
 from recur.data.documents import Documents, iter_table
@@ -24,7 +24,7 @@ from recur.data.labelled import MISSING_LABELS, check_columns, row_text, text_co
 from recur.data.ragged import Ragged, RaggedWriter
 from recur.data.readers import collect_files
 from recur.errors import RecurError
-from recur.tokenizers import WordTokenizer, build_tokenizer
+from recur.tokenizers import build_tokenizer
 
 BIG_INPUT_BYTES = 64 << 20  # table inputs above this are prepared on disk
 
@@ -105,12 +105,7 @@ def prepare_big(data, classifier, seed: int, tokenizer, folder: Path, lines: lis
             text for index, text in _kept_texts(data, classifier, preprocessor, position)
             if training[index]
         )  # fmt: skip
-    lines.append(
-        f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
-        f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}"
-    )
-    if isinstance(tokenizer, WordTokenizer):
-        lines.append(tokenizer.describe())
+    lines += split_summary(data.level, seed, train, val, tokenizer)
     ids, texts = _write(data, classifier, preprocessor, position, tokenizer, folder, lines)
     lines.append(f"data read and tokenized in {time.perf_counter() - started:.1f} s (on disk)")
     index = {name: i for i, name in enumerate(classifier.classes)}

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from recur.classify.batches import reported_split
+from recur.classify.batches import reported_split, split_summary
 from recur.classify.big_tables import is_big, prepare_big
 from recur.classify.ensemble import train_members
 from recur.classify.labelled import LabelledSet, predict_probabilities
@@ -44,7 +44,7 @@ from recur.models.language_model import count_parameters
 from recur.runs import checkpoint
 from recur.runs.integrity import atomic_write_text
 from recur.runs.logbook import Logbook
-from recur.tokenizers import WordTokenizer, build_tokenizer
+from recur.tokenizers import build_tokenizer
 from recur.training.session import Session, close_run, open_run
 from recur.training.trainer import Trainer
 
@@ -123,12 +123,7 @@ def prepare(data, classifier, seed: int, tokenizer=None, folder: Path | None = N
         raise RecurError(f"the data has classes this run never saw: {', '.join(unknown)}")
     if tokenizer is None:
         tokenizer = build_tokenizer(data.level, data).fit(texts[i] for i in train)
-    lines.append(
-        f"split (stratified, seed {seed}): {len(train):,} training and {len(val):,} "
-        f"validation rows; {data.level} vocabulary {tokenizer.vocab_size:,}"
-    )
-    if isinstance(tokenizer, WordTokenizer):
-        lines.append(tokenizer.describe())
+    lines += split_summary(data.level, seed, train, val, tokenizer)
     ids = [tokenizer.encode_array(text) for text in texts]
     lengths = np.array([len(i) for i in ids])
     cut = int((lengths > classifier.max_tokens).sum()) if classifier.max_tokens else 0
