@@ -7,6 +7,12 @@ each chunk's logits give its loss and, straight away, its gradients (softmax min
 are accumulated for the backward pass; the chunk's logits are then freed. The products are the
 ones autograd would do (one forward, two backward), so the cost is the same and the numbers agree
 with ``F.cross_entropy`` to rounding (tests/models/test_chunked_loss.py).
+
+Under a bf16 autocast (``--precision bf16``) the three products take bf16 operands (AMX on a
+CPU that has it: several times the fp32 speed), while the logits' log-softmax, the loss and the
+gradient sums stay fp32: the numbers agree with fp32 to bf16 rounding of the logits. fp16
+autocasts keep the whole-logits ``F.cross_entropy`` (the chunk's gradients are formed before the
+loss scaler multiplies them, and small ones would flush to zero in fp16).
 """
 
 from __future__ import annotations
@@ -17,6 +23,13 @@ import torch.nn.functional as F
 CHUNK_ELEMENTS = 1 << 22  # logits per chunk (16 MB in fp32); smaller losses take F.cross_entropy
 
 
+def products_dtype(device_type: str) -> torch.dtype | None:
+    """The autocast dtype on ``device_type`` (bf16 under ``--precision bf16``), None outside one."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return torch.get_autocast_dtype(device_type)
+
+
 def chunked_cross_entropy(
     hidden: torch.Tensor,
     weight: torch.Tensor,
@@ -25,46 +38,54 @@ def chunked_cross_entropy(
     chunk_elements: int = CHUNK_ELEMENTS,
 ) -> torch.Tensor:
     """Mean cross-entropy of ``targets`` (N,) under logits ``hidden @ weight.T + bias``
-    (hidden (N, H), weight (V, H)); the same value and gradients as ``F.cross_entropy``."""
+    (hidden (N, H), weight (V, H)); the same value and gradients as ``F.cross_entropy`` (to bf16
+    rounding of the products under a bf16 autocast)."""
     rows = max(chunk_elements // weight.shape[0], 1)
-    autocast = torch.is_autocast_enabled(hidden.device.type)
-    if hidden.shape[0] <= rows or autocast:
+    low = products_dtype(hidden.device.type)
+    if low not in (None, torch.bfloat16) or (hidden.shape[0] <= rows and low is None):
         return F.cross_entropy(F.linear(hidden, weight, bias).float(), targets)
     grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (hidden, weight, bias)
     )
-    if not grad:
-        return _ChunkedLoss.forward(None, hidden, weight, bias, targets, rows)
-    return _ChunkedLoss.apply(hidden, weight, bias, targets, rows)
+    with torch.autocast(hidden.device.type, enabled=False):  # the dtypes are chosen here
+        if not grad:
+            return _ChunkedLoss.forward(None, hidden, weight, bias, targets, low, rows)
+        return _ChunkedLoss.apply(hidden, weight, bias, targets, low, rows)
 
 
 class _ChunkedLoss(torch.autograd.Function):
-    """The loss and its gradients in one chunked pass; backward only scales them."""
+    """The loss and its gradients in one chunked pass; backward only scales them. ``low``:
+    the products' operand dtype (bf16), or None for the inputs' own (fp32)."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, targets, rows):
+    def forward(ctx, hidden, weight, bias, targets, low, rows):
         count = hidden.shape[0]
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         grads = ctx is not None
+        width = low or torch.float32
+        weight_, bias_ = weight.to(width), None if bias is None else bias.to(width)
         if grads:
             grad_hidden = torch.empty_like(hidden)
             grad_weight = torch.zeros_like(weight, dtype=torch.float32)
             grad_bias = None if bias is None else torch.zeros_like(bias, dtype=torch.float32)
         for start in range(0, count, rows):
-            piece, wanted = hidden[start : start + rows], targets[start : start + rows]
-            logits = F.linear(piece, weight, bias).float()  # (rows, V)
-            norm = torch.logsumexp(logits, dim=-1)
-            total += (norm - logits.gather(1, wanted[:, None]).squeeze(1)).sum()
+            piece, wanted = hidden[start : start + rows].to(width), targets[start : start + rows]
+            # fp32 log-probabilities whatever the products' dtype: (rows, V)
+            logp = torch.log_softmax(F.linear(piece, weight_, bias_).float(), dim=-1)
+            total -= logp.gather(1, wanted[:, None]).sum()
             if not grads:
                 continue
-            # d(mean loss)/d(logits) = (softmax - one_hot) / N, made in place in the logits
-            probs = logits.sub_(norm[:, None]).exp_()
+            # d(mean loss)/d(logits) = (softmax - one_hot) / N, made in place in logp
+            probs = logp.exp_()
             probs[torch.arange(len(wanted), device=probs.device), wanted] -= 1.0
-            probs.div_(count)
-            grad_hidden[start : start + rows] = (probs @ weight.float()).to(hidden.dtype)
-            grad_weight.addmm_(probs.t(), piece.float())
+            probs = probs.div_(count).to(width)
+            grad_hidden[start : start + rows] = (probs @ weight_).to(hidden.dtype)
+            if low is None:
+                grad_weight.addmm_(probs.t(), piece)
+            else:  # a bf16 product, summed over the chunks in fp32
+                grad_weight.add_(probs.t() @ piece)
             if grad_bias is not None:
-                grad_bias += probs.sum(0)
+                grad_bias += probs.sum(0, dtype=torch.float32)
         if grads:
             ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
             ctx.has_bias = bias is not None
@@ -81,6 +102,7 @@ class _ChunkedLoss(torch.autograd.Function):
             grad_hidden * grad_output.to(grad_hidden.dtype),
             (grad_weight * grad_output).to(ctx.dtypes[0]),
             scaled_bias,
+            None,
             None,
             None,
         )

@@ -23,6 +23,7 @@ from torch import nn
 from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError, UsageError
 from recur.kernels import cpu_gru
+from recur.models.adaptive_loss import adaptive_loss
 from recur.models.cells import CLASSIC, build_rnn, state_count
 from recur.models.chunked_loss import chunked_cross_entropy
 from recur.models.min_rnn import MinRNN
@@ -237,9 +238,8 @@ class RecurrentLM(nn.Module):
     def loss(self, out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy (nats) of ``targets`` (B, T) given decoder inputs (B, T, H)."""
         flat, targets = out.reshape(-1, out.shape[-1]), targets.reshape(-1)
-        if self.adaptive:  # in fp32: under autocast its index_copy_ would mix dtypes
-            with torch.autocast(flat.device.type, enabled=False):
-                return self.decoder(flat.float(), targets).loss
+        if self.adaptive:  # its products in the autocast's dtype, the log-softmax in fp32
+            return adaptive_loss(cast(nn.AdaptiveLogSoftmaxWithLoss, self.decoder), flat, targets)
         decoder = cast(nn.Linear, self.decoder)  # big vocabularies: never all the logits at once
         return chunked_cross_entropy(flat, decoder.weight, decoder.bias, targets)
 

@@ -1,0 +1,86 @@
+"""Training speed of the word preset on real Penn Treebank / WikiText-2 ids, for whichever
+``recur`` is first on ``PYTHONPATH`` (so one copy of this script times two trees, alternately).
+
+``python -m benchmarks.word_speed TEXT --threads 2 --precision auto --steps 8`` prints one
+line: tokens/s over ``--steps`` timed training steps (after two untimed ones) of the word preset
+(``WORD_DEFAULTS``: tied 2x400 LSTM, locked dropout, weight drop, batch 32x35, AdamW, clipping)
+on the text's words split at spaces (one ``<eos>`` per line), ids in order of frequency as
+recur's tokenizer gives them, so an adaptive softmax sees Zipf's law, not uniform ids. The
+vocabulary is the file's (WikiText-2: 33,278 words, adaptive from 20,000) or 10,000 for smaller
+ones (PTB). ``--profile`` prints the PyTorch profiler's table of the timed steps instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import time
+
+import torch
+
+from recur.config.options import ModelConfig, TrainConfig
+from recur.config.presets import WORD_DEFAULTS
+from recur.models.language_model import build_model
+from recur.training.optimizer import autocast, build_optimizer, resolve_precision
+
+BATCH, LENGTH, PTB_VOCAB = 32, 35, 10_000
+
+
+def word_ids(path: str, limit: int = 400_000) -> tuple[torch.Tensor, int]:
+    """The first ``limit`` words of ``path`` as frequency-ordered ids (4 specials first)."""
+    words = open(path, encoding="utf-8").read().replace("\n", " <eos> ").split()
+    order = [word for word, _ in collections.Counter(words).most_common()]
+    vocab = len(order) + 4 if len(order) > 12_000 else PTB_VOCAB
+    index = {word: i + 4 for i, word in enumerate(order)}
+    ids = torch.tensor([index[word] for word in words[:limit]]).clamp(max=vocab - 1)
+    return ids, vocab
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("text")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    ids, vocab = word_ids(args.text)
+    fields = {k: v for k, v in WORD_DEFAULTS.items() if k in ModelConfig.__dataclass_fields__}
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=vocab, adaptive_softmax="auto", **fields)).train()
+    optimizer = build_optimizer(model, TrainConfig(lr=3e-3))
+    device = torch.device("cpu")
+    precision = resolve_precision(args.precision, device, model)
+    streams = ids[: (len(ids) // BATCH) * BATCH].view(BATCH, -1)
+    state = None
+
+    def step(i: int):
+        at = (i * LENGTH) % (streams.shape[1] - LENGTH - 1)
+        x, y = streams[:, at : at + LENGTH], streams[:, at + 1 : at + LENGTH + 1]
+        with autocast(device, precision):
+            loss, new = model(x, state, targets=y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        return tuple(s.detach().float() for s in new), loss.item()
+
+    for i in range(2):
+        state, _ = step(i)
+    profiler = torch.profiler.profile() if args.profile else None
+    tick = time.perf_counter()
+    with profiler or torch.autograd.profiler.record_function("timed"):
+        for i in range(args.steps):
+            state, loss = step(2 + i)
+    rate = args.steps * BATCH * LENGTH / (time.perf_counter() - tick)
+    if profiler is not None:
+        print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+    print(
+        f"precision {precision} vocabulary {vocab} adaptive {model.adaptive} threads "
+        f"{args.threads}: {rate:.0f} tokens/s (last loss {loss:.3f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
