@@ -75,17 +75,18 @@ class _ChunkedLoss(torch.autograd.Function):
             total -= logp.gather(1, wanted[:, None]).sum()
             if not grads:
                 continue
-            # d(mean loss)/d(logits) = (softmax - one_hot) / N, made in place in logp
+            # d(mean loss)/d(logits) = (softmax - one_hot) / N, made in place in logp; the
+            # 1 / N scales the products' small outputs instead of the (rows, V) probabilities
             probs = logp.exp_()
             probs[torch.arange(len(wanted), device=probs.device), wanted] -= 1.0
-            probs = probs.div_(count).to(width)
-            grad_hidden[start : start + rows] = (probs @ weight_).to(hidden.dtype)
+            probs, scale = probs.to(width), 1.0 / count
+            grad_hidden[start : start + rows] = (probs @ weight_).mul_(scale).to(hidden.dtype)
             if low is None:
-                grad_weight.addmm_(probs.t(), piece)
+                grad_weight.addmm_(probs.t(), piece, alpha=scale)
             else:  # a bf16 product, summed over the chunks in fp32
-                grad_weight.add_(probs.t() @ piece)
+                grad_weight.add_(probs.t() @ piece, alpha=scale)
             if grad_bias is not None:
-                grad_bias += probs.sum(0, dtype=torch.float32)
+                grad_bias.add_(probs.sum(0, dtype=torch.float32), alpha=scale)
         if grads:
             ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
             ctx.has_bias = bias is not None

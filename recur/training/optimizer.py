@@ -14,9 +14,10 @@ from recur.kernels import onednn
 from recur.models.language_model import RecurrentLM
 
 AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-# The cells whose CPU training runs through recur's kernels (kernels/cpu_gru.py, min_scan.py),
-# which keep the recurrence in fp32 under a bf16 autocast: --precision auto's bf16 choice.
-BF16_CELLS = ("gru", "mingru", "minlstm")
+# --precision auto's bf16 choice: the cells whose CPU training runs through recur's kernels
+# (kernels/cpu_gru.py, min_scan.py: the recurrence in fp32 under a bf16 autocast), and the LSTM
+# (oneDNN's bf16 LSTM; its word models matched fp32 at equal steps, see docs/experiments.md).
+BF16_CELLS = ("gru", "mingru", "minlstm", "lstm")
 
 
 def build_optimizer(
@@ -49,8 +50,8 @@ def check_precision(model: torch.nn.Module, device: torch.device, precision: str
 
 
 def resolve_precision(precision: str, device: torch.device, model=None) -> str:
-    """``--precision auto``: bf16 for a language model whose cell runs through recur's CPU
-    kernels (GRU, minGRU, minLSTM: bf16 products, the state, gates and weights in fp32) on a
+    """``--precision auto``: bf16 for a language model whose cell is in BF16_CELLS (GRU, minGRU,
+    minLSTM: bf16 products, the state, gates and weights in fp32; LSTM: oneDNN's) on a
     CPU whose bf16 products are fast (AMX, the kernels on), else fp32; see docs/experiments.md.
     ``model`` None: the cell is not known yet, and any such language model is assumed."""
     if precision != "auto":

@@ -86,12 +86,13 @@ def lm(cell):
     return build_model(ModelConfig(cell=cell, vocab_size=11, hidden_size=8, embedding_size=4))
 
 
-def test_auto_is_bf16_only_for_kernel_cells_on_amx_and_never_when_portable(monkeypatch):
+def test_auto_is_bf16_only_for_kernel_cells_and_lstms_on_amx_and_never_when_portable(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     monkeypatch.delenv(kernels.PORTABLE, raising=False)
-    for cell in ("gru", "mingru", "minlstm"):
+    for cell in ("gru", "mingru", "minlstm", "lstm"):  # lstm: oneDNN's bf16 LSTM
         assert resolve_precision("auto", CPU, lm(cell)) == "bf16"
-    assert resolve_precision("auto", CPU, lm("lstm")) == "fp32"  # nn.LSTM: not measured
+    for cell in ("rnn", "mogrifier"):  # not measured in bf16
+        assert resolve_precision("auto", CPU, lm(cell)) == "fp32"
     assert resolve_precision("auto", torch.device("cuda"), lm("gru")) == "fp32"
     assert resolve_precision("fp32", CPU, lm("gru")) == "fp32"
     assert resolve_precision("bf16", CPU, lm("lstm")) == "bf16"
