@@ -24,6 +24,33 @@ from recur.models.language_model import build_model
 from recur.training.optimizer import autocast, build_optimizer, resolve_precision
 
 BATCH, LENGTH, PTB_VOCAB = 32, 35, 10_000
+# The profile's operators (self time) by the part of the step they belong to.
+PARTS = {
+    "LSTM forward (oneDNN)": ("aten::mkldnn_rnn_layer",),
+    "LSTM backward (oneDNN)": ("aten::mkldnn_rnn_layer_backward",),
+    "decoder products (forward and backward)": ("aten::mm", "aten::addmm", "aten::addmm_"),
+    "log-softmax, exp, gathers (loss element-wise)": (
+        "aten::_log_softmax",
+        "aten::_log_softmax_backward_data",
+        "aten::logsumexp",
+        "aten::exp_",
+        "aten::exp",
+        "aten::sub",
+        "aten::sub_",
+        "aten::amax",
+        "aten::gather",
+        "aten::div_",
+        "aten::sum",
+        "aten::scatter_add_",
+        "aten::index_put_",
+    ),
+    "dtype casts (fp32 <-> bf16)": ("aten::copy_", "aten::_to_copy"),
+    "dropout masks (weight drop, locked dropout)": ("aten::bernoulli_", "aten::mul"),
+    "zero fills (embedding gradient, gathers' backward)": ("aten::fill_", "aten::zero_"),
+    "embedding gradient (index_add)": ("aten::embedding_dense_backward", "aten::index_add_"),
+    "AdamW (fused)": ("aten::_fused_adamw_",),
+    "gradient clipping": ("aten::linalg_vector_norm", "aten::mul_", "aten::stack"),
+}
 
 
 def word_ids(path: str, limit: int = 400_000) -> tuple[torch.Tensor, int]:
@@ -34,6 +61,19 @@ def word_ids(path: str, limit: int = 400_000) -> tuple[torch.Tensor, int]:
     index = {word: i + 4 for i, word in enumerate(order)}
     ids = torch.tensor([index[word] for word in words[:limit]]).clamp(max=vocab - 1)
     return ids, vocab
+
+
+def print_parts(profiler, steps: int) -> None:
+    """The profiled steps' self CPU time by PARTS: ms per step and share of the step."""
+    times = {
+        event.key: event.self_cpu_time_total / 1e3 / steps for event in profiler.key_averages()
+    }
+    total = sum(times.values())
+    rows = {part: sum(times.get(op, 0.0) for op in ops) for part, ops in PARTS.items()}
+    rows["everything else (Python, autograd, small operators)"] = total - sum(rows.values())
+    print(f"{total:.0f} ms of operator time per step")
+    for part, ms in rows.items():
+        print(f"| {part} | {ms:.0f} | {100 * ms / total:.0f}% |")
 
 
 def main() -> None:
@@ -75,7 +115,7 @@ def main() -> None:
             state, loss = step(2 + i)
     rate = args.steps * BATCH * LENGTH / (time.perf_counter() - tick)
     if profiler is not None:
-        print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+        print_parts(profiler, args.steps)
     print(
         f"precision {precision} vocabulary {vocab} adaptive {model.adaptive} threads "
         f"{args.threads}: {rate:.0f} tokens/s (last loss {loss:.3f})"

@@ -72,14 +72,20 @@ class _ChunkedLoss(torch.autograd.Function):
             piece, wanted = hidden[start : start + rows].to(width), targets[start : start + rows]
             # fp32 log-probabilities whatever the products' dtype: (rows, V)
             logp = torch.log_softmax(F.linear(piece, weight_, bias_).float(), dim=-1)
-            total -= logp.gather(1, wanted[:, None]).sum()
+            picked = logp.gather(1, wanted[:, None]).squeeze(1)
+            total -= picked.sum()
             if not grads:
                 continue
             # d(mean loss)/d(logits) = (softmax - one_hot) / N, made in place in logp; the
             # 1 / N scales the products' small outputs instead of the (rows, V) probabilities
-            probs = logp.exp_()
-            probs[torch.arange(len(wanted), device=probs.device), wanted] -= 1.0
-            probs, scale = probs.to(width), 1.0 / count
+            if low is None:
+                probs = logp.exp_()
+            else:  # exp and the cast to bf16 in one pass over the (rows, V) block
+                probs = torch.exp(logp, out=torch.empty_like(logp, dtype=low))
+            # p - 1 at the targets formed in fp32, then rounded (p near 1 keeps its gradient)
+            rows_ = torch.arange(len(wanted), device=probs.device)
+            probs[rows_, wanted] = (picked.exp() - 1.0).to(probs.dtype)
+            scale = 1.0 / count
             grad_hidden[start : start + rows] = (probs @ weight_).mul_(scale).to(hidden.dtype)
             if low is None:
                 grad_weight.addmm_(probs.t(), piece, alpha=scale)

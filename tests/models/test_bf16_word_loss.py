@@ -110,3 +110,19 @@ def test_adaptive_loss_under_bf16_agrees_with_fp32_and_rejects_unknown_ids():
         assert relative(g, e) < 0.03
     with pytest.raises(RuntimeError, match="Target values"):
         adaptive_loss(decoder, hidden, torch.full((64,), 60))
+
+
+def test_chunked_loss_under_bf16_keeps_the_gradient_of_a_confident_prediction():
+    # p(target) ~ 0.998: p - 1 must be formed before rounding to bf16 (whose spacing near 1,
+    # 2^-8, would round it to 0)
+    hidden, weight, bias, _ = _inputs(rows=8)
+    with torch.no_grad():
+        weight.mul_(0.01)
+        bias.zero_()[5] = 12.0
+    targets = torch.full((8,), 5)
+    exact = torch.autograd.grad(F.cross_entropy(F.linear(hidden, weight, bias), targets), bias)[0]
+    with BF16:
+        low = chunked_cross_entropy(hidden, weight, bias, targets, chunk_elements=3 * 300)
+    got = torch.autograd.grad(low, bias)[0]
+    assert exact[5].item() < -1e-3
+    assert got[5].item() == pytest.approx(exact[5].item(), rel=0.15)
