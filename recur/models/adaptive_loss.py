@@ -5,7 +5,9 @@ would mix a bf16 cluster log-probability into an fp32 output), so recur used to 
 throughout. ``adaptive_loss`` computes the same loss from the module's own parameters: the head
 and tail products as autocast runs them (bf16 operands under ``--precision bf16``), every
 log-softmax, gather and sum in fp32, and no in-place writes. Outside an autocast it gives the
-module's numbers (tests/models/test_adaptive.py).
+module's numbers (tests/models/test_bf16_word_loss.py). Under one, each cluster's rows are padded
+to a multiple of ``ROW_MULTIPLE`` (oneDNN compiles a bf16 kernel for every new shape, and a
+cluster's row count changes every step; the padded rows' outputs are dropped).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+# Under an autocast each cluster's rows are padded to a multiple of this: the bf16 products'
+# kernels are built per shape (tens of ms each), and the row count changes every step.
+ROW_MULTIPLE = 64
 
 
 def adaptive_loss(
@@ -22,6 +28,7 @@ def adaptive_loss(
     ``decoder(hidden, targets)``."""
     if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= decoder.n_classes):
         raise RuntimeError(f"Target values should be in [0, {decoder.n_classes - 1}]")
+    low = torch.is_autocast_enabled(hidden.device.type)
     shortlist = decoder.shortlist_size
     edges = [shortlist, *decoder.cutoffs[1:]]
     cluster = torch.bucketize(targets, torch.tensor(edges, device=targets.device), right=True)
@@ -34,6 +41,10 @@ def adaptive_loss(
         if rows.numel() == 0:
             continue
         local = targets.index_select(0, rows) - edges[index - 1]
-        logp = F.log_softmax(tail(hidden.index_select(0, rows)).float(), dim=-1)
+        count = rows.numel()
+        if low:  # a few row counts, not one per step: oneDNN builds a kernel per new shape
+            rows = F.pad(rows, (0, -count % ROW_MULTIPLE))  # padded with row 0, then dropped
+        logits = tail(hidden.index_select(0, rows))[:count]
+        logp = F.log_softmax(logits.float(), dim=-1)
         total = total - logp.gather(1, local[:, None]).sum()
     return total / max(targets.numel(), 1)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recur.config.options import ModelConfig
+from recur.models import adaptive_loss as adaptive_loss_module
 from recur.models import chunked_loss
 from recur.models.adaptive_loss import adaptive_loss
 from recur.models.chunked_loss import chunked_cross_entropy
@@ -126,3 +127,20 @@ def test_chunked_loss_under_bf16_keeps_the_gradient_of_a_confident_prediction():
     got = torch.autograd.grad(low, bias)[0]
     assert exact[5].item() < -1e-3
     assert got[5].item() == pytest.approx(exact[5].item(), rel=0.15)
+
+
+def test_adaptive_loss_padding_of_cluster_rows_changes_nothing(monkeypatch):
+    decoder = _decoder()
+    hidden = torch.randn(41, 16, requires_grad=True)
+    targets = torch.randint(0, 60, (41,))
+    wrt = [hidden, *decoder.parameters()]
+    results = []
+    for multiple in (1, 64):
+        monkeypatch.setattr(adaptive_loss_module, "ROW_MULTIPLE", multiple)
+        with BF16:
+            loss = adaptive_loss(decoder, hidden, targets)
+        results.append((loss, torch.autograd.grad(loss, wrt)))
+    (plain, plain_grads), (padded, padded_grads) = results
+    torch.testing.assert_close(padded, plain)
+    for g, e in zip(padded_grads, plain_grads):
+        torch.testing.assert_close(g, e)
