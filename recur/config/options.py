@@ -234,8 +234,9 @@ class TrainConfig:
     precision: str = option(
         "auto",
         "training arithmetic: fp32, or bf16 / fp16 autocast (CUDA; fp16 adds loss scaling); "
-        "auto: bf16 matrix products for a GRU/minGRU/minLSTM/LSTM language model on a CPU with "
-        "AMX (the weights and log-softmax stay fp32), else fp32. The run's config records it",
+        "auto: bf16 matrix products for a GRU/minGRU/minLSTM language model, or an LSTM one "
+        "over 1,000+ tokens, on a CPU with AMX (weights, log-softmax in fp32), else fp32. "
+        "The run's config records the choice",
         choices=("auto", "fp32", "bf16", "fp16"),
     )
     seed: int = option(0, "random seed for initialisation, data order and dropout")

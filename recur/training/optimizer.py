@@ -15,9 +15,12 @@ from recur.models.language_model import RecurrentLM
 
 AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # --precision auto's bf16 choice: the cells whose CPU training runs through recur's kernels
-# (kernels/cpu_gru.py, min_scan.py: the recurrence in fp32 under a bf16 autocast), and the LSTM
-# (oneDNN's bf16 LSTM; its word models matched fp32 at equal steps, see docs/experiments.md).
-BF16_CELLS = ("gru", "mingru", "minlstm", "lstm")
+# (kernels/cpu_gru.py, min_scan.py: the recurrence in fp32 under a bf16 autocast), and LSTMs
+# over a word-sized vocabulary (oneDNN's bf16 LSTM, bf16 softmax products: PTB and WikiText-2
+# matched fp32 at equal steps; character and MIDI LSTMs were not measured, see
+# docs/experiments.md).
+BF16_CELLS = ("gru", "mingru", "minlstm")
+BF16_LSTM_VOCAB = 1000
 
 
 def build_optimizer(
@@ -51,13 +54,16 @@ def check_precision(model: torch.nn.Module, device: torch.device, precision: str
 
 def resolve_precision(precision: str, device: torch.device, model=None) -> str:
     """``--precision auto``: bf16 for a language model whose cell is in BF16_CELLS (GRU, minGRU,
-    minLSTM: bf16 products, the state, gates and weights in fp32; LSTM: oneDNN's) on a
+    minLSTM: bf16 products, the state, gates and weights in fp32) or an LSTM over at least
+    BF16_LSTM_VOCAB tokens (oneDNN's bf16 LSTM, the softmax's products in bf16) on a
     CPU whose bf16 products are fast (AMX, the kernels on), else fp32; see docs/experiments.md.
     ``model`` None: the cell is not known yet, and any such language model is assumed."""
     if precision != "auto":
         return precision
-    cell = model.config.cell if isinstance(model, RecurrentLM) else None
-    fits = model is None or cell in BF16_CELLS
+    config = model.config if isinstance(model, RecurrentLM) else None
+    cell = config.cell if config else None
+    words = cell == "lstm" and config is not None and config.vocab_size >= BF16_LSTM_VOCAB
+    fits = model is None or cell in BF16_CELLS or words
     return "bf16" if device.type == "cpu" and fits and onednn.fast_bf16() else "fp32"
 
 

@@ -82,17 +82,21 @@ def test_a_language_model_step_in_bf16_matches_fp32_closely(cell):
     assert relative(got, exact) < 0.05
 
 
-def lm(cell):
-    return build_model(ModelConfig(cell=cell, vocab_size=11, hidden_size=8, embedding_size=4))
+def lm(cell, vocab_size=11):
+    return build_model(
+        ModelConfig(cell=cell, vocab_size=vocab_size, hidden_size=8, embedding_size=4)
+    )
 
 
 def test_auto_is_bf16_only_for_kernel_cells_and_lstms_on_amx_and_never_when_portable(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     monkeypatch.delenv(kernels.PORTABLE, raising=False)
-    for cell in ("gru", "mingru", "minlstm", "lstm"):  # lstm: oneDNN's bf16 LSTM
+    for cell in ("gru", "mingru", "minlstm"):
         assert resolve_precision("auto", CPU, lm(cell)) == "bf16"
+    assert resolve_precision("auto", CPU, lm("lstm")) == "fp32"  # a character-sized vocabulary
+    assert resolve_precision("auto", CPU, lm("lstm", 1000)) == "bf16"  # words: measured
     for cell in ("rnn", "mogrifier"):  # not measured in bf16
-        assert resolve_precision("auto", CPU, lm(cell)) == "fp32"
+        assert resolve_precision("auto", CPU, lm(cell, 1000)) == "fp32"
     assert resolve_precision("auto", torch.device("cuda"), lm("gru")) == "fp32"
     assert resolve_precision("fp32", CPU, lm("gru")) == "fp32"
     assert resolve_precision("bf16", CPU, lm("lstm")) == "bf16"
