@@ -6,7 +6,9 @@ together. ``chunked_cross_entropy`` walks the N rows in chunks of about ``CHUNK_
 each chunk's logits give its loss and, straight away, its gradients (softmax minus one-hot), which
 are accumulated for the backward pass; the chunk's logits are then freed. The products are the
 ones autograd would do (one forward, two backward), so the cost is the same and the numbers agree
-with ``F.cross_entropy`` to rounding (tests/models/test_chunked_loss.py).
+with ``F.cross_entropy`` to rounding (tests/models/test_chunked_loss.py). Under a bf16/fp16
+autocast the logits are made from the autocast dtype's operands, as autocast's ``F.linear``
+makes them, and the gradient products too; the softmax and the sums stay fp32.
 """
 
 from __future__ import annotations
@@ -27,23 +29,28 @@ def chunked_cross_entropy(
     """Mean cross-entropy of ``targets`` (N,) under logits ``hidden @ weight.T + bias``
     (hidden (N, H), weight (V, H)); the same value and gradients as ``F.cross_entropy``."""
     rows = max(chunk_elements // weight.shape[0], 1)
-    autocast = torch.is_autocast_enabled(hidden.device.type)
-    if hidden.shape[0] <= rows or autocast:
+    if hidden.shape[0] <= rows:
         return F.cross_entropy(F.linear(hidden, weight, bias).float(), targets)
+    device = hidden.device.type
+    products = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
     grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (hidden, weight, bias)
     )
-    if not grad:
-        return _ChunkedLoss.forward(None, hidden, weight, bias, targets, rows)
-    return _ChunkedLoss.apply(hidden, weight, bias, targets, rows)
+    with torch.autocast(device, enabled=False):  # the chunks cast their operands themselves
+        if not grad:
+            return _ChunkedLoss.forward(None, hidden, weight, bias, targets, products, rows)
+        return _ChunkedLoss.apply(hidden, weight, bias, targets, products, rows)
 
 
 class _ChunkedLoss(torch.autograd.Function):
     """The loss and its gradients in one chunked pass; backward only scales them."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, targets, rows):
+    def forward(ctx, hidden, weight, bias, targets, products, rows):
         count = hidden.shape[0]
+        dtype = products or weight.dtype  # the products' operands: autocast's, else the weight's
+        low_weight = weight.to(dtype)
+        low_bias = None if bias is None else bias.to(dtype)
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         grads = ctx is not None
         if grads:
@@ -51,8 +58,8 @@ class _ChunkedLoss(torch.autograd.Function):
             grad_weight = torch.zeros_like(weight, dtype=torch.float32)
             grad_bias = None if bias is None else torch.zeros_like(bias, dtype=torch.float32)
         for start in range(0, count, rows):
-            piece, wanted = hidden[start : start + rows], targets[start : start + rows]
-            logits = F.linear(piece, weight, bias).float()  # (rows, V)
+            piece, wanted = hidden[start : start + rows].to(dtype), targets[start : start + rows]
+            logits = F.linear(piece, low_weight, low_bias).float()  # (rows, V)
             norm = torch.logsumexp(logits, dim=-1)
             total += (norm - logits.gather(1, wanted[:, None]).squeeze(1)).sum()
             if not grads:
@@ -61,8 +68,13 @@ class _ChunkedLoss(torch.autograd.Function):
             probs = logits.sub_(norm[:, None]).exp_()
             probs[torch.arange(len(wanted), device=probs.device), wanted] -= 1.0
             probs.div_(count)
-            grad_hidden[start : start + rows] = (probs @ weight.float()).to(hidden.dtype)
-            grad_weight.addmm_(probs.t(), piece.float())
+            if dtype == torch.float32:
+                grad_hidden[start : start + rows] = (probs @ low_weight).to(hidden.dtype)
+                grad_weight.addmm_(probs.t(), piece)
+            else:  # as autocast's backward: low-precision products, summed in fp32
+                low = probs.to(dtype)
+                grad_hidden[start : start + rows] = (low @ low_weight).to(hidden.dtype)
+                grad_weight += low.t() @ piece
             if grad_bias is not None:
                 grad_bias += probs.sum(0)
         if grads:
@@ -81,6 +93,7 @@ class _ChunkedLoss(torch.autograd.Function):
             grad_hidden * grad_output.to(grad_hidden.dtype),
             (grad_weight * grad_output).to(ctx.dtypes[0]),
             scaled_bias,
+            None,
             None,
             None,
         )
