@@ -193,10 +193,13 @@ class StepNet(nn.Module):
         decoder: nn.Module,
         condition_table: Tensor | None = None,
         condition_lookup: Tensor | None = None,
+        first: nn.Module | None = None,
     ):
         super().__init__()
         self.conditioned = condition_table is not None
-        self.register_buffer("input_table", input_table)  # (V, G*H)
+        # (V, G*H); or the embedding (V, E), with ``first`` making layer 0's input products
+        self.register_buffer("input_table", input_table)
+        self.first = Passthrough() if first is None else first
         empty = input_table.new_zeros(0)
         self.register_buffer(
             "condition_table", empty if condition_table is None else condition_table
@@ -208,7 +211,7 @@ class StepNet(nn.Module):
 
     def forward(self, tokens: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         # F.embedding is a plain row gather, several times faster than table[tokens]
-        x = F.embedding(tokens, self.input_table)  # (B, G*H)
+        x = self.first(F.embedding(tokens, self.input_table))  # (B, G*H)
         carried: list[Tensor] = []
         if self.conditioned:
             marks = self.condition_lookup[:, tokens].t()  # (B, C)

@@ -4,7 +4,9 @@ matrix products with little Python around them, optionally in bf16 or int8.
 A single sampling stream is bound by reading the weights once per token, many streams by compute.
 Compared with calling ``nn.LSTM`` on a length-1 sequence this (a) skips oneDNN's one-step call,
 which costs far more than the step's products on CPU, (b) folds the embedding into the first
-layer's input weights (a (V, G*H) table, so layer 0 needs one row lookup instead of a product),
+layer's input weights (a (V, G*H) table, so layer 0 needs one row lookup instead of a product;
+over ``TABLE_ELEMENTS``, a word model's, the embedding row goes through the product instead: the
+table would be G*H/E times the embedding, 67 MB for 10,452 words into a 400-wide LSTM),
 (c) fuses the input and recurrent products of the upper LSTM layers into one product over
 ``[x, h]``, (d) moves the LSTM's tanh gate last, (i, f, o, g), so one sigmoid covers three gates,
 and (e) runs the step as TorchScript (``step_modules.py``), so that ``draw`` samples whole blocks
@@ -38,6 +40,8 @@ PRECISIONS = ("fp32", "bf16", "int8")
 # A product whose weight has fewer elements than this stays fp32 whatever the precision: it sits
 # in the cache anyway, and converting its input costs more than the bytes saved.
 SMALL_PRODUCT = 65_536
+# The largest (V, G*H) input table built: more, and layer 0 multiplies the embedding row instead
+TABLE_ELEMENTS = 1 << 22
 PORTABLE_INT8 = (
     "--precision int8 needs PyTorch's quantized ops, off under --portable: sampling in fp32"
 )
@@ -110,12 +114,20 @@ class Stepper:
             return self._net(model, *cell_steps.build(model, product), precision)
         rnn, slots = model.rnn, self.slots
         w_ih0, b_ih0 = self._weights(rnn, "ih", 0)
-        table = (model.embedding.weight.float() @ w_ih0.t() + b_ih0).contiguous()
+        embedding = model.embedding.weight.float()
+        projected = embedding.shape[0] * w_ih0.shape[0] > TABLE_ELEMENTS
+        first: nn.Module | None = None
+        if projected:  # layer 0's input products made per step from the embedding row
+            bias = b_ih0 + self._weights(rnn, "hh", 0)[1] if self.cell == "lstm" else b_ih0
+            table, first = embedding.contiguous(), steps.Fp32Product(w_ih0, bias)
+        else:
+            table = (embedding @ w_ih0.t() + b_ih0).contiguous()
         layers: list[nn.Module] = []
         for i in range(self.num_layers):
             w_hh, b_hh = self._weights(rnn, "hh", i)
             if i == 0 and self.cell == "lstm":  # both biases add: b_hh joins the input table
-                table += b_hh
+                if not projected:
+                    table += b_hh
                 layers.append(steps.LSTMFirst(build_product(w_hh, None, precision), 0))
             elif self.cell == "lstm":  # one product over [x, h] (B, 2H), both biases
                 w_ih, b_ih = self._weights(rnn, "ih", i)
@@ -132,9 +144,11 @@ class Stepper:
         conditions = (
             model.condition_embedding.weight.float() @ w_ih0.t() if self.conditioned else None
         )
-        return self._net(model, table, layers, conditions, precision)
+        return self._net(model, table, layers, conditions, precision, first)
 
-    def _net(self, model: RecurrentLM, table, layers, conditions, precision: str) -> steps.StepNet:
+    def _net(
+        self, model: RecurrentLM, table, layers, conditions, precision: str, first=None
+    ) -> steps.StepNet:
         """The StepNet over ``layers`` with the model's decoder (and condition rows)."""
         decoder: nn.Module
         if getattr(model, "adaptive", False):
@@ -145,9 +159,9 @@ class Stepper:
             )
             decoder = build_product(weight.float(), bias.float(), precision)
         if conditions is None:
-            return steps.StepNet(table, layers, decoder)
+            return steps.StepNet(table, layers, decoder, first=first)
         lookup = cast(torch.Tensor, model.condition_lookup)
-        return steps.StepNet(table, layers, decoder, conditions, lookup)
+        return steps.StepNet(table, layers, decoder, conditions, lookup, first)
 
     def to_layers(self, state) -> list:
         carried = [state[-1]] if self.conditioned else []

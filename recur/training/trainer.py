@@ -16,6 +16,7 @@ import time
 import torch
 
 from recur.config.options import TrainConfig
+from recur.kernels import allocator
 from recur.runs import checkpoint
 from recur.runs.logbook import Logbook
 from recur.runs.trainer_state import capture, gather_ranks, restore
@@ -147,6 +148,8 @@ class Trainer:
         if self.group.is_main:
             self.validate()
             self.save_last(capture(self, ranks))
+        if self.device.type == "cpu":  # validation's and sampling's freed blocks: not kept
+            allocator.release_freed_memory()
 
     def validate(self) -> None:
         """Score the model (its averaged weights once --average-from has started them)."""

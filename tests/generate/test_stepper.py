@@ -80,3 +80,36 @@ def test_a_build_that_cannot_script_keeps_the_python_step(monkeypatch):
     stepper = Stepper(model)
     assert not stepper.scripted
     assert_stepper_matches(model, torch.randint(0, 13, (2, 5)))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_a_big_vocabulary_steps_from_the_embedding_not_a_table(cell, monkeypatch):
+    """Over TABLE_ELEMENTS the (V, G*H) input table is not built: layer 0's input products
+    come from the embedding row per step, with the same logits and states."""
+    from recur.generate import stepper
+
+    monkeypatch.setattr(stepper, "TABLE_ELEMENTS", 0)  # every table here is bigger
+    torch.manual_seed(0)
+    model = build_model(
+        ModelConfig(cell=cell, vocab_size=13, hidden_size=12, embedding_size=7, num_layers=2)
+    ).eval()
+    assert tuple(Stepper(model).net.input_table.shape) == (13, 7)  # the embedding itself
+    assert_stepper_matches(model, torch.randint(0, 13, (3, 9)))
+
+
+def test_a_conditioned_big_vocabulary_model_steps_like_the_model(monkeypatch):
+    from recur.generate import stepper
+
+    monkeypatch.setattr(stepper, "TABLE_ELEMENTS", 0)
+    torch.manual_seed(0)
+    config = ModelConfig(
+        vocab_size=13,
+        hidden_size=12,
+        embedding_size=7,
+        num_layers=2,
+        condition_ids=[[3, 4]],
+        condition_embedding=True,
+    )
+    model = build_model(config).eval()
+    assert Stepper(model).conditioned
+    assert_stepper_matches(model, torch.randint(0, 13, (3, 9)))

@@ -4,6 +4,7 @@ what the fast path computes."""
 
 import ctypes
 import dataclasses
+import os
 import platform
 import warnings
 
@@ -183,3 +184,24 @@ def test_under_portable_no_kernel_is_ever_called(switch, monkeypatch):
         with pytest.warns(UserWarning, match="int8"):
             stepper = Stepper(wide.eval(), "int8", script=script)
         step_through(stepper, wide, ids)
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+    reason="malloc_trim is glibc's",
+)
+def test_freed_memory_kept_in_the_heap_is_released_between_phases():
+    """Under keep_freed_memory a freed 64 MB block stays resident (the heap keeps it for the
+    next step); release_freed_memory hands its pages back, as training does after validation."""
+    assert allocator.keep_freed_memory() is True
+    block = torch.ones(16 * 2**20)  # 64 MB, every page touched
+    with_block = _resident_mb()
+    del block
+    assert _resident_mb() > with_block - 16  # kept: not returned on free
+    assert allocator.release_freed_memory() is True
+    assert _resident_mb() < with_block - 48

@@ -305,3 +305,15 @@ def test_sliced_validation_is_close_to_one_stream(corpus_file, tmp_path):
     total, _ = sliced_loss(model, ids, streams=8, warmup=64)
     assert abs(total - exact) / count < 0.01  # nats per token
     assert total != exact  # it did slice
+
+
+def test_cpu_training_releases_freed_memory_after_each_validation(
+    corpus_file, tmp_path, monkeypatch
+):
+    from recur.kernels import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "release_freed_memory", lambda: calls.append(1) or True)
+    train_tiny(corpus_file, tmp_path / "run", steps=10)  # validations at steps 5 and 10
+    evals = [r for r in read_metrics(tmp_path / "run") if r["kind"] == "eval"]
+    assert len(calls) == len(evals) == 2
