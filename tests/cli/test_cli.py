@@ -175,7 +175,7 @@ def shown_default(text: str, flag: str) -> str:
         (
             (),
             presets.CHARACTER,
-            {"--num-layers": "2", "--seq-length": "64", "--weight-decay": "0.1"},
+            {"--num-layers": "2", "--seq-length": "64", "--weight-decay": "0.2"},
         ),
         (("--level", "bpe"), presets.TEXT, {"--seq-length": "128", "--weight-decay": "0.01"}),
         (

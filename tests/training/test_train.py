@@ -184,7 +184,7 @@ def test_long_time_budgets_start_deeper_and_wider_unless_given(corpus_file, tmp_
     assert width("short", time="3m") == 256
     saved = json.loads((tmp_path / "short" / "last" / "config.json").read_text())
     assert saved["data"]["seq_length"] == 64
-    assert saved["train"]["weight_decay"] == 0.1
+    assert saved["train"]["weight_decay"] == 0.2
     small.pop("num_layers")  # the depth is a long-budget default too
     width("deep", time="10m", hidden_size=64)
     saved = json.loads((tmp_path / "deep" / "last" / "config.json").read_text())
@@ -215,7 +215,7 @@ def test_a_given_weight_decay_and_word_models_keep_their_own(corpus_file, tmp_pa
             "weight_decay"
         ]
 
-    # plain character runs: 0.1, or 0.4 at 10 minutes (asserted in the test above)
+    # plain character runs: 0.2, or 0.4 at 10 minutes (asserted in the test above)
     assert decay("given", time="3m", weight_decay=0.01) == 0.01
     assert decay("words", time="3m", level="word") == 0.01
 
