@@ -192,7 +192,14 @@ class TrainConfig:
         "--hidden-size, and --lr 4e-3 from 512 wide)",
         choices=("given", "auto"),
     )
-    lr: float = option(6e-3, "peak learning rate of AdamW")
+    optimizer: str = option(
+        "adamw",
+        "adamw (decoupled weight decay on matrices), or sgd: plain SGD as pytorch/examples' word "
+        "model trains (it needs its own --lr, such as 20, and --weight-decay becomes an L2 term "
+        "on matrices, lr x decay per step: keep it 0 or tiny)",
+        choices=("adamw", "sgd"),
+    )
+    lr: float = option(6e-3, "peak learning rate of the optimizer")
     min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")
     warmup_steps: int = option(50, "linear warm-up steps before the decay")
     schedule: str = option(
@@ -206,7 +213,7 @@ class TrainConfig:
     )
     stlr_cut: float = option(0.1, "--schedule stlr: the fraction of the run the rate rises")
     stlr_ratio: float = option(32.0, "--schedule stlr: how many times smaller the lowest rate is")
-    weight_decay: float = option(0.01, "AdamW weight decay on weight matrices")
+    weight_decay: float = option(0.01, "weight decay on weight matrices (see --optimizer)")
     average_from: float = option(
         0.0,
         "validate, sample and save best/ with the mean of the weights after every step from "

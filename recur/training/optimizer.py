@@ -1,6 +1,6 @@
 """The optimizer and the arithmetic of a training step, the same for every kind of run: AdamW
-with weight decay on matrices only (fused), parameter groups that may each take a share of the
-learning rate, and the ``--precision`` autocast + loss scaler."""
+with weight decay on matrices only (fused) or plain SGD, parameter groups that may each take a
+share of the learning rate, and the ``--precision`` autocast + loss scaler."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ BF16_LSTM_VOCAB = 1000
 def build_optimizer(
     model: torch.nn.Module, train: TrainConfig, scales: dict | None = None
 ) -> torch.optim.Optimizer:
-    """AdamW; ``scales`` (parameter name -> factor) gives parameters their own share of the
+    """AdamW, or plain SGD (``--optimizer sgd``); ``scales`` (parameter name -> factor) gives parameters their own share of the
     learning rate (``lr_scale`` of their group: discriminative rates), 1 where absent."""
     named = list({id(p): (n, p) for n, p in model.named_parameters()}.values())
     scales = scales or {}
@@ -38,6 +38,8 @@ def build_optimizer(
             members = [p for p in chosen if (p.dim() >= 2) == kept]
             groups.append({"params": members, "weight_decay": decay, "lr_scale": scale})
     params = [p for _, p in named]
+    if train.optimizer == "sgd":  # no state: nothing to fuse or to save for resume
+        return torch.optim.SGD(groups, lr=train.lr)
     # The fused AdamW updates every parameter in one kernel, several times faster than the
     # per-tensor loop on small models; see docs/experiments.md.
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
