@@ -26,8 +26,9 @@ BF16_LSTM_VOCAB = 1000
 def build_optimizer(
     model: torch.nn.Module, train: TrainConfig, scales: dict | None = None
 ) -> torch.optim.Optimizer:
-    """AdamW, or plain SGD (``--optimizer sgd``); ``scales`` (parameter name -> factor) gives parameters their own share of the
-    learning rate (``lr_scale`` of their group: discriminative rates), 1 where absent."""
+    """AdamW, or plain SGD (``--optimizer sgd``); ``scales`` (parameter name -> factor) gives
+    parameters their own share of the learning rate (``lr_scale`` of their group:
+    discriminative rates), 1 where absent."""
     named = list({id(p): (n, p) for n, p in model.named_parameters()}.values())
     scales = scales or {}
     groups = []
