@@ -23,13 +23,6 @@ import torch.nn.functional as F
 CHUNK_ELEMENTS = 1 << 22  # logits per chunk (16 MB in fp32); smaller losses take F.cross_entropy
 
 
-def products_dtype(device_type: str) -> torch.dtype | None:
-    """The autocast dtype on ``device_type`` (bf16 under ``--precision bf16``), None outside one."""
-    if not torch.is_autocast_enabled(device_type):
-        return None
-    return torch.get_autocast_dtype(device_type)
-
-
 def chunked_cross_entropy(
     hidden: torch.Tensor,
     weight: torch.Tensor,
@@ -41,13 +34,14 @@ def chunked_cross_entropy(
     (hidden (N, H), weight (V, H)); the same value and gradients as ``F.cross_entropy`` (to bf16
     rounding of the products under a bf16 autocast)."""
     rows = max(chunk_elements // weight.shape[0], 1)
-    low = products_dtype(hidden.device.type)
+    device = hidden.device.type  # the autocast's dtype (bf16 under --precision bf16), or None
+    low = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
     if low not in (None, torch.bfloat16) or (hidden.shape[0] <= rows and low is None):
         return F.cross_entropy(F.linear(hidden, weight, bias).float(), targets)
     grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (hidden, weight, bias)
     )
-    with torch.autocast(hidden.device.type, enabled=False):  # the dtypes are chosen here
+    with torch.autocast(device, enabled=False):  # the dtypes are chosen here
         if not grad:
             return _ChunkedLoss.forward(None, hidden, weight, bias, targets, low, rows)
         return _ChunkedLoss.apply(hidden, weight, bias, targets, low, rows)

@@ -42,6 +42,9 @@ def test_chunked_loss_under_bf16_agrees_with_fp32_and_uses_bf16_products(monkeyp
         low = chunked_cross_entropy(hidden, weight, bias, targets, chunk_elements=6 * 300)
     got = torch.autograd.grad(low * 3.0, wrt)
     assert seen == [torch.bfloat16] * 7
+    with BF16:  # autocast's own whole-logits loss: the same bf16 logits
+        whole = F.cross_entropy(real(hidden, weight, bias).float(), targets)
+    assert low.item() == pytest.approx(whole.item(), rel=1e-4, abs=1e-4)
     assert low.dtype == torch.float32 and low.item() != full.item()
     assert low.item() == pytest.approx(full.item(), rel=5e-3)
     for g, e in zip(got, expected):

@@ -62,26 +62,3 @@ def test_word_model_loss_is_chunked_and_unchanged(monkeypatch):
     torch.testing.assert_close(chunked_loss_value, full_loss, rtol=1e-5, atol=1e-6)
     for g, e in zip(chunked, full):
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-6)
-
-
-def test_chunked_loss_under_bf16_autocast_is_chunked_and_matches_autocast(monkeypatch):
-    """Under a CPU bf16 autocast the loss is still chunked (it used to fall back to the whole
-    logits) and agrees with autocast's F.cross_entropy to bf16 rounding."""
-    hidden, weight, b, targets = _inputs()
-    wrt = [hidden, weight, b]
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        full = F.cross_entropy(F.linear(hidden, weight, b).float(), targets)
-    expected = torch.autograd.grad(full, wrt)
-    calls = []
-    real = chunked_loss._ChunkedLoss.apply
-    monkeypatch.setattr(chunked_loss._ChunkedLoss, "apply", lambda *a: calls.append(a) or real(*a))
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        chunked = chunked_cross_entropy(hidden, weight, b, targets, chunk_elements=250)
-    got = torch.autograd.grad(chunked, wrt)
-    assert calls and calls[0][-2] == torch.bfloat16  # chunked, with bf16 products
-    torch.testing.assert_close(chunked, full, rtol=1e-4, atol=1e-4)  # the same bf16 logits
-    for g, e in zip(got, expected):
-        assert g.dtype == e.dtype
-        torch.testing.assert_close(g, e, rtol=2e-2, atol=2e-2)
-    fp32 = chunked_cross_entropy(hidden, weight, b, targets, chunk_elements=250)
-    assert (chunked - fp32).abs().item() > 1e-6  # really bf16 products, not fp32 ones
