@@ -115,19 +115,17 @@ class Stepper:
         rnn, slots = model.rnn, self.slots
         w_ih0, b_ih0 = self._weights(rnn, "ih", 0)
         embedding = model.embedding.weight.float()
-        projected = embedding.shape[0] * w_ih0.shape[0] > TABLE_ELEMENTS
+        # an LSTM's two layer-0 biases add: b_hh joins the input side (the table or the product)
+        bias = b_ih0 + self._weights(rnn, "hh", 0)[1] if self.cell == "lstm" else b_ih0
         first: nn.Module | None = None
-        if projected:  # layer 0's input products made per step from the embedding row
-            bias = b_ih0 + self._weights(rnn, "hh", 0)[1] if self.cell == "lstm" else b_ih0
+        if embedding.shape[0] * w_ih0.shape[0] > TABLE_ELEMENTS:  # products per step instead
             table, first = embedding.contiguous(), steps.Fp32Product(w_ih0, bias)
         else:
-            table = (embedding @ w_ih0.t() + b_ih0).contiguous()
+            table = (embedding @ w_ih0.t() + bias).contiguous()
         layers: list[nn.Module] = []
         for i in range(self.num_layers):
             w_hh, b_hh = self._weights(rnn, "hh", i)
-            if i == 0 and self.cell == "lstm":  # both biases add: b_hh joins the input table
-                if not projected:
-                    table += b_hh
+            if i == 0 and self.cell == "lstm":  # its recurrent bias is in the input side
                 layers.append(steps.LSTMFirst(build_product(w_hh, None, precision), 0))
             elif self.cell == "lstm":  # one product over [x, h] (B, 2H), both biases
                 w_ih, b_ih = self._weights(rnn, "ih", i)
