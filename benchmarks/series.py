@@ -71,6 +71,15 @@ def export(name: str, folder: Path) -> dict:
 
         values = [float(v) for v in load_airline()]
         season = 12
+    elif name in ("lynx", "shampoo"):  # aeon's other two: checks of generality, never tuned on
+        import warnings
+
+        from aeon.datasets import load_lynx, load_shampoo_sales
+
+        with warnings.catch_warnings():  # aeon deprecates both loaders (still shipped in 1.x)
+            warnings.simplefilter("ignore", FutureWarning)
+            loaded = load_lynx() if name == "lynx" else load_shampoo_sales()
+        values, season = [float(v) for v in loaded], 1
     elif name in ("nile", "sunspots"):  # annual: checks of generality, never tuned on
         import statsmodels.api as sm
 

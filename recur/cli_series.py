@@ -1,11 +1,16 @@
 """The command line of numeric-sequence runs: the flags ``recur predict`` and ``recur evaluate``
-take for them (--anomalies, --horizon, --plot), and what those commands print for a series run.
-Torch-free at import: ``add_command`` runs for every --help."""
+take for them (--anomalies, --horizon, --plot, --uncalibrated), and what those commands print
+for a series run. Torch-free at import: ``add_command`` runs for every --help."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+UNCALIBRATED = (
+    "forecasting runs: quantiles from the network's own spread, without the interval factors "
+    "--calibrate stored in the run (config.json's series interval_scale, horizon_scales)"
+)
 
 
 def add_command(commands) -> None:
@@ -23,7 +28,9 @@ def add_command(commands) -> None:
     predict.add_argument(
         "--plot", metavar="PNG", help="forecasting runs: draw history, forecast and interval"
     )
+    predict.add_argument("--uncalibrated", action="store_true", help=UNCALIBRATED)
     evaluate = commands.choices["evaluate"].add_argument_group("numeric-sequence runs")
+    evaluate.add_argument("--uncalibrated", action="store_true", help=UNCALIBRATED)
     evaluate.add_argument(
         "--plot",
         metavar="PNG",
@@ -39,6 +46,8 @@ def run(args) -> None:  # pragma: no cover - no command of its own
 def evaluate(model, args) -> None:
     from recur.series.report import format_report
 
+    if args.uncalibrated:
+        model.uncalibrated()
     plot = args.plot or (model.path.parent / "forecast.png")
     report = model.evaluate(args.file, plot=plot if model.task == "forecast" else None)
     if args.json:
@@ -50,6 +59,8 @@ def evaluate(model, args) -> None:
 
 
 def predict(model, args) -> None:
+    if args.uncalibrated:
+        model.uncalibrated()
     result = model.predict_file(
         args.file, args.out, anomalies=args.anomalies, horizon=args.horizon, plot=args.plot
     )

@@ -111,6 +111,10 @@ def forecast_report(model, data: SeriesSet, series, scaler, seed: int = 0) -> tu
     report: dict = {k: float(np.mean(v)) if v else float("nan") for k, v in rows.items()}
     report["series"] = len(drawn)
     report["horizon"] = horizon
+    report["calibration"] = {
+        "interval_scale": float(series.interval_scale),
+        "horizon_scales": [float(f) for f in series.horizon_scales],
+    }
     report["baselines"] = {
         "seasonal_naive": {k: float(np.mean(v)) for k, v in naive.items() if v},
         "exponential_smoothing": {k: float(np.mean(v)) for k, v in smooth.items() if v},
@@ -181,7 +185,7 @@ def format_report(report: dict, task: str, where: str) -> str:
         return line
     naive = report["baselines"].get("seasonal_naive", {})
     smooth = report["baselines"].get("exponential_smoothing", {})
-    return (
+    return calibration_line(report.get("calibration")) + (
         f"{where} (last {report['horizon']} steps of {report['series']} series): MASE "
         f"{report['mase']:.3f}, sMAPE {report['smape']:.2f}%, CRPS {report['crps']:.4g}, 80% "
         f"interval coverage {report['coverage_80']:.2f} ({report['coverage_80_rolling']:.2f} "
@@ -189,6 +193,19 @@ def format_report(report: dict, task: str, where: str) -> str:
         f"{naive.get('mase', float('nan')):.3f}, exponential smoothing MASE "
         f"{smooth.get('mase', float('nan')):.3f}"
     )
+
+
+def calibration_line(calibration: dict | None) -> str:
+    """What the 80% intervals were drawn with: the calibrated factors, or the network's own
+    spread (an uncalibrated run, or ``--uncalibrated``)."""
+    if not calibration:
+        return ""
+    factors = calibration["horizon_scales"] or [calibration["interval_scale"]]
+    if factors == [1.0]:
+        return "80% intervals: the network's own spread (not calibrated)\n"
+    low, high = min(factors), max(factors)
+    spread = f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f} by step ahead"
+    return f"80% intervals: the network's spread x {spread} (calibrated; --uncalibrated: its own)\n"
 
 
 def calibrate(model, data: SeriesSet, series, scaler, seed: int = 0, recency: bool = True):

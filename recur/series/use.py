@@ -58,6 +58,12 @@ class SeriesModel:
     def task(self) -> str:
         return self.series.task
 
+    def uncalibrated(self) -> SeriesModel:
+        """Forecast with the network's own spread: the factors ``--calibrate`` stored in
+        config.json are set aside (for this object only; the run is not changed)."""
+        self.series.interval_scale, self.series.horizon_scales = 1.0, []
+        return self
+
     def read(self, path, need_target: bool = False) -> SeriesSet:
         """Sequences of a file laid out as the run's training data."""
         data = from_dict(DataConfig, {"paths": [str(path)]})
