@@ -1,6 +1,7 @@
 """The numeric-sequence acceptance runs: export the datasets that ship inside installed packages
-(the parabolas corpus; GunPoint and ItalyPowerDemand from aeon; airline from aeon; co2, elnino,
-and nile and sunspots (annual: checks of generality, never tuned on) from statsmodels) to CSV
+(the parabolas corpus; GunPoint and ItalyPowerDemand from aeon; airline, and lynx and shampoo
+(checks of generality, never tuned on) from aeon; co2, elnino, and nile and sunspots (annual:
+checks of generality, never tuned on) from statsmodels) to CSV
 files in a temporary folder, train on each with ``recur train ... --time`` (or ``--steps``),
 evaluate on the held-out part with ``recur evaluate --json``, and write the table into
 docs/benchmarks.md (its "Numeric sequences" section), each figure beside the issue's bar.
