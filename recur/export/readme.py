@@ -60,7 +60,11 @@ tokenizer.json), their step-to-step changes (`series.differences`), `series.fram
 by side. forecast: feed each step's lagged values (`series.lags`), the position in the season
 (sin, cos) and the covariates, in a window standardised by its own history; take each next
 value's distribution (mean, scale, and degrees of freedom for a Student-t) and the new state;
-draw a value, feed it back. `recur.series.forecast.sample_paths` is the reference loop.
+draw a value, feed it back. `recur.series.forecast.sample_paths` is the reference loop. Then
+spread the paths around their median by the calibrated factors before taking quantiles
+(`series.horizon_scales`, one per step ahead, the last one for later steps; `series.interval_scale`
+where that is empty; `recur.series.forecast.widen`): the network's own spread can be several
+times too wide.
 """
 
 
