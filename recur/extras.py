@@ -3,7 +3,8 @@
 The music extra (pretty_midi, music21) and the classify extra (scikit-learn, which brings scipy) are
 not needed to train or sample a text language model, so they are only imported by the functions
 that use them, through ``require``: a missing extra is a one-line ``RecurError`` naming it.
-matplotlib is always installed but slow to import, so ``pyplot`` loads it only to draw a figure.
+matplotlib is always installed but slow to import (and about 30 MB resident), so ``pyplot`` and
+``figure`` load it only to draw a figure: a training run imports it after its last step.
 """
 
 from __future__ import annotations
@@ -42,3 +43,8 @@ def pyplot() -> ModuleType:
     """matplotlib.pyplot drawing to files (the Agg backend: no display is needed)."""
     importlib.import_module("matplotlib").use("Agg")
     return importlib.import_module("matplotlib.pyplot")
+
+
+def figure(**options):
+    """A matplotlib ``Figure`` (no pyplot: no GUI backend, no global figure list)."""
+    return importlib.import_module("matplotlib.figure").Figure(**options)

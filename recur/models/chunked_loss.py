@@ -69,6 +69,7 @@ class _ChunkedLoss(torch.autograd.Function):
             picked = logp.gather(1, wanted[:, None]).squeeze(1)
             total -= picked.sum()
             if not grads:
+                del logp  # freed before the next chunk's logits, which then reuse its block
                 continue
             # d(mean loss)/d(logits) = (softmax - one_hot) / N, made in place in logp; the
             # 1 / N scales the products' small outputs instead of the (rows, V) probabilities
@@ -87,6 +88,7 @@ class _ChunkedLoss(torch.autograd.Function):
                 grad_weight.add_(probs.t() @ piece, alpha=scale)
             if grad_bias is not None:
                 grad_bias.add_(probs.sum(0, dtype=torch.float32), alpha=scale)
+            del logp, probs  # as above: one chunk's (rows, V) blocks alive at a time, not two
         if grads:
             ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
             ctx.has_bias = bias is not None

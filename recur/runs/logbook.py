@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from matplotlib.figure import Figure
 from tqdm import tqdm
+
+from recur import extras
 
 
 class Logbook:
@@ -105,7 +106,7 @@ def plot_losses(run_dir) -> Path | None:
     valid = [(r["tokens"], r["val_loss"]) for r in records if r.get("kind") == "eval"]
     if not train and not valid:
         return None
-    figure = Figure(figsize=(7, 4))  # no pyplot: no GUI backend, no global figure list
+    figure = extras.figure(figsize=(7, 4))
     axes = figure.subplots()
     for points, label in ((train, "training"), (valid, "validation")):
         if points:

@@ -1,6 +1,8 @@
 """The chunked cross-entropy equals F.cross_entropy, value and gradients, and a word model's
 training loss goes through it without ever forming all the logits."""
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 
@@ -62,3 +64,25 @@ def test_word_model_loss_is_chunked_and_unchanged(monkeypatch):
     torch.testing.assert_close(chunked_loss_value, full_loss, rtol=1e-5, atol=1e-6)
     for g, e in zip(chunked, full):
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-6)
+
+
+def test_one_chunk_of_log_probabilities_is_alive_at_a_time(monkeypatch):
+    """Each chunk's (rows, V) blocks are freed before the next chunk's logits are formed (the
+    next chunk then reuses them: a CPU heap that keeps freed blocks does not grow by a chunk),
+    with and without gradients, in fp32 and under a bf16 autocast."""
+    alive, real = [], torch.log_softmax
+
+    def log_softmax(*args, **kwargs):
+        alive.append(sum(ref() is not None for ref in made))
+        out = real(*args, **kwargs)
+        made.append(weakref.ref(out))
+        return out
+
+    monkeypatch.setattr(torch, "log_softmax", log_softmax)
+    for grad, autocast in ((True, False), (False, False), (True, True)):
+        made, alive[:] = [], []
+        hidden, weight, b, targets = _inputs()
+        with torch.set_grad_enabled(grad), torch.autocast("cpu", enabled=autocast):
+            loss = chunked_cross_entropy(hidden, weight, b, targets, chunk_elements=250)
+        assert len(alive) == 8 and alive == [0] * 8, (grad, autocast, alive)
+        assert torch.isfinite(loss)
