@@ -82,6 +82,11 @@ class ModelConfig:
     tie_weights: bool = option(
         True, "share embedding and decoder weights when embedding_size == hidden_size"
     )
+    embedding_init_range: float = option(
+        0.0,
+        "start the embedding uniform in plus or minus this (AWD-LSTM and pytorch/examples: "
+        "0.1); 0: PyTorch's N(0, 1)",
+    )
     adaptive_softmax: str = option(
         "auto",
         "cut the output layer into frequency clusters at these "

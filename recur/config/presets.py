@@ -47,7 +47,9 @@ CONDITIONAL_DEFAULTS: dict = {"condition_every_line": True, "condition_embedding
 # Word-level text (--level word, no condition column): AWD-LSTM's recipe (Merity et al. 2018), a
 # tied LSTM with locked dropout and weight drop, scaled from the paper's 3x1150 model and hundreds
 # of epochs to the few epochs of a 10-minute CPU budget, where lighter dropout won and averaged
-# weights did not help; see docs/experiments.md, "The word preset".
+# weights did not help; see docs/experiments.md, "The word preset". The tied embedding starts
+# uniform in +-0.25: from N(0, 1) AdamW's small steps barely move it within such a budget (see
+# "The word embedding's starting range").
 WORD_DEFAULTS: dict = {
     "cell": "lstm",
     "num_layers": 2,
@@ -57,6 +59,7 @@ WORD_DEFAULTS: dict = {
     "dropout": 0.25,
     "locked_dropout": True,
     "weight_drop": 0.1,
+    "embedding_init_range": 0.25,
     "batch_size": 32,
     "seq_length": 35,
     "lr": 3e-3,

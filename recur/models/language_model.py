@@ -78,6 +78,9 @@ class RecurrentLM(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        if config.embedding_init_range:  # AWD-LSTM's start for a tied embedding, not N(0, 1)
+            bound = config.embedding_init_range
+            nn.init.uniform_(self.embedding.weight, -bound, bound)
         self.rnn = build_rnn(config, config.embedding_size, config.num_layers, config.dropout)
         self.dropout = nn.Dropout(config.dropout)
         self.conditioned = bool(config.condition_embedding and config.condition_ids)

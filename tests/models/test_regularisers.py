@@ -4,6 +4,8 @@ import pytest
 import torch
 from torch import nn
 
+from recur.config.options import ModelConfig
+from recur.models.language_model import RecurrentLM
 from recur.models.regularisers import (
     activation_penalty,
     drop_connect,
@@ -129,3 +131,15 @@ def test_run_layers_weight_drop_reaches_every_layer():
     assert not torch.allclose(plain[:, -1], dropped[:, -1])
     dropped.sum().backward()
     assert rnn.weight_hh_l1.grad is not None and rnn.weight_hh_l1.grad.abs().sum() > 0
+
+
+def test_embedding_init_range_bounds_the_embedding_and_its_tied_decoder():
+    config = ModelConfig(
+        cell="lstm", vocab_size=500, hidden_size=32, embedding_size=32, embedding_init_range=0.1
+    )
+    model = RecurrentLM(config)
+    weight = model.embedding.weight
+    assert weight.abs().max() <= 0.1 and weight.std() > 0.05  # uniform in (-0.1, 0.1): std 0.058
+    assert model.decoder.weight is weight
+    default = RecurrentLM(ModelConfig(cell="lstm", vocab_size=500, hidden_size=32))
+    assert default.embedding.weight.std() > 0.9  # 0 keeps PyTorch's N(0, 1)
