@@ -157,6 +157,11 @@ class DataConfig:
         "fraction held out for validation: the end of a text, or "
         "a seeded random share of the documents",
     )
+    validation_file: str | None = option(
+        None,
+        "plain text: validate on this file (e.g. WikiText's valid.txt) and train on all of the "
+        "training text, instead of holding out --val-fraction of it",
+    )
     batch_size: int = option(32, "parallel token streams per batch (B)")
     seq_length: int = option(128, "steps of truncated backpropagation through time per chunk (T)")
     midi: bool = option(

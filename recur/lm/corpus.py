@@ -9,7 +9,7 @@ blocks) become framed documents, with their conditions.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from recur.config.options import DataConfig
 from recur.data.document_cache import CachedDocuments, cached_documents
 from recur.data.documents import fingerprint, read_documents, resolve_mode, split_names
 from recur.data.pieces import is_music, prepare_midi
-from recur.data.readers import collect_files, load_text
+from recur.data.readers import collect_files, load_text, read_texts
 from recur.data.streams import frame_documents, split_documents, split_text
 from recur.data.text_cache import cached_text
 from recur.data.token_cache import build_cache
@@ -48,6 +48,7 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
     levels are tokenized in memory. Sets ``data.documents`` to the resolved mode.
     """
     if is_music(data):
+        _plain_text_only(data, "MIDI pieces")
         return Corpus(**prepare_midi(data, tokenizer))
     data.documents = (
         resolve_mode(data, collect_files(data.paths, data.glob))
@@ -55,10 +56,13 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
         else ("none" if data.documents == "auto" else data.documents)
     )
     if data.documents != "none":
+        _plain_text_only(data, f"documents (--documents {data.documents})")
         if data.paths and cache_dir is not None:  # a training run: ids on disk, built once
             fitted, train_ids, val_ids, info = cached_documents(data, tokenizer)
             return Corpus(fitted, train_ids, val_ids, info.val_characters, documents=info)
         return prepare_documents(data, tokenizer)
+    if data.validation_file:
+        return with_validation_file(data, tokenizer, cache_dir)
     if data.level == "char" and data.paths and cache_dir is not None:
         fitted, train_ids, val_ids = build_cache(
             data.paths, data.glob, data.encoding, data.val_fraction, cache_dir
@@ -79,6 +83,30 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
     val_ids = tokenizer.encode_array(val_text)
     val_characters = len(val_text) - len(tokenizer.decode(val_ids[:1].tolist()))
     return Corpus(tokenizer, tokenizer.encode_array(train_text), val_ids, val_characters)
+
+
+def with_validation_file(data: DataConfig, tokenizer, cache_dir: Path | None) -> Corpus:
+    """All of the training text trains; ``data.validation_file`` (read whole, encoded with the
+    training text's tokenizer) validates, as pytorch/examples and AWD-LSTM use valid.txt."""
+    if not Path(data.validation_file).is_file():
+        raise RecurError(
+            f"--validation-file {data.validation_file}: no such file; give a text file"
+        )
+    text = read_texts([data.validation_file], "*", data.encoding)  # first: fail before caching
+    whole = prepare_corpus(
+        replace(data, validation_file=None, val_fraction=0.0), tokenizer, cache_dir
+    )
+    val_ids = whole.tokenizer.encode_array(text)
+    val_characters = len(text) - len(whole.tokenizer.decode(val_ids[:1].tolist()))
+    return Corpus(whole.tokenizer, whole.train_ids, val_ids, val_characters)
+
+
+def _plain_text_only(data: DataConfig, what: str) -> None:
+    if data.validation_file:
+        raise RecurError(
+            f"--validation-file works with plain text, not {what}: leave it out and hold out "
+            "--val-fraction instead"
+        )
 
 
 def prepare_documents(data: DataConfig, tokenizer=None) -> Corpus:

@@ -41,6 +41,8 @@ def fit(
     started = time.perf_counter()
     corpus = _prepare_in_turn(group, data, tokenizer, run_dir)
     prepared_in = time.perf_counter() - started
+    if data.validation_file and len(corpus.val_ids) < 2:
+        raise RecurError(f"--validation-file {data.validation_file}: it holds fewer than 2 tokens")
     if data.val_fraction > 0 and len(corpus.val_ids) < 2:
         raise RecurError("the validation slice is too small: add text or raise --val-fraction")
     model.vocab_size = corpus.tokenizer.vocab_size
@@ -91,10 +93,11 @@ def _prepare_in_turn(group: Group, data: DataConfig, tokenizer, run_dir: Path) -
 def _summary(trainer: Trainer, task: LanguageModelTask, resume) -> None:
     corpus, say = task.corpus, trainer.log.say
     config = task.model_config
+    source = f" (from {task.data.validation_file})" if task.data.validation_file else ""
     say(
         f"{'resuming' if resume else 'training'} {trainer.run_dir}: "
-        f"{len(corpus.train_ids):,} training and {len(corpus.val_ids):,} validation tokens, "
-        f"vocabulary {corpus.tokenizer.vocab_size}"
+        f"{len(corpus.train_ids):,} training and {len(corpus.val_ids):,} validation tokens"
+        f"{source}, vocabulary {corpus.tokenizer.vocab_size}"
     )
     if isinstance(corpus.tokenizer, WordTokenizer):
         say(corpus.tokenizer.describe())
