@@ -5,10 +5,11 @@ word_language_model recipe, both trained in this process, on Penn Treebank and W
     python -m benchmarks.words --budget 30s       # a short rehearsal
     python -m benchmarks.words --dry-run          # a few steps on a tiny corpus (the test suite)
 
-Both recipes see the same tokens: recur trains on train.txt (``--level word``; the corpora are
-already tokenized, so ``--split-punctuation auto`` splits them at spaces only; the end of train.txt
-held out for validation, as ``recur train`` does), and the peer is trained on the ids of that run's
-tokenizer, with the same held-out slice deciding its learning-rate annealing. Both are scored by
+Both recipes see the same tokens: recur trains on all of train.txt (``--level word``; the corpora
+are already tokenized, so ``--split-punctuation auto`` splits them at spaces only) and validates on
+valid.txt (``--validation-file``, so its vocabulary is the corpus's own), and the peer is trained on
+the ids of that run's tokenizer, with valid.txt deciding its learning-rate annealing, as
+pytorch/examples does. Both are scored by
 the same function (recur's one-stream ``stream_loss``) on valid.txt and test.txt, and both budgets
 count training time only. The peer, written here from its description: a 2x200 tied LSTM, dropout
 0.2, weights uniform in +-0.1, plain SGD at lr 20 divided by 4 when validation (at each epoch's
@@ -123,14 +124,19 @@ def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
 
 def run_corpus(name: str, files: dict, budget: str, threads: int, out: Path, dry: bool) -> list:
     """Both rows of one corpus: recur's word preset, then the peer on the same ids and budget."""
-    options = dict(level="word", threads=threads, samples=0, seed=0)
+    options = dict(level="word", threads=threads, samples=0, seed=0, validation_file=files["valid"])
     options.update(DRY_RECUR if dry else {"time": budget})
     model = recur.train(files["train"], out=str(out / name), quiet=True, **options)
     tokenizer, scored = model.bundle.tokenizer, {k: v for k, v in files.items() if k != "train"}
     rows = [
         {"corpus": name, "recipe": "recur", **perplexities(model.bundle.model, tokenizer, scored)}
     ]
-    data = DataConfig(paths=[files["train"]], level="word", split_punctuation=False)
+    data = DataConfig(
+        paths=[files["train"]],
+        level="word",
+        split_punctuation=False,
+        validation_file=files["valid"],
+    )
     corpus = prepare_corpus(data, tokenizer)  # the run's own split, the run's own ids
     torch.set_num_threads(threads)
     peer = {**PEER, **(DRY_PEER if dry else {})}

@@ -11,8 +11,11 @@ from benchmarks import words
 def test_the_dry_run_scores_both_recipes(tmp_path):
     rows = words.main(["--dry-run", "--threads", "1", "--out", str(tmp_path)])
     assert [row["recipe"] for row in rows] == ["recur", "peer"]
-    for row in rows:
-        assert 1 < row["valid"] < 40 and 1 < row["test"] < 40  # the vocabulary has ~17 ids
+    recur_row, peer_row = rows
+    # the vocabulary has ~17 ids: recur's 3 AdamW steps stay near uniform, the peer's 3 SGD
+    # steps at lr 20 may overshoot it, but neither diverges
+    assert 1 < recur_row["valid"] < 25 and 1 < recur_row["test"] < 25
+    assert 1 < peer_row["valid"] < 80 and 1 < peer_row["test"] < 80
     assert "| dry | pytorch/examples" in words.table(rows, "10m", 2)
 
 
