@@ -88,11 +88,10 @@ def prepare_corpus(data: DataConfig, tokenizer=None, cache_dir: Path | None = No
 def with_validation_file(data: DataConfig, tokenizer, cache_dir: Path | None) -> Corpus:
     """All of the training text trains; ``data.validation_file`` (read whole, encoded with the
     training text's tokenizer) validates, as pytorch/examples and AWD-LSTM use valid.txt."""
-    if not Path(data.validation_file).is_file():
-        raise RecurError(
-            f"--validation-file {data.validation_file}: no such file; give a text file"
-        )
-    text = read_texts([data.validation_file], "*", data.encoding)  # first: fail before caching
+    path = str(data.validation_file)
+    if not Path(path).is_file():
+        raise RecurError(f"--validation-file {path}: no such file; give a text file")
+    text = read_texts([path], "*", data.encoding)  # first: fail before caching
     whole = prepare_corpus(
         replace(data, validation_file=None, val_fraction=0.0), tokenizer, cache_dir
     )
