@@ -144,8 +144,9 @@ PRESETS: dict[str, dict] = {
 DEFAULT_BUDGET = "5m"
 
 # Model options added after runs were saved with them missing: the value that reproduces those runs
-# (a saved model config without "adaptive_softmax" had a full softmax, whatever its vocabulary).
-SAVED_MODEL_FALLBACKS = {"adaptive_softmax": "none"}
+# (a saved model config without "adaptive_softmax" had a full softmax, whatever its vocabulary;
+# one without "adaptive_input" had an untied full embedding beside its adaptive softmax).
+SAVED_MODEL_FALLBACKS = {"adaptive_softmax": "none", "adaptive_input": False}
 
 
 def saved_model_config(values: dict) -> ModelConfig:
