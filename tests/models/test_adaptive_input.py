@@ -111,3 +111,14 @@ def test_a_run_saved_before_the_option_loads_untied(tmp_path):
     loaded = checkpoint.load(tmp_path / "tied").model
     assert isinstance(loaded.decoder, TiedAdaptiveSoftmax)
     assert torch.equal(model(ids)[0], loaded(ids)[0])
+
+
+def test_a_classifier_copies_the_full_table_of_an_adaptive_input():
+    from recur.config.options import ClassifierConfig
+    from recur.models.classifier import build_classifier, load_encoder
+
+    lm = tied()
+    classifier = build_classifier(lm.config, ClassifierConfig(classes=["a", "b"]))
+    assert "embedding.weight" in load_encoder(classifier, lm)
+    with torch.no_grad():
+        torch.testing.assert_close(classifier.embedding.weight, lm.embedding.weight)
