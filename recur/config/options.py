@@ -101,6 +101,11 @@ class ModelConfig:
         "embedding into the softmax's frequency clusters, narrower for rarer words, and share "
         "them with it (Baevski & Auli 2019); false: a full embedding, not tied",
     )
+    adaptive_div_value: float = option(
+        4.0,
+        "the adaptive softmax's (and adaptive input's) clusters: each tail cluster this many "
+        "times narrower than the one before",
+    )
     condition_embedding: bool = option(
         False,
         "conditional models: also add a learned vector for "

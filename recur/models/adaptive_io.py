@@ -52,10 +52,6 @@ def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
     return cutoffs
 
 
-# Each tail cluster is this many times narrower than the one before (PyTorch's default).
-DIV_VALUE = 4.0
-
-
 def shares_clusters(config: ModelConfig, cutoffs: list[int]) -> bool:
     """Whether the embedding is split into the softmax's clusters and shared with it."""
     return bool(
@@ -70,7 +66,9 @@ def input_embedding(config: ModelConfig, cutoffs: list[int]) -> nn.Embedding | A
     """The model's embedding: an ``AdaptiveInput`` when it shares the softmax's clusters."""
     embedding: nn.Embedding | AdaptiveInput
     if shares_clusters(config, cutoffs):
-        embedding = AdaptiveInput(config.vocab_size, config.embedding_size, cutoffs, DIV_VALUE)
+        embedding = AdaptiveInput(
+            config.vocab_size, config.embedding_size, cutoffs, config.adaptive_div_value
+        )
         if config.embedding_init_range:
             embedding.init_uniform(config.embedding_init_range)
         return embedding
@@ -84,10 +82,10 @@ def input_embedding(config: ModelConfig, cutoffs: list[int]) -> nn.Embedding | A
 def output_layer(config: ModelConfig, cutoffs: list[int], embedding: nn.Module) -> nn.Module:
     """A linear decoder, an adaptive softmax, or one sharing ``embedding``'s clusters."""
     if isinstance(embedding, AdaptiveInput):
-        return TiedAdaptiveSoftmax(embedding, DIV_VALUE)
+        return TiedAdaptiveSoftmax(embedding, config.adaptive_div_value)
     if cutoffs:
         return nn.AdaptiveLogSoftmaxWithLoss(
-            config.hidden_size, config.vocab_size, cutoffs, div_value=DIV_VALUE
+            config.hidden_size, config.vocab_size, cutoffs, div_value=config.adaptive_div_value
         )
     return nn.Linear(config.hidden_size, config.vocab_size)
 

@@ -122,3 +122,17 @@ def test_a_classifier_copies_the_full_table_of_an_adaptive_input():
     assert "embedding.weight" in load_encoder(classifier, lm)
     with torch.no_grad():
         torch.testing.assert_close(classifier.embedding.weight, lm.embedding.weight)
+
+
+def test_the_div_value_narrows_the_clusters_on_both_ends():
+    model = tied(adaptive_div_value=2.0)
+    widths = [table.weight.shape[1] for table in model.embedding.tables]
+    assert widths == [16, 8, 4] and model.decoder.div_value == 2.0
+    ids, targets = torch.randint(0, VOCAB, (2, 5)), torch.randint(0, VOCAB, (2, 5))
+    logits, _ = model(ids)
+    loss, _ = model(ids, targets=targets)
+    torch.testing.assert_close(
+        loss, F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
+    )
+    untied = tied(adaptive_div_value=2.0, adaptive_input=False)
+    assert untied.decoder.tail[1][0].out_features == 4  # PyTorch's module: 16 / 2**2
