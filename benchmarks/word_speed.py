@@ -7,7 +7,9 @@ line: tokens/s over ``--steps`` timed training steps (after two untimed ones) of
 on the text's words split at spaces (one ``<eos>`` per line), ids in order of frequency as
 recur's tokenizer gives them, so an adaptive softmax sees Zipf's law, not uniform ids. The
 vocabulary is the file's (WikiText-2: 33,278 words, adaptive from 20,000) or 10,000 for smaller
-ones (PTB). ``--profile`` prints the PyTorch profiler's table of the timed steps instead.
+ones (PTB). ``--profile`` prints the PyTorch profiler's table of the timed steps instead;
+``--no-adaptive-input`` times the untied full embedding beside the adaptive softmax, and
+``--adaptive-div-value D`` narrows its clusters by D instead of the preset's value.
 """
 
 from __future__ import annotations
@@ -83,10 +85,17 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--profile", action="store_true")
+    # the adaptive input's clusters shared with the softmax (ModelConfig's default when not given)
+    parser.add_argument("--adaptive-input", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--adaptive-div-value", type=float, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     ids, vocab = word_ids(args.text)
     fields = {k: v for k, v in WORD_DEFAULTS.items() if k in ModelConfig.__dataclass_fields__}
+    if args.adaptive_input is not None:
+        fields["adaptive_input"] = args.adaptive_input
+    if args.adaptive_div_value is not None:
+        fields["adaptive_div_value"] = args.adaptive_div_value
     torch.manual_seed(0)
     model = build_model(ModelConfig(vocab_size=vocab, adaptive_softmax="auto", **fields)).train()
     optimizer = build_optimizer(model, TrainConfig(lr=3e-3))
@@ -117,7 +126,9 @@ def main() -> None:
     if profiler is not None:
         print_parts(profiler, args.steps)
     print(
-        f"precision {precision} vocabulary {vocab} adaptive {model.adaptive} threads "
+        f"precision {precision} vocabulary {vocab} adaptive {model.adaptive} adaptive input "
+        f"{type(model.embedding).__name__ == 'AdaptiveInput'} div {model.decoder.div_value} "
+        f"threads "
         f"{args.threads}: {rate:.0f} tokens/s (last loss {loss:.3f})"
     )
 

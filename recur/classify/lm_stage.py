@@ -65,7 +65,8 @@ def stage_plans(train: TrainConfig, share: float) -> tuple[TrainConfig, TrainCon
 def language_model_config(configs: dict, source, vocab_size: int) -> ModelConfig:
     if source is not None:
         return from_dict(ModelConfig, source.config["model"])
-    return replace(configs["model"], vocab_size=vocab_size, condition_ids=[])
+    # a full embedding: the classifier copies its rows (and word vectors start them)
+    return replace(configs["model"], vocab_size=vocab_size, condition_ids=[], adaptive_input=False)
 
 
 def finetune_language_model(configs: dict, prepared, session: Session, log, source, quiet: bool):

@@ -51,6 +51,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "temporal_activation_regularization": at_least(0),
         "vocab_size": at_least(0),
         "adaptive_softmax": matches(r"auto|none|\s*|\d+(\s*,\s*\d+)*", "auto, none or 2000,10000"),
+        "adaptive_div_value": at_least(1),
     },
     "DataConfig": {
         "min_count": at_least(0),

@@ -91,9 +91,20 @@ class ModelConfig:
         "auto",
         "cut the output layer into frequency clusters at these "
         "token ids, e.g. 2000,10000: an adaptive softmax (Grave "
-        "et al. 2017), far faster for large vocabularies, never "
-        "tied; none: one full softmax; auto: 2000,10000 when the "
+        "et al. 2017), far faster for large vocabularies (tied "
+        "through adaptive_input); none: one full softmax; auto: 2000,10000 when the "
         "vocabulary has 20,000 tokens or more, else none",
+    )
+    adaptive_input: bool = option(
+        True,
+        "with an adaptive softmax and tie_weights (embedding_size == hidden_size): split the "
+        "embedding into the softmax's frequency clusters, narrower for rarer words, and share "
+        "them with it (Baevski & Auli 2019); false: a full embedding, not tied",
+    )
+    adaptive_div_value: float = option(
+        4.0,
+        "the adaptive softmax's (and adaptive input's) clusters: each tail cluster this many "
+        "times narrower than the one before",
     )
     condition_embedding: bool = option(
         False,

@@ -49,7 +49,8 @@ CONDITIONAL_DEFAULTS: dict = {"condition_every_line": True, "condition_embedding
 # of epochs to the few epochs of a 10-minute CPU budget, where lighter dropout won and averaged
 # weights did not help; see docs/experiments.md, "The word preset". The tied embedding starts
 # uniform in +-0.25: from N(0, 1) AdamW's small steps barely move it within such a budget (see
-# "The word embedding's starting range").
+# "The word embedding's starting range"). On large vocabularies the adaptive softmax's clusters
+# narrow by 2, not 4, with the tied adaptive input (see "Tied adaptive input and softmax").
 WORD_DEFAULTS: dict = {
     "cell": "lstm",
     "num_layers": 2,
@@ -60,6 +61,7 @@ WORD_DEFAULTS: dict = {
     "locked_dropout": True,
     "weight_drop": 0.1,
     "embedding_init_range": 0.25,
+    "adaptive_div_value": 2.0,
     "batch_size": 32,
     "seq_length": 35,
     "lr": 3e-3,
@@ -144,8 +146,14 @@ PRESETS: dict[str, dict] = {
 DEFAULT_BUDGET = "5m"
 
 # Model options added after runs were saved with them missing: the value that reproduces those runs
-# (a saved model config without "adaptive_softmax" had a full softmax, whatever its vocabulary).
-SAVED_MODEL_FALLBACKS = {"adaptive_softmax": "none"}
+# (a saved model config without "adaptive_softmax" had a full softmax, whatever its vocabulary;
+# one without "adaptive_input" had an untied full embedding beside its adaptive softmax, whose
+# clusters narrowed by 4).
+SAVED_MODEL_FALLBACKS = {
+    "adaptive_softmax": "none",
+    "adaptive_input": False,
+    "adaptive_div_value": 4.0,
+}
 
 
 def saved_model_config(values: dict) -> ModelConfig:

@@ -17,6 +17,7 @@ from recur.config.options import DataConfig, ModelConfig, TrainConfig
 from recur.errors import RecurError
 from recur.lm.corpus import Corpus, condition_ids, document_summary, prepare_corpus
 from recur.lm.task import LanguageModelTask
+from recur.models.adaptive_io import AdaptiveInput
 from recur.models.language_model import count_parameters
 from recur.runs import checkpoint
 from recur.runs.logbook import Logbook, plot_losses
@@ -106,6 +107,8 @@ def _summary(trainer: Trainer, task: LanguageModelTask, resume) -> None:
     model: Any = trainer.model
     threads = torch.get_num_threads()
     adaptive = f", adaptive softmax {model.decoder.cutoffs[:-1]}" if model.adaptive else ""
+    if model.adaptive and isinstance(model.embedding, AdaptiveInput):
+        adaptive += " sharing the adaptive input's clusters"
     say(
         f"model: {config.num_layers}x{config.hidden_size} {config.cell.upper()}, embedding "
         f"{config.embedding_size}{', tied' if model.tied else ''}{adaptive}"

@@ -182,7 +182,12 @@ def load_encoder(model: RecurrentClassifier, language_model: nn.Module) -> list[
     returns the names of the copied parameters. The backward layers keep their initialisation."""
     target = model.state_dict()
     copied = []
-    for name, value in language_model.state_dict().items():
+    weights = dict(language_model.state_dict())
+    embedding = getattr(language_model, "embedding", None)
+    if "embedding.weight" not in weights and embedding is not None:  # an adaptive input's
+        with torch.no_grad():  # clusters: the full (V, E) table they stand for
+            weights["embedding.weight"] = embedding.weight.detach()
+    for name, value in weights.items():
         mapped = encoder_name(name)
         if (
             mapped.startswith(("embedding.", "forward_layers."))

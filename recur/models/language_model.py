@@ -23,6 +23,7 @@ from torch import nn
 from recur.config.options import CELLS, ModelConfig
 from recur.errors import RecurError, UsageError
 from recur.kernels import cpu_gru
+from recur.models.adaptive_io import AdaptiveInput, input_embedding, output_layer, parse_cutoffs
 from recur.models.adaptive_loss import adaptive_loss
 from recur.models.cells import CLASSIC, build_rnn, state_count
 from recur.models.chunked_loss import chunked_cross_entropy
@@ -40,34 +41,6 @@ State = tuple  # tuple[torch.Tensor, ...]
 
 RNN_CLASSES = CLASSIC  # the name older callers import
 
-AUTO_CUTOFFS, AUTO_MIN_VOCAB = [2000, 10000], 20_000
-
-
-def parse_cutoffs(text: str, vocab_size: int) -> list[int]:
-    """``"2000,10000"`` -> [2000, 10000]: increasing token ids strictly inside the vocabulary.
-    ``auto``: AUTO_CUTOFFS for vocabularies of AUTO_MIN_VOCAB tokens or more (a 2x200 model on
-    WikiText-2's 33,281 words trains about 4 times faster than with a full softmax at batch 20x35,
-    where the softmax takes most of the time); ``none`` or empty: a full softmax."""
-    text = str(text or "").strip().lower()
-    if text in ("", "none"):
-        return []
-    if text == "auto":
-        return list(AUTO_CUTOFFS) if vocab_size >= AUTO_MIN_VOCAB else []
-    try:
-        cutoffs = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise RecurError(
-            f"--adaptive-softmax {text!r}: give token ids such as 2000,10000"
-        ) from None
-    if cutoffs and (
-        cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0 or cutoffs[-1] >= vocab_size - 1
-    ):
-        raise RecurError(
-            f"--adaptive-softmax {text}: the cutoffs must increase and lie between 1 "
-            f"and {vocab_size - 2} (the vocabulary has {vocab_size} tokens)"
-        )
-    return cutoffs
-
 
 class RecurrentLM(nn.Module):
     """Embedding -> stacked recurrent cell (models/cells.py) -> decoder over the vocabulary: a
@@ -77,10 +50,9 @@ class RecurrentLM(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        if config.embedding_init_range:  # AWD-LSTM's start for a tied embedding, not N(0, 1)
-            bound = config.embedding_init_range
-            nn.init.uniform_(self.embedding.weight, -bound, bound)
+        cutoffs = parse_cutoffs(config.adaptive_softmax, config.vocab_size)
+        self.adaptive = bool(cutoffs)
+        self.embedding: nn.Embedding | AdaptiveInput = input_embedding(config, cutoffs)
         self.rnn = build_rnn(config, config.embedding_size, config.num_layers, config.dropout)
         self.dropout = nn.Dropout(config.dropout)
         self.conditioned = bool(config.condition_embedding and config.condition_ids)
@@ -89,15 +61,7 @@ class RecurrentLM(nn.Module):
                 1 + sum(map(len, config.condition_ids)), config.embedding_size
             )
             self.register_buffer("condition_lookup", condition_lookup(config), persistent=False)
-        cutoffs = parse_cutoffs(config.adaptive_softmax, config.vocab_size)
-        self.adaptive = bool(cutoffs)
-        self.decoder: nn.Module
-        if self.adaptive:
-            self.decoder = nn.AdaptiveLogSoftmaxWithLoss(
-                config.hidden_size, config.vocab_size, cutoffs, div_value=4.0
-            )
-        else:
-            self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.decoder: nn.Module = output_layer(config, cutoffs, self.embedding)
         if self.tied:
             self.decoder.weight = self.embedding.weight
 
@@ -114,7 +78,8 @@ class RecurrentLM(nn.Module):
     ) -> tuple[torch.Tensor, State]:
         if self.folds_embedding(ids):
             rnn = cast(nn.GRU, self.rnn)  # folds_embedding: a GRU
-            first = cpu_gru.embedded_inputs(self.embedding, rnn, ids)  # (T, B, 3H)
+            embedding = cast(nn.Embedding, self.embedding)  # an AdaptiveInput has .weight too
+            first = cpu_gru.embedded_inputs(embedding, rnn, ids)  # (T, B, 3H)
             out, h = cpu_gru.gru(rnn, None, None if state is None else state[0], first)
             return self.outputs(self.dropout(out), (h,), targets, out)
         if self.folds_projection(ids):  # the embedding and a minGRU/minLSTM input projection
@@ -122,8 +87,8 @@ class RecurrentLM(nn.Module):
             table = self.embedding.weight @ cast(nn.Linear, stack.input).weight.t()  # (V, H)
             out, new = stack(F.embedding(ids, table), None if state is None else tuple(state), True)
             return self.outputs(self.dropout(out), tuple(new), targets, out)
-        x = embedding_dropout(  # (B, T, E)
-            self.embedding, ids, self.config.embedding_dropout, self.training
+        x = embedding_dropout(  # (B, T, E); an AdaptiveInput drops rows of its full .weight
+            cast(nn.Embedding, self.embedding), ids, self.config.embedding_dropout, self.training
         )
         carried: tuple[torch.Tensor, ...] = ()
         if self.conditioned:

@@ -37,11 +37,15 @@ def tiny(**options) -> torch.nn.Module:
         {"cell": "rnn", "num_layers": 1},
         {"cell": "gru", "hidden_size": 8, "tie_weights": True},
         {"cell": "lstm", "vocab_size": 60, "hidden_size": 32, "adaptive_softmax": "20,40"},
+        {"vocab_size": 60, "hidden_size": 8, "adaptive_softmax": "20,40", "adaptive_input": True},
     ],
-    ids=["lstm", "gru", "rnn", "tied", "adaptive"],
+    ids=["lstm", "gru", "rnn", "tied", "adaptive", "adaptive-tied"],
 )
 def test_every_cell_and_option_exports_the_same_numbers(tmp_path, options):
     model = tiny(**options)
+    assert type(model.embedding).__name__ == (
+        "AdaptiveInput" if options.get("adaptive_input") else "Embedding"
+    )
     ids = np.random.default_rng(0).integers(0, model.config.vocab_size, 64)
     assert check.language_difference(model, exported(model, tmp_path), ids) < 1e-5
 

@@ -13,17 +13,23 @@ from recur.tokenizers import CharTokenizer
 from tests.conftest import TINY_OPTIONS, assert_stepper_matches, plain_word_options, tiny_text
 
 
-def adaptive(cell="lstm", vocab=40, cutoffs="8,20"):
+def adaptive(cell="lstm", vocab=40, cutoffs="8,20", shared=False):
     torch.manual_seed(0)
     return build_model(
         ModelConfig(
-            cell=cell, vocab_size=vocab, hidden_size=16, embedding_size=16, adaptive_softmax=cutoffs
+            cell=cell,
+            vocab_size=vocab,
+            hidden_size=16,
+            embedding_size=16,
+            adaptive_softmax=cutoffs,
+            adaptive_input=shared,
         )
     ).eval()
 
 
-def test_logits_are_log_probabilities_and_the_loss_path_agrees():
-    model = adaptive()
+@pytest.mark.parametrize("shared", [False, True], ids=["untied", "adaptive-input"])
+def test_logits_are_log_probabilities_and_the_loss_path_agrees(shared):
+    model = adaptive(shared=shared)
     ids, targets = torch.randint(0, 40, (3, 7)), torch.randint(0, 40, (3, 7))
     logits, state = model(ids)
     assert logits.shape == (3, 7, 40) and not model.tied
@@ -33,9 +39,10 @@ def test_logits_are_log_probabilities_and_the_loss_path_agrees():
     torch.testing.assert_close(loss_state[0], state[0])
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["untied", "adaptive-input"])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_one_step_path_matches_the_full_model(cell):
-    model = adaptive(cell)
+def test_one_step_path_matches_the_full_model(cell, shared):
+    model = adaptive(cell, shared=shared)
     ids = torch.randint(0, 40, (2, 6))
     assert_stepper_matches(model, ids)
 
