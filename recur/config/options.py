@@ -215,10 +215,16 @@ class TrainConfig:
     )
     optimizer: str = option(
         "adamw",
-        "adamw (decoupled weight decay on matrices), or sgd: plain SGD as pytorch/examples' word "
-        "model trains (it needs its own --lr, such as 20, and --weight-decay becomes an L2 term "
-        "on matrices, lr x decay per step: keep it 0 or tiny)",
-        choices=("adamw", "sgd"),
+        "adamw (decoupled weight decay on matrices); muon: Muon on the recurrent layers' weight "
+        "matrices, gate by gate, AdamW on the rest (see --muon-lr-scale); or sgd: plain SGD as "
+        "pytorch/examples' word model trains (it needs its own --lr, such as 20, and "
+        "--weight-decay becomes an L2 term on matrices, lr x decay per step: keep it 0 or tiny)",
+        choices=("adamw", "sgd", "muon"),
+    )
+    muon_lr_scale: float = option(
+        2.0,
+        "--optimizer muon: each gate matrix steps --lr x this x 0.2 x sqrt(its larger side), "
+        "the RMS-matched rate of Liu et al. 2025 times this",
     )
     lr: float = option(6e-3, "peak learning rate of the optimizer")
     min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")

@@ -12,6 +12,7 @@ from recur.config.options import TrainConfig
 from recur.errors import RecurError
 from recur.kernels import onednn
 from recur.models.language_model import RecurrentLM
+from recur.training.muon import MuonAdamW
 
 AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # --precision auto's bf16 choice: the cells whose CPU training runs through recur's kernels
@@ -21,6 +22,8 @@ AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # docs/experiments.md).
 BF16_CELLS = ("gru", "mingru", "minlstm")
 BF16_LSTM_VOCAB = 1000
+# The modules whose matrices --optimizer muon steps.
+RECURRENT_MODULES = {"rnn", "forward_layers", "backward_layers"}
 
 
 def build_optimizer(
@@ -32,19 +35,39 @@ def build_optimizer(
     named = list({id(p): (n, p) for n, p in model.named_parameters()}.values())
     scales = scales or {}
     groups = []
+    gates = muon_gates(model) if train.optimizer == "muon" else {}
     for scale in sorted({scales.get(n, 1.0) for n, _ in named}, reverse=True):
-        chosen = [p for n, p in named if scales.get(n, 1.0) == scale]
+        chosen = [(n, p) for n, p in named if scales.get(n, 1.0) == scale]
         # Weight decay on matrices only; biases are left alone.
         for decay, kept in ((train.weight_decay, True), (0.0, False)):
-            members = [p for p in chosen if (p.dim() >= 2) == kept]
-            groups.append({"params": members, "weight_decay": decay, "lr_scale": scale})
+            members = [(n, p) for n, p in chosen if (p.dim() >= 2) == kept]
+            for count in sorted({gates.get(n, 0) for n, _ in members}):
+                group = [p for n, p in members if gates.get(n, 0) == count]
+                groups.append({"params": group, "weight_decay": decay, "lr_scale": scale})
+                groups[-1].update({"muon": True, "gates": count} if count else {})
     params = [p for _, p in named]
     if train.optimizer == "sgd":  # no state: nothing to fuse or to save for resume
         return torch.optim.SGD(groups, lr=train.lr)
+    if train.optimizer == "muon":
+        return MuonAdamW(groups, lr=train.lr, betas=(0.9, 0.99), lr_scale=train.muon_lr_scale)
     # The fused AdamW updates every parameter in one kernel, several times faster than the
     # per-tensor loop on small models; see docs/experiments.md.
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
     return torch.optim.AdamW(groups, lr=train.lr, betas=(0.9, 0.99), fused=fused or None)
+
+
+def muon_gates(model: torch.nn.Module) -> dict[str, int]:
+    """Parameter name -> the number of stacked gate blocks, for the matrices Muon steps: those
+    of the recurrent layers (a language or series model's ``rnn``, a classifier's
+    ``forward_layers``/``backward_layers``), not the embeddings or output layers."""
+    hidden_size = getattr(getattr(model, "config", None), "hidden_size", 0)
+    gates = {}
+    for name, param in model.named_parameters():
+        if RECURRENT_MODULES & set(name.split(".")) and param.dim() == 2:
+            rows = param.size(0)
+            stacked = hidden_size and rows % hidden_size == 0
+            gates[name] = rows // hidden_size if stacked else 1
+    return gates
 
 
 def check_precision(model: torch.nn.Module, device: torch.device, precision: str) -> None:

@@ -1,0 +1,81 @@
+"""--optimizer muon: the Newton-Schulz orthogonalisation, which matrices Muon steps, and a run
+that trains and resumes bit for bit."""
+
+import json
+
+import pytest
+import torch
+
+import recur
+from recur.config.options import ModelConfig, TrainConfig
+from recur.models.language_model import RecurrentLM
+from recur.runs.logbook import read_metrics
+from recur.training.muon import MuonAdamW, orthogonalise
+from recur.training.optimizer import build_optimizer
+from tests.conftest import TINY_OPTIONS
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (4, 48, 16), (1, 16, 40)])
+def test_orthogonalise_keeps_the_directions_and_evens_the_scales(shape):
+    """Each block comes back as U S' V^T of its own SVD with every S' near 1 (the quintic
+    iteration's 0.5-1.5 band), however unevenly scaled its singular values were."""
+    torch.manual_seed(0)
+    u, _, v = torch.linalg.svd(torch.randn(shape), full_matrices=False)
+    spread = torch.logspace(0, -2, u.size(-1))  # singular values from 1 down to 1e-2
+    blocks = u @ torch.diag_embed(spread) @ v * 7.0
+    result = orthogonalise(blocks)
+    assert result.shape == blocks.shape and result.dtype == torch.float32
+    values = torch.linalg.svdvals(result)
+    assert values.min() > 0.3 and values.max() < 1.6
+    target = u @ v  # the exact orthogonal factor
+    cosine = (result * target).sum(dim=(1, 2)) / (result.norm(dim=(1, 2)) * target.norm(dim=(1, 2)))
+    assert cosine.min() > 0.9
+
+
+@pytest.mark.parametrize("cell, gates", [("gru", 3), ("lstm", 4), ("rnn", 1)])
+def test_muon_steps_the_recurrent_matrices_gate_by_gate(cell, gates):
+    model = RecurrentLM(ModelConfig(vocab_size=20, cell=cell, hidden_size=16, embedding_size=8))
+    optimizer = build_optimizer(model, TrainConfig(optimizer="muon", weight_decay=0.2))
+    assert isinstance(optimizer, MuonAdamW)
+    names = {id(p): n for n, p in model.named_parameters()}
+    groups = [group for group in optimizer.param_groups if group["muon"]]
+    muon = {names[id(p)]: group["gates"] for group in groups for p in group["params"]}
+    assert muon == {
+        f"rnn.weight_{kind}_l{layer}": gates for kind in ("ih", "hh") for layer in (0, 1)
+    }
+    adam = {names[id(p)] for g in optimizer.adamw.param_groups for p in g["params"]}
+    assert {"embedding.weight", "decoder.weight", "rnn.bias_hh_l0"} <= adam
+    assert not adam & set(muon)
+
+
+def test_a_muon_step_is_the_scaled_orthogonal_momentum():
+    """The first step of a matrix: weight decay, then -lr x scale x 0.2 sqrt(max side) x the
+    orthogonalised Nesterov momentum of each gate block."""
+    weight = torch.nn.Parameter(torch.randn(6, 4))
+    weight.grad = torch.randn(6, 4)
+    group = {"params": [weight], "weight_decay": 0.1, "muon": True, "gates": 2}
+    optimizer = MuonAdamW([group], lr=0.01, betas=(0.9, 0.99), lr_scale=2.0)
+    before = weight.detach().clone()
+    optimizer.step()
+    nesterov = weight.grad * (0.05 + 0.95 * 0.05)  # the buffer starts at 0.05 x the gradient
+    update = orthogonalise(nesterov.reshape(2, 3, 4)).reshape(6, 4)
+    expected = before * (1 - 0.01 * 0.1) - 0.01 * 2.0 * 0.2 * 2.0 * update
+    assert torch.allclose(weight.detach(), expected, atol=1e-6)
+
+
+def test_muon_trains_and_resumes_exactly(corpus_file, tmp_path):
+    for run, extra in (("a", {}), ("b", {"stop_after": 13})):
+        options = {**TINY_OPTIONS, "steps": 30, "optimizer": "muon", **extra}
+        recur.train(corpus_file, out=str(tmp_path / run), quiet=True, **options)
+    recur.train(resume=str(tmp_path / "b"), quiet=True)
+    losses = [r["loss"] for r in read_metrics(tmp_path / "a") if r["kind"] == "train"]
+    assert losses[-1] < losses[0] - 0.3
+    states = [
+        json.loads((tmp_path / run / "last" / "trainer_state.json").read_text())
+        for run in ("a", "b")
+    ]
+    assert states[0]["last_loss"] == states[1]["last_loss"]
+    assert sum(group["muon"] for group in states[1]["optimizer"]["param_groups"]) >= 1
+    a, b = (recur.load(tmp_path / run / "last") for run in ("a", "b"))
+    for p, q in zip(a.bundle.model.state_dict().values(), b.bundle.model.state_dict().values()):
+        assert torch.equal(p, q)
