@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import recur
-from recur.config.options import ModelConfig, TrainConfig
+from recur.config.options import CELLS, ModelConfig, TrainConfig
 from recur.models.language_model import RecurrentLM
 from recur.runs.logbook import read_metrics
 from recur.training.muon import MuonAdamW, orthogonalise
@@ -79,3 +79,22 @@ def test_muon_trains_and_resumes_exactly(corpus_file, tmp_path):
     a, b = (recur.load(tmp_path / run / "last") for run in ("a", "b"))
     for p, q in zip(a.bundle.model.state_dict().values(), b.bundle.model.state_dict().values()):
         assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_every_cell_takes_a_muon_step(cell):
+    """Each cell's recurrent matrices (classic stacked gates, minGRU/minLSTM linear layers, the
+    Mogrifier's) go to Muon, and a step moves them and keeps the model finite."""
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=20, cell=cell, hidden_size=16, embedding_size=16)
+    model = RecurrentLM(config)
+    optimizer = build_optimizer(model, TrainConfig(optimizer="muon"))
+    stepped = [p for group in optimizer.param_groups if group["muon"] for p in group["params"]]
+    assert stepped
+    before = [p.detach().clone() for p in stepped]
+    ids = torch.randint(0, 20, (2, 8))
+    logits, _ = model(ids, None)
+    torch.nn.functional.cross_entropy(logits.flatten(0, 1), ids.flatten()).backward()
+    optimizer.step()
+    assert all(not torch.equal(p, q) for p, q in zip(stepped, before))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
