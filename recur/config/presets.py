@@ -27,7 +27,7 @@ GPU_CHARACTER = "character on a GPU"
 # Plain character text takes short chunks (more updates per minute) and a stronger weight decay
 # (it overfits within minutes; 0.2 beat 0.1 at a 3-minute run's 4,000 steps, at two seeds); see
 # docs/experiments.md, Character language models and "The 3-minute character model at equal steps".
-# Muon on the GRU's matrices beat AdamW by 0.02 at 80 s and 3 minutes despite 15% fewer steps
+# Muon on the recurrent matrices beat AdamW by 0.02 at 80 s and 3 minutes despite 15% fewer steps
 # ("Muon on the recurrent matrices").
 CHARACTER_DEFAULTS: dict = {"seq_length": 64, "weight_decay": 0.2, "optimizer": "muon"}
 # Every character budget keeps the GRU (ModelConfig's cell): minGRU, minLSTM and the Mogrifier
