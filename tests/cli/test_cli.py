@@ -194,7 +194,7 @@ def shown_default(text: str, flag: str) -> str:
         (
             ("--time", "10m"),
             presets.LONG_BUDGET,
-            {"--num-layers": "3", "--hidden-size": "320", "--weight-decay": "0.4"},
+            {"--num-layers": "3", "--hidden-size": "320", "--weight-decay": "0.8"},
         ),
         (("--time", "10m", "--steps", "9"), presets.CHARACTER, {"--num-layers": "2"}),
         (

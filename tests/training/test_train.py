@@ -180,11 +180,11 @@ def test_long_time_budgets_start_deeper_and_wider_unless_given(corpus_file, tmp_
     assert width("long", time="10m") == 320
     saved = json.loads((tmp_path / "long" / "last" / "config.json").read_text())
     assert saved["data"]["seq_length"] == 128
-    assert saved["train"]["weight_decay"] == 0.4
+    assert (saved["train"]["weight_decay"], saved["train"]["optimizer"]) == (0.8, "muon")
     assert width("short", time="3m") == 256
     saved = json.loads((tmp_path / "short" / "last" / "config.json").read_text())
     assert saved["data"]["seq_length"] == 64
-    assert saved["train"]["weight_decay"] == 0.2
+    assert (saved["train"]["weight_decay"], saved["train"]["optimizer"]) == (0.2, "muon")
     small.pop("num_layers")  # the depth is a long-budget default too
     width("deep", time="10m", hidden_size=64)
     saved = json.loads((tmp_path / "deep" / "last" / "config.json").read_text())
