@@ -215,7 +215,7 @@ def test_a_given_weight_decay_and_word_models_keep_their_own(corpus_file, tmp_pa
             "weight_decay"
         ]
 
-    # plain character runs: 0.2, or 0.4 at 10 minutes (asserted in the test above)
+    # plain character runs: 0.2, or 0.8 at 10 minutes (asserted in the test above)
     assert decay("given", time="3m", weight_decay=0.01) == 0.01
     assert decay("words", time="3m", level="word") == 0.01
 
@@ -225,7 +225,7 @@ def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
     from recur.training import sizing
 
     # A machine where every model runs at 2M tokens/s: 60 s give 120M tokens.
-    def probe(config, data, device, precision="fp32"):
+    def probe(config, data, device, precision="fp32", optimizer_name="adamw"):
         return 2e6, 10 * config.hidden_size**2
 
     monkeypatch.setattr(sizing, "probe", probe)
@@ -236,6 +236,22 @@ def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
     model, train = ModelConfig(vocab_size=65), TrainConfig(lr=6e-3)
     sizing.choose_width(model, DataConfig(), train, 1.0, torch.device("cpu"))
     assert model.hidden_size == 256 and train.lr == 6e-3  # 2M / 655,360 = 3.05
+
+
+def test_size_auto_times_the_step_of_the_runs_optimizer(monkeypatch):
+    """Muon's orthogonalisation costs a share of each step, so the probe steps with it."""
+    from recur.config.options import DataConfig, ModelConfig
+    from recur.training import sizing
+
+    seen, build = [], sizing.build_optimizer
+    monkeypatch.setattr(
+        sizing,
+        "build_optimizer",
+        lambda model, train: seen.append(train.optimizer) or build(model, train),
+    )
+    model = ModelConfig(vocab_size=20, hidden_size=16, embedding_size=8)
+    rate, _ = sizing.probe(model, DataConfig(batch_size=2, seq_length=8), "cpu", "fp32", "muon")
+    assert seen == ["muon"] and rate > 0
 
 
 def test_size_auto_measures_and_records_the_width(corpus_file, tmp_path):
