@@ -14,13 +14,14 @@ import recur
 from recur.cli import main
 from recur.errors import RecurError
 from tests.conftest import ONE_THREAD, TINY_OPTIONS, tiny_text
+from tests.old_runs import old_runs
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
-FIXTURES = ROOT / "tests" / "fixtures" / "runs"
+FIXTURES = old_runs()
 PRIME = "the cat"
 TOPICS = {
     "sport": "ball goal team match score win coach league the a".split(),

@@ -3,8 +3,8 @@ share; the cases themselves are in cases_options.py, cases_inputs.py and cases_r
 table.py gathers them into ``CASES``, run against ``recur.cli.main``.
 
 A case is argv with placeholders: {tmp} (the case's own folder), {lm}, {documents}, {music},
-{classifier} (copies of tests/fixtures/runs), {run} (a copy of a freshly trained tiny run with
-best/, last/ and checksums). ``files`` are written under {tmp} first; ``edit`` changes a copied
+{classifier} (copies of the tests/old_runs.py runs), {run} (a copy of a freshly trained tiny run
+with best/, last/ and checksums). ``files`` are written under {tmp} first; ``edit`` changes a copied
 run before the command. A new command's cases (serve, export, inspect) are one more row each.
 """
 

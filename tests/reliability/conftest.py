@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_OPTIONS, tiny_text
+from tests.old_runs import old_runs
 
-FIXTURE_RUNS = Path(__file__).parents[1] / "fixtures" / "runs"
+FIXTURE_RUNS = old_runs()
 LONG = os.environ.get("RECUR_RELIABILITY") == "long"  # make reliability: the long kill loops
 TALLY = os.environ.get("RECUR_RELIABILITY_TALLY")  # where make reliability collects the counts
 

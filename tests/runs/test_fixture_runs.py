@@ -1,15 +1,15 @@
-"""Run directories written by the release before the restructuring (tests/fixtures/runs, made
+"""Run directories written by the release before the restructuring (tests/old_runs.py, made
 by tests/fixtures/make_runs.py) still load and give the same samples, byte for byte: a character
 model, a conditional word-document model, a music model (event text) and a classifier."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 import recur
+from tests.old_runs import old_runs
 
-RUNS = Path(__file__).parents[1] / "fixtures" / "runs"
+RUNS = old_runs()
 EXPECTED = json.loads((RUNS / "expected.json").read_text())
 
 

@@ -8,17 +8,18 @@ import pytest
 
 import recur
 from tests.conftest import TINY_OPTIONS, tiny_text
+from tests.old_runs import old_runs
 
 fastapi = pytest.importorskip("fastapi")
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "runs"
+FIXTURES = old_runs()
 LIMITS = dict(max_streams=6, max_body_bytes=4_000, max_tokens=1_500, request_seconds=20.0)
 
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory):
     """A language model trained here (a few steps), and copies of the saved fixture runs of the
-    other kinds (tests/fixtures/runs: training a classifier costs seconds)."""
+    other kinds (tests/old_runs.py: training a classifier costs seconds)."""
     folder = tmp_path_factory.mktemp("serve")
     text = folder / "tiny.txt"
     text.write_text(tiny_text(), encoding="utf-8")
