@@ -48,15 +48,17 @@ class MuonAdamW(torch.optim.Optimizer):
     ``state_dict``/``load_state_dict`` and the learning-rate schedule work unchanged."""
 
     def __init__(
-        self, groups: list[dict], lr: float, betas: tuple[float, float], lr_scale: float = 1.0
+        self,
+        groups: list[dict],
+        lr: float,
+        betas: tuple[float, float],
+        lr_scale: float = 1.0,
+        fused: bool | None = None,
     ):
         self.lr_scale = lr_scale
         adam_groups = [group for group in groups if not group.get("muon")]
-        fused = all(p.device.type in ("cpu", "cuda") for g in adam_groups for p in g["params"])
-        # A placeholder parameter keeps AdamW valid when every group is Muon's.
-        placeholder = [{"params": [torch.zeros(1)]}] if not adam_groups else []
-        self.adamw = torch.optim.AdamW(
-            adam_groups or placeholder, lr=lr, betas=betas, fused=fused or None
+        self.adamw = (
+            torch.optim.AdamW(adam_groups, lr=lr, betas=betas, fused=fused) if adam_groups else None
         )
         defaults = {"lr": lr, "weight_decay": 0.0, "muon": False, "gates": 1}
         super().__init__(adam_groups + [g for g in groups if g.get("muon")], defaults)
@@ -64,8 +66,9 @@ class MuonAdamW(torch.optim.Optimizer):
 
     def link(self) -> None:
         # The inner AdamW steps the same group dicts and writes into the same state.
-        self.adamw.param_groups = [group for group in self.param_groups if not group["muon"]]
-        self.adamw.state = self.state
+        if self.adamw is not None:
+            self.adamw.param_groups = [group for group in self.param_groups if not group["muon"]]
+            self.adamw.state = self.state
 
     def load_state_dict(self, state_dict: dict) -> None:
         super().load_state_dict(state_dict)
@@ -74,7 +77,8 @@ class MuonAdamW(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         loss = closure() if closure is not None else None
-        self.adamw.step()
+        if self.adamw is not None:
+            self.adamw.step()
         for group in self.param_groups:
             if group["muon"]:
                 for param in group["params"]:

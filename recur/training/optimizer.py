@@ -29,7 +29,8 @@ RECURRENT_MODULES = {"rnn", "forward_layers", "backward_layers"}
 def build_optimizer(
     model: torch.nn.Module, train: TrainConfig, scales: dict | None = None
 ) -> torch.optim.Optimizer:
-    """AdamW, or plain SGD (``--optimizer sgd``); ``scales`` (parameter name -> factor) gives
+    """AdamW, Muon on the recurrent matrices with AdamW on the rest (``--optimizer muon``), or
+    plain SGD (``--optimizer sgd``); ``scales`` (parameter name -> factor) gives
     parameters their own share of the learning rate (``lr_scale`` of their group:
     discriminative rates), 1 where absent."""
     named = list({id(p): (n, p) for n, p in model.named_parameters()}.values())
@@ -43,16 +44,16 @@ def build_optimizer(
             members = [(n, p) for n, p in chosen if (p.dim() >= 2) == kept]
             for count in sorted({gates.get(n, 0) for n, _ in members}):
                 group = [p for n, p in members if gates.get(n, 0) == count]
-                groups.append({"params": group, "weight_decay": decay, "lr_scale": scale})
-                groups[-1].update({"muon": True, "gates": count} if count else {})
-    params = [p for _, p in named]
+                muon = {"muon": True, "gates": count} if count else {}
+                groups.append({"params": group, "weight_decay": decay, "lr_scale": scale, **muon})
     if train.optimizer == "sgd":  # no state: nothing to fuse or to save for resume
         return torch.optim.SGD(groups, lr=train.lr)
-    if train.optimizer == "muon":
-        return MuonAdamW(groups, lr=train.lr, betas=(0.9, 0.99), lr_scale=train.muon_lr_scale)
     # The fused AdamW updates every parameter in one kernel, several times faster than the
     # per-tensor loop on small models; see docs/experiments.md.
+    params = [p for _, p in named]
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
+    if train.optimizer == "muon":
+        return MuonAdamW(groups, train.lr, (0.9, 0.99), train.muon_lr_scale, fused or None)
     return torch.optim.AdamW(groups, lr=train.lr, betas=(0.9, 0.99), fused=fused or None)
 
 
