@@ -128,13 +128,8 @@ class MinRecurrence(torch.autograd.Function):
                 h[:, start - 1 : end - 1] if start else torch.cat([h0[:, None], h[:, : end - 1]], 1)
             )
             u = (g - before).mul_(grad)  # dL/dh_t * (g_t - h_{t-1})
-            block = grad_k[:, start:end]
-            # Each gate's gradient is written in place, in fp32: strided writes that convert
-            # to bf16 one gate at a time cost more than the block's one converting copy.
-            wide = block if block.dtype == torch.float32 else torch.empty(block.shape)
+            block = grad_k[:, start:end]  # each gate's gradient written in place
             for index, factor in enumerate(gates):
-                torch.mul(factor, u, out=wide[..., index * width : (index + 1) * width])
-            torch.mul(grad, candidate, out=wide[..., len(gates) * width :])
-            if wide is not block:
-                block.copy_(wide)
+                torch.mul(factor, u, out=block[..., index * width : (index + 1) * width])
+            torch.mul(grad, candidate, out=block[..., len(gates) * width :])
         return grad_k, a_next * grad_next, None
