@@ -122,3 +122,22 @@ def test_every_classifier_shape_exports_the_same_numbers(tmp_path, options):
     exported = runtime.load_model(tmp_path, {"classifier": {"classes": "abc"}}, "classifier")
     rows = [np.random.default_rng(n).integers(4, 30, n) for n in (1, 5, 17, 3)]
     assert check.classifier_difference(model, exported, rows) < 1e-5
+
+
+def test_a_large_state_is_compared_relative_to_its_size_and_logits_absolutely():
+    class Fixed(torch.nn.Module):
+        """Logits and an LSTM-like (h, c) state, as a model and as its graph would give them."""
+
+        def __init__(self, logit_shift=0.0, cell_shift=0.0):
+            super().__init__()
+            self.logit_shift, self.cell_shift = logit_shift, cell_shift
+
+        def forward(self, ids, state=None):
+            logits = torch.zeros(*ids.shape, 3) + self.logit_shift
+            cell = torch.full((1, ids.shape[0], 2), 300.0) + self.cell_shift
+            return logits, (torch.zeros(1, ids.shape[0], 2), cell)
+
+    ids = np.arange(64) % 3
+    model = Fixed()
+    assert check.language_difference(model, Fixed(cell_shift=3e-3), ids) == pytest.approx(1e-5, rel=0.01)
+    assert check.language_difference(model, Fixed(logit_shift=3e-3), ids) == pytest.approx(3e-3, rel=0.01)
