@@ -65,10 +65,15 @@ def parameters(rnn: nn.GRU, layer: int) -> tuple[torch.Tensor, ...]:
 
 
 def gru(
-    rnn: nn.GRU, x: torch.Tensor | None, h0: torch.Tensor | None, first: torch.Tensor | None = None
+    rnn: nn.GRU,
+    x: torch.Tensor | None,
+    h0: torch.Tensor | None,
+    first: torch.Tensor | None = None,
+    weight_drop: float = 0.0,
 ) -> tuple:
     """``rnn(x, h0)`` for batch-first ``x`` (B, T, I): returns out (B, T, H), h (L, B, H). With
-    ``first`` (layer 0's input products, (T, B, 3H), from ``embedded_inputs``) ``x`` is unused."""
+    ``first`` (layer 0's input products, (T, B, 3H), from ``embedded_inputs``) ``x`` is unused.
+    ``weight_drop``: DropConnect on each layer's W_hh, one mask per call (AWD-LSTM's)."""
     if first is not None:
         seq = first  # layer 0's input products; each layer's output from then on
     elif x is not None:
@@ -82,6 +87,8 @@ def gru(
     last = []
     for layer in range(rnn.num_layers):
         w_ih, w_hh, b_ih, b_hh = parameters(rnn, layer)
+        if weight_drop:
+            w_hh = F.dropout(w_hh, weight_drop, training=True)
         if layer == 0 and first is not None:
             inputs = first
         else:

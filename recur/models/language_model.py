@@ -80,7 +80,9 @@ class RecurrentLM(nn.Module):
             rnn = cast(nn.GRU, self.rnn)  # folds_embedding: a GRU
             embedding = cast(nn.Embedding, self.embedding)  # an AdaptiveInput has .weight too
             first = cpu_gru.embedded_inputs(embedding, rnn, ids)  # (T, B, 3H)
-            out, h = cpu_gru.gru(rnn, None, None if state is None else state[0], first)
+            given = None if state is None else state[0]
+            weight_drop = self.config.weight_drop if self.training else 0.0
+            out, h = cpu_gru.gru(rnn, None, given, first, weight_drop)
             return self.outputs(self.dropout(out), (h,), targets, out)
         if self.folds_projection(ids):  # the embedding and a minGRU/minLSTM input projection
             stack = cast(MinRNN, self.rnn)
@@ -104,10 +106,10 @@ class RecurrentLM(nn.Module):
             state = new + carried
         elif self.config.cell in ("gru", "rnn"):
             h = None if state is None else state[0]
-            if weight_drop:
+            if cpu_gru.usable(self.rnn, x):
+                out, h = cpu_gru.gru(self.rnn, x, h, weight_drop=weight_drop)
+            else:  # with weight_drop 0, rnn(x, h)
                 out, h = drop_connect(self.rnn, weight_drop, True, x, h)
-            else:
-                out, h = cpu_gru.forward(self.rnn, x, h)
             state = (h,) + carried
         else:  # LSTM, minGRU, minLSTM, Mogrifier: the state tuple as it is
             given = None if state is None else tuple(state)
@@ -138,9 +140,9 @@ class RecurrentLM(nn.Module):
 
     @property
     def regularised(self) -> bool:
-        """Training with a regulariser that the folded fast paths below do not apply."""
-        config = self.config
-        return self.training and bool(config.embedding_dropout or config.weight_drop)
+        """Training with a regulariser that the folded fast paths below do not apply: embedding
+        dropout (cpu_gru applies --weight-drop itself; minGRU/minLSTM refuse it)."""
+        return self.training and bool(self.config.embedding_dropout)
 
     def folds_embedding(self, ids: torch.Tensor) -> bool:
         """Whether a GRU's first input products are rows of one (V, 3H) table (cpu_gru's

@@ -99,3 +99,36 @@ def test_a_small_vocabulary_folds_the_embedding_into_the_first_products(monkeypa
     )
     assert not dropped.folds_embedding(ids)  # embedding dropout sits in between
     assert dropped.eval().folds_embedding(ids)
+
+
+def test_weight_drop_masks_w_hh_as_drop_connect_does():
+    from recur.models.regularisers import drop_connect
+
+    torch.manual_seed(0)
+    rnn = nn.GRU(6, 10, 2, batch_first=True)
+    x, h0 = torch.randn(3, 7, 6), torch.randn(2, 3, 10)
+    results = []
+    for run in (lambda: cpu_gru.gru(rnn, x, h0, weight_drop=0.3),
+                lambda: drop_connect(rnn, 0.3, True, x, h0)):
+        rnn.zero_grad()
+        torch.manual_seed(5)
+        out, h = run()
+        (out.square().sum() + h.sum()).backward()
+        results.append([out.detach(), h.detach()] + [p.grad.clone() for p in rnn.parameters()])
+    for index, (a, b) in enumerate(zip(*results)):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), index
+    assert not torch.allclose(results[0][0], cpu_gru.gru(rnn, x, h0)[0].detach(), atol=1e-3)
+
+
+def test_a_weight_dropped_gru_still_folds_its_embedding():
+    config = ModelConfig(vocab_size=12, cell="gru", hidden_size=16, embedding_size=8)
+    model = build_model(ModelConfig(**{**vars(config), "weight_drop": 0.5}))
+    ids = torch.randint(0, 12, (4, 24))
+    assert model.folds_embedding(ids)
+    torch.manual_seed(2)
+    first = model(ids, None, ids)[0]
+    torch.manual_seed(3)
+    assert not torch.allclose(first, model(ids, None, ids)[0])  # a new mask each call
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(ids, None, ids)[0], model(ids, None, ids)[0])
