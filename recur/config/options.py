@@ -269,7 +269,8 @@ class TrainConfig:
         "auto",
         "training arithmetic: fp32, or bf16 / fp16 autocast (CUDA; fp16 adds loss scaling); "
         "auto: bf16 matrix products for a GRU/minGRU/minLSTM language model, or an LSTM one "
-        "over 1,000+ tokens, on a CPU with AMX (weights, log-softmax in fp32), else fp32. "
+        "over 1,000+ tokens, on a CPU with bf16 instructions (AMX or AVX-512 bf16; weights and "
+        "log-softmax in fp32), else fp32. "
         "The run's config records the choice",
         choices=("auto", "fp32", "bf16", "fp16"),
     )

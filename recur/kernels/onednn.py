@@ -1,4 +1,5 @@
-"""Dense products through oneDNN: fp32 where PyTorch's BLAS is the slower, bf16 on AMX CPUs.
+"""Dense products through oneDNN: fp32 where PyTorch's BLAS is the slower, bf16 on CPUs with
+bf16 instructions (AMX tiles or AVX-512 bf16).
 
 ``torch.mm`` and ``torch.addmm`` on CPU call MKL's sgemm; PyTorch also ships oneDNN, whose
 ``linear`` (``torch.ops.mkldnn._linear_pointwise``, a private op: the kernel ``torch.compile``
@@ -10,7 +11,7 @@ already runs inside oneDNN; ``cpu_gru.py`` calls ``linear`` here, and the sampli
 ``kernel()`` checks the oneDNN op once, on small tensors, against ``torch.addmm``, and gives it
 only when it exists and agrees and the kernels are on (``recur.kernels.enabled``); otherwise,
 and for tensors that are not fp32 or bf16 on the CPU, ``linear`` is ``torch.addmm`` /
-``torch.mm``. ``fast_bf16()`` says whether bf16 products pay here (AMX tiles), and
+``torch.mm``. ``fast_bf16()`` says whether bf16 products pay here (AMX or AVX-512 bf16), and
 ``products_dtype()`` whether the caller runs under a CPU bf16 autocast (``--precision bf16``),
 which the hand-written kernels read. Each kernel is deterministic, so a run and its resume (on
 the same machine and PyTorch, with the same switch) compute the same numbers.
@@ -36,9 +37,12 @@ def kernel():
 
 def fast_bf16() -> bool:
     """Whether bf16 products are the faster choice for CPU training here: the kernels on, and a
-    CPU with AMX tiles (bf16 matrix units), where a bf16 product runs several times an fp32
-    one (see docs/experiments.md); elsewhere bf16 was not measured faster and stays off."""
-    return enabled() and kernel() is not None and bool(torch.cpu._is_amx_tile_supported())
+    CPU with bf16 instructions: AMX tiles (a bf16 product several times an fp32 one) or
+    AVX-512 bf16 (AMD Zen 4, Intel Cooper Lake: about twice); see docs/experiments.md. Without
+    them oneDNN emulates bf16, slower than fp32, and it stays off."""
+    if not (enabled() and kernel() is not None):
+        return False
+    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
 def products_dtype() -> torch.dtype | None:

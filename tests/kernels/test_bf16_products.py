@@ -88,8 +88,16 @@ def lm(cell, vocab_size=11):
     )
 
 
-def test_auto_is_bf16_only_for_kernel_cells_and_lstms_on_amx_and_never_when_portable(monkeypatch):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+def bf16_instructions(monkeypatch, amx: bool, avx512: bool) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512)
+
+
+@pytest.mark.parametrize("amx,avx512", [(True, True), (False, True)])
+def test_auto_is_bf16_only_for_kernel_cells_and_lstms_with_bf16_instructions_never_when_portable(
+    monkeypatch, amx, avx512
+):
+    bf16_instructions(monkeypatch, amx, avx512)
     monkeypatch.delenv(kernels.PORTABLE, raising=False)
     for cell in ("gru", "mingru", "minlstm"):
         assert resolve_precision("auto", CPU, lm(cell)) == "bf16"
@@ -105,13 +113,13 @@ def test_auto_is_bf16_only_for_kernel_cells_and_lstms_on_amx_and_never_when_port
         assert resolve_precision("auto", CPU, lm("gru")) == "fp32"
     finally:
         kernels.set_portable(False)
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    bf16_instructions(monkeypatch, False, False)  # oneDNN would emulate bf16
     assert resolve_precision("auto", CPU, lm("gru")) == "fp32"
 
 
 @pytest.mark.parametrize("amx", [True, False])
 def test_the_run_records_the_precision_it_trained_in(corpus_file, tmp_path, monkeypatch, amx):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    bf16_instructions(monkeypatch, amx, False)
     options = {**TINY_OPTIONS, "cell": "gru", "steps": 3}
     recur.train(str(corpus_file), out=str(tmp_path / "run"), quiet=True, **options)
     config = json.loads((tmp_path / "run" / "last" / "config.json").read_text())
