@@ -82,8 +82,9 @@ def check_precision(model: torch.nn.Module, device: torch.device, precision: str
 def resolve_precision(precision: str, device: torch.device, model=None) -> str:
     """``--precision auto``: bf16 for a language model whose cell is in BF16_CELLS (GRU, minGRU,
     minLSTM: bf16 products, the state, gates and weights in fp32) or an LSTM over at least
-    BF16_LSTM_VOCAB tokens (oneDNN's bf16 LSTM, the softmax's products in bf16) on a
-    CPU whose bf16 products are fast (AMX or AVX-512 bf16, the kernels on), else fp32; see docs/experiments.md.
+    BF16_LSTM_VOCAB tokens (oneDNN's bf16 LSTM, the softmax's products in bf16) on a CPU
+    whose bf16 products are fast (AMX or AVX-512 bf16, the kernels on), else fp32; see
+    docs/experiments.md.
     ``model`` None: the cell is not known yet, and any such language model is assumed."""
     if precision != "auto":
         return precision

@@ -139,5 +139,9 @@ def test_a_large_state_is_compared_relative_to_its_size_and_logits_absolutely():
 
     ids = np.arange(64) % 3
     model = Fixed()
-    assert check.language_difference(model, Fixed(cell_shift=3e-3), ids) == pytest.approx(1e-5, rel=0.01)
-    assert check.language_difference(model, Fixed(logit_shift=3e-3), ids) == pytest.approx(3e-3, rel=0.01)
+    assert check.language_difference(model, Fixed(cell_shift=3e-3), ids) == pytest.approx(
+        1e-5, rel=0.01
+    )
+    assert check.language_difference(model, Fixed(logit_shift=3e-3), ids) == pytest.approx(
+        3e-3, rel=0.01
+    )

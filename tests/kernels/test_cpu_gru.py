@@ -108,8 +108,10 @@ def test_weight_drop_masks_w_hh_as_drop_connect_does():
     rnn = nn.GRU(6, 10, 2, batch_first=True)
     x, h0 = torch.randn(3, 7, 6), torch.randn(2, 3, 10)
     results = []
-    for run in (lambda: cpu_gru.gru(rnn, x, h0, weight_drop=0.3),
-                lambda: drop_connect(rnn, 0.3, True, x, h0)):
+    for run in (
+        lambda: cpu_gru.gru(rnn, x, h0, weight_drop=0.3),
+        lambda: drop_connect(rnn, 0.3, True, x, h0),
+    ):
         rnn.zero_grad()
         torch.manual_seed(5)
         out, h = run()
