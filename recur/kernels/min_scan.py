@@ -97,15 +97,17 @@ class MinRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, k: torch.Tensor, h0: torch.Tensor, mingru: bool) -> torch.Tensor:
         h = h0.new_empty(k.shape[0], k.shape[1], h0.shape[1])
+        outs = h.unbind(1)  # every step's view made at once: indexing costs microseconds each
         previous = h0
         for start in range(0, k.shape[1], BLOCK):
             first, second = _steps(k[:, start : start + BLOCK].float(), mingru)
-            for t in range(first.shape[1]):
-                out = h[:, start + t]
+            for out, a_t, b_t in zip(
+                outs[start : start + BLOCK], first.unbind(1), second.unbind(1)
+            ):
                 previous = (
-                    torch.lerp(previous, second[:, t], first[:, t], out=out)
+                    torch.lerp(previous, b_t, a_t, out=out)
                     if mingru
-                    else torch.addcmul(second[:, t], first[:, t], previous, out=out)
+                    else torch.addcmul(b_t, a_t, previous, out=out)
                 )
         ctx.mingru = mingru
         ctx.save_for_backward(k, h, h0)
@@ -117,13 +119,15 @@ class MinRecurrence(torch.autograd.Function):
         grad_k = torch.empty_like(k)  # bf16 gate products take a bf16 gradient, cast in cache
         width = h.shape[2]
         a_next, grad_next = torch.zeros_like(h0), torch.zeros_like(h0)  # a_{t+1}, G_{t+1}
+        grads_h = grad_h.unbind(1)
         for start in reversed(range(0, k.shape[1], BLOCK)):
             end = min(start + BLOCK, k.shape[1])
             a, g, gates, candidate = _coefficients(k[:, start:end].float(), ctx.mingru)
             grad = torch.empty_like(a)
-            for t in range(end - start - 1, -1, -1):
-                grad_next = torch.addcmul(grad_h[:, start + t], a_next, grad_next, out=grad[:, t])
-                a_next = a[:, t]
+            steps = zip(grads_h[start:end], grad.unbind(1), a.unbind(1))
+            for grad_h_t, grad_t, a_t in reversed(list(steps)):
+                grad_next = torch.addcmul(grad_h_t, a_next, grad_next, out=grad_t)
+                a_next = a_t
             before = (
                 h[:, start - 1 : end - 1] if start else torch.cat([h0[:, None], h[:, : end - 1]], 1)
             )
