@@ -30,6 +30,8 @@ from recur.config.options import ModelConfig
 from recur.models.language_model import build_model
 from recur.training.optimizer import autocast, resolve_precision
 
+from .report import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "cells.json"
@@ -173,6 +175,13 @@ def quality_run(corpus: str, train: Path, name: str, steps: int, threads: int):
     }
 
 
+def merged_speed(earlier: list, rows: list, cells: list, cpu: str) -> list:
+    """This run's speed rows (each stamped with ``cpu``), then the earlier rows of other cells
+    measured on the same CPU: a ratio to the GRU means nothing beside another machine's GRU."""
+    stamped = [{**row, "cpu": cpu} for row in rows]
+    return stamped + [r for r in earlier if r["cell"] not in cells and r.get("cpu") == cpu]
+
+
 def table(results: dict) -> str:
     lines = [f"Written by `python -m benchmarks.cells` on {results['date']} ({results['host']})."]
     speed_rows = results.get("speed", [])
@@ -227,11 +236,12 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     cells, lengths = args.cells.split(","), [int(n) for n in args.lengths.split(",")]
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    cpu = cpu_name()
     results.update(
         date=time.strftime("%Y-%m-%d %H:%M"),
         cells=cells,
         lengths=lengths,
-        host=f"{torch.get_num_threads()} threads, shared host",
+        host=f"{torch.get_num_threads()} threads, {cpu}",
     )
     if args.speed:
         rows = speed(
@@ -243,8 +253,7 @@ def main(argv=None) -> None:
             args.tokens,
             args.precision,
         )
-        kept = [r for r in results.get("speed", []) if r["cell"] not in cells]
-        results["speed"] = rows + kept
+        results["speed"] = merged_speed(results.get("speed", []), rows, cells, cpu)
     if args.quality:
         rows = quality(cells, args.quality, args.threads, args.corpora.split(","))
         done = {(r["corpus"], r["cell"], r["steps"]) for r in rows}
