@@ -81,8 +81,7 @@ class RecurrentLM(nn.Module):
             embedding = cast(nn.Embedding, self.embedding)  # an AdaptiveInput has .weight too
             first = cpu_gru.embedded_inputs(embedding, rnn, ids)  # (T, B, 3H)
             given = None if state is None else state[0]
-            weight_drop = self.config.weight_drop if self.training else 0.0
-            out, h = cpu_gru.gru(rnn, None, given, first, weight_drop)
+            out, h = cpu_gru.gru(rnn, None, given, first, self.weight_drop)
             return self.outputs(self.dropout(out), (h,), targets, out)
         if self.folds_projection(ids):  # the embedding and a minGRU/minLSTM input projection
             stack = cast(MinRNN, self.rnn)
@@ -98,7 +97,7 @@ class RecurrentLM(nn.Module):
             x = x + self.condition_embedding(rows).sum(2)  # (B, T, C, E) -> (B, T, E)
             state, carried = (None if state is None else state[:-1]), (last,)
         x = self.drop(x)
-        weight_drop = self.config.weight_drop if self.training else 0.0
+        weight_drop = self.weight_drop
         if self.locks_layers:  # locked dropout between layers: one layer at a time
             given = None if state is None else tuple(state)
             layers = cast(nn.RNNBase, self.rnn)
@@ -137,6 +136,11 @@ class RecurrentLM(nn.Module):
             and config.num_layers > 1
             and config.cell in CLASSIC
         )
+
+    @property
+    def weight_drop(self) -> float:
+        """--weight-drop while training, 0 otherwise."""
+        return self.config.weight_drop if self.training else 0.0
 
     @property
     def regularised(self) -> bool:

@@ -123,8 +123,10 @@ def test_weight_drop_masks_w_hh_as_drop_connect_does():
 
 
 def test_a_weight_dropped_gru_still_folds_its_embedding():
-    config = ModelConfig(vocab_size=12, cell="gru", hidden_size=16, embedding_size=8)
-    model = build_model(ModelConfig(**{**vars(config), "weight_drop": 0.5}))
+    config = ModelConfig(
+        vocab_size=12, cell="gru", hidden_size=16, embedding_size=8, weight_drop=0.5
+    )
+    model = build_model(config)
     ids = torch.randint(0, 12, (4, 24))
     assert model.folds_embedding(ids)
     torch.manual_seed(2)
