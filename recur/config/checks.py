@@ -78,6 +78,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "weight_decay": at_least(0),
         "grad_clip": at_least(0),
         "muon_lr_scale": above(0),
+        "newton_schulz_steps": at_least(1),
         "average_from": between(0, 1, high_open=True),
         "max_val_tokens": at_least(0),
         "val_streams": at_least(1),

@@ -226,6 +226,11 @@ class TrainConfig:
         "--optimizer muon: each gate matrix steps --lr x this x 0.2 x sqrt(its larger side), "
         "the RMS-matched rate of Liu et al. 2025 times this",
     )
+    newton_schulz_steps: int = option(
+        5,
+        "--optimizer muon: Newton-Schulz iterations that orthogonalise each gate matrix's "
+        "momentum (Muon's reference takes 5; fewer even the scales less, for less work)",
+    )
     lr: float = option(6e-3, "peak learning rate of the optimizer")
     min_lr_ratio: float = option(0.02, "final learning rate as a fraction of --lr")
     warmup_steps: int = option(50, "linear warm-up steps before the decay")

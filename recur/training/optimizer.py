@@ -53,7 +53,14 @@ def build_optimizer(
     params = [p for _, p in named]
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
     if train.optimizer == "muon":
-        return MuonAdamW(groups, train.lr, (0.9, 0.99), train.muon_lr_scale, fused or None)
+        return MuonAdamW(
+            groups,
+            train.lr,
+            (0.9, 0.99),
+            train.muon_lr_scale,
+            fused or None,
+            train.newton_schulz_steps,
+        )
     return torch.optim.AdamW(groups, lr=train.lr, betas=(0.9, 0.99), fused=fused or None)
 
 

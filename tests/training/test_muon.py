@@ -12,17 +12,22 @@ from tests.training.test_optimizer import train_and_resume
 
 
 @pytest.mark.parametrize("shape", [(3, 32, 32), (4, 48, 16), (1, 16, 40)])
-def test_orthogonalise_keeps_the_directions_and_evens_the_scales(shape):
-    """Each block comes back as U S' V^T of its own SVD with every S' near 1 (the quintic
-    iteration's 0.5-1.5 band), however unevenly scaled its singular values were."""
+@pytest.mark.parametrize("steps, smallest, largest_ratio", [(5, 0.5, 2.0), (3, 0.15, 8.0)])
+def test_orthogonalise_keeps_the_directions_and_evens_the_scales(
+    shape, steps, smallest, largest_ratio
+):
+    """Each block comes back as U S' V^T of its own SVD with singular values spread 1 to 1e-2
+    brought near 1: five iterations into the quintic iteration's band, three part of the way
+    (--newton-schulz-steps), however the block was scaled."""
     torch.manual_seed(0)
     u, _, v = torch.linalg.svd(torch.randn(shape), full_matrices=False)
     spread = torch.logspace(0, -2, u.size(-1))  # singular values from 1 down to 1e-2
     blocks = u @ torch.diag_embed(spread) @ v * 7.0
-    result = orthogonalise(blocks)
+    result = orthogonalise(blocks, steps)
     assert result.shape == blocks.shape and result.dtype == torch.float32
     values = torch.linalg.svdvals(result)
-    assert values.min() > 0.3 and values.max() < 1.6
+    assert values.min() > smallest and values.max() < 1.6
+    assert (values.max(-1).values / values.min(-1).values).max() < largest_ratio
     target = u @ v  # the exact orthogonal factor
     cosine = (result * target).sum(dim=(1, 2)) / (result.norm(dim=(1, 2)) * target.norm(dim=(1, 2)))
     assert cosine.min() > 0.9
@@ -31,8 +36,9 @@ def test_orthogonalise_keeps_the_directions_and_evens_the_scales(shape):
 @pytest.mark.parametrize("cell, gates", [("gru", 3), ("lstm", 4), ("rnn", 1)])
 def test_muon_steps_the_recurrent_matrices_gate_by_gate(cell, gates):
     model = RecurrentLM(ModelConfig(vocab_size=20, cell=cell, hidden_size=16, embedding_size=8))
-    optimizer = build_optimizer(model, TrainConfig(optimizer="muon", weight_decay=0.2))
-    assert isinstance(optimizer, MuonAdamW)
+    train = TrainConfig(optimizer="muon", weight_decay=0.2, newton_schulz_steps=2)
+    optimizer = build_optimizer(model, train)
+    assert isinstance(optimizer, MuonAdamW) and optimizer.newton_schulz_steps == 2
     names = {id(p): n for n, p in model.named_parameters()}
     groups = [group for group in optimizer.param_groups if group["muon"]]
     muon = {names[id(p)]: group["gates"] for group in groups for p in group["params"]}
@@ -50,11 +56,13 @@ def test_a_muon_step_is_the_scaled_orthogonal_momentum():
     weight = torch.nn.Parameter(torch.randn(6, 4))
     weight.grad = torch.randn(6, 4)
     group = {"params": [weight], "weight_decay": 0.1, "muon": True, "gates": 2}
-    optimizer = MuonAdamW([group], lr=0.01, betas=(0.9, 0.99), lr_scale=2.0)
+    optimizer = MuonAdamW(
+        [group], lr=0.01, betas=(0.9, 0.99), lr_scale=2.0, newton_schulz_steps=4
+    )
     before = weight.detach().clone()
     optimizer.step()
     nesterov = weight.grad * (0.05 + 0.95 * 0.05)  # the buffer starts at 0.05 x the gradient
-    update = orthogonalise(nesterov.reshape(2, 3, 4)).reshape(6, 4)
+    update = orthogonalise(nesterov.reshape(2, 3, 4), 4).reshape(6, 4)
     expected = before * (1 - 0.01 * 0.1) - 0.01 * 2.0 * 0.2 * 2.0 * update
     assert torch.allclose(weight.detach(), expected, atol=1e-6)
 
