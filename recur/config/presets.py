@@ -29,9 +29,9 @@ GPU_CHARACTER = "character on a GPU"
 # docs/experiments.md, Character language models and "The 3-minute character model at equal steps".
 # Muon on the recurrent matrices beat AdamW by 0.02 at 80 s and 3 minutes despite 15% fewer steps
 # ("Muon on the recurrent matrices").
-# Three Newton-Schulz iterations instead of Muon's five: 9-13% more steps where the orthogonalisation
-# is a fifth of a step, and 0.007-0.009 lower at 3 minutes at two seeds ("Fewer Newton-Schulz
-# iterations").
+# Three Newton-Schulz iterations instead of Muon's five: level at equal steps, 9-13% more steps
+# where the orthogonalisation is a fifth of a step, 0.007-0.009 lower at 80 s and 3 minutes
+# ("Fewer Newton-Schulz iterations").
 CHARACTER_DEFAULTS: dict = {
     "seq_length": 64,
     "weight_decay": 0.2,

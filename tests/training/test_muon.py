@@ -56,9 +56,7 @@ def test_a_muon_step_is_the_scaled_orthogonal_momentum():
     weight = torch.nn.Parameter(torch.randn(6, 4))
     weight.grad = torch.randn(6, 4)
     group = {"params": [weight], "weight_decay": 0.1, "muon": True, "gates": 2}
-    optimizer = MuonAdamW(
-        [group], lr=0.01, betas=(0.9, 0.99), lr_scale=2.0, newton_schulz_steps=4
-    )
+    optimizer = MuonAdamW([group], lr=0.01, betas=(0.9, 0.99), lr_scale=2.0, newton_schulz_steps=4)
     before = weight.detach().clone()
     optimizer.step()
     nesterov = weight.grad * (0.05 + 0.95 * 0.05)  # the buffer starts at 0.05 x the gradient
