@@ -30,8 +30,8 @@ GPU_CHARACTER = "character on a GPU"
 # Muon on the recurrent matrices beat AdamW by 0.02 at 80 s and 3 minutes despite 15% fewer steps
 # ("Muon on the recurrent matrices").
 # Three Newton-Schulz iterations instead of Muon's five: level at equal steps, 9-13% more steps
-# where the orthogonalisation is a fifth of a step, 0.007-0.009 lower at 80 s and 3 minutes
-# ("Fewer Newton-Schulz iterations").
+# where the orthogonalisation is a fifth of a step; 0.007 lower at 80 s, 0.005 at 3 minutes
+# (three seeds) on a CPU without AMX ("Fewer Newton-Schulz iterations").
 CHARACTER_DEFAULTS: dict = {
     "seq_length": 64,
     "weight_decay": 0.2,
