@@ -38,18 +38,18 @@ def probe(
     data: DataConfig,
     device,
     precision: str = "fp32",
-    optimizer_name: str = "adamw",
+    train: TrainConfig | None = None,
 ) -> tuple[float, int]:
     """(training tokens per second, parameters) of ``config`` at this batch and chunk length,
     on ``device`` under the run's ``--precision`` autocast: WARMUP_STEPS untimed steps (the
     first steps run slower than the rest of a run), then the median of PROBE_STEPS timed steps
-    on random ids, stepped by the run's ``--optimizer``. A GPU runs its steps asynchronously, so
-    each step is timed to its end."""
+    on random ids, stepped by the run's optimizer (``train``'s ``--optimizer`` and its options;
+    None: AdamW). A GPU runs its steps asynchronously, so each step is timed to its end."""
     device = torch.device(device)
     torch.manual_seed(0)
     model = build_model(config).to(device)
     precision = resolve_precision(precision, device, model)
-    optimizer = build_optimizer(model, TrainConfig(lr=1e-3, optimizer=optimizer_name))
+    optimizer = build_optimizer(model, replace(train or TrainConfig(), lr=1e-3))
     ids = torch.randint(0, config.vocab_size, (data.batch_size, data.seq_length + 1), device=device)
     times = []
     for step in range(WARMUP_STEPS + PROBE_STEPS):
@@ -75,7 +75,7 @@ def choose_width(
     chosen, lines = WIDTHS[0], []
     for width in WIDTHS:
         sized = replace(model, hidden_size=width)
-        rate, parameters = probe(sized, data, device, train.precision, train.optimizer)
+        rate, parameters = probe(sized, data, device, train.precision, train)
         ratio = rate * seconds / parameters
         lines.append(
             f"{model.num_layers}x{width}: {rate:,.0f} tokens/s, {parameters:,} parameters,"

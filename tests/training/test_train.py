@@ -239,19 +239,22 @@ def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
 
 
 def test_size_auto_times_the_step_of_the_runs_optimizer(monkeypatch):
-    """Muon's orthogonalisation costs a share of each step, so the probe steps with it."""
-    from recur.config.options import DataConfig, ModelConfig
+    """Muon's orthogonalisation costs a share of each step, so the probe steps with it, at the
+    run's --newton-schulz-steps."""
+    from recur.config.options import DataConfig, ModelConfig, TrainConfig
     from recur.training import sizing
 
     seen, build = [], sizing.build_optimizer
     monkeypatch.setattr(
         sizing,
         "build_optimizer",
-        lambda model, train: seen.append(train.optimizer) or build(model, train),
+        lambda model, train: seen.append(build(model, train)) or seen[-1],
     )
     model = ModelConfig(vocab_size=20, hidden_size=16, embedding_size=8)
-    rate, _ = sizing.probe(model, DataConfig(batch_size=2, seq_length=8), "cpu", "fp32", "muon")
-    assert seen == ["muon"] and rate > 0
+    train = TrainConfig(optimizer="muon", newton_schulz_steps=3)
+    rate, _ = sizing.probe(model, DataConfig(batch_size=2, seq_length=8), "cpu", "fp32", train)
+    assert rate > 0 and [type(optimizer).__name__ for optimizer in seen] == ["MuonAdamW"]
+    assert seen[0].newton_schulz_steps == 3
 
 
 def test_size_auto_measures_and_records_the_width(corpus_file, tmp_path):
