@@ -225,7 +225,7 @@ def test_size_auto_takes_the_widest_model_the_budget_feeds(monkeypatch):
     from recur.training import sizing
 
     # A machine where every model runs at 2M tokens/s: 60 s give 120M tokens.
-    def probe(config, data, device, precision="fp32", optimizer_name="adamw"):
+    def probe(config, data, device, precision="fp32", train=None):
         return 2e6, 10 * config.hidden_size**2
 
     monkeypatch.setattr(sizing, "probe", probe)
