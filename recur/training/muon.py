@@ -3,11 +3,11 @@ AdamW on the rest (embeddings, output layers, biases), in one optimizer the trai
 scaler and the resume state treat as any other.
 
 Muon replaces each matrix's momentum by its nearest semi-orthogonal matrix
-(``--newton-schulz-steps`` iterations in bf16: 5 as in the reference, 3 in the short character
-preset) before the step. A recurrent layer's stacked gate matrices (3 for a GRU, 4 for an LSTM)
-are orthogonalised gate by gate, as Muon's authors treat a transformer's stacked query, key and
-value. The step is scaled by 0.2 x sqrt(the larger side) so that AdamW's learning rate and
-weight decay carry over (Liu et al. 2025, "Muon is Scalable for LLM Training").
+(``--newton-schulz-steps`` iterations in bf16) before the step. A recurrent layer's stacked gate
+matrices (3 for a GRU, 4 for an LSTM) are orthogonalised gate by gate, as Muon's authors treat a
+transformer's stacked query, key and value. The step is scaled by 0.2 x sqrt(the larger side) so
+that AdamW's learning rate and weight decay carry over (Liu et al. 2025, "Muon is Scalable for
+LLM Training").
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ class MuonAdamW(torch.optim.Optimizer):
         groups: list[dict],
         lr: float,
         betas: tuple[float, float],
-        lr_scale: float = 1.0,
+        lr_scale: float,
+        newton_schulz_steps: int,
         fused: bool | None = None,
-        newton_schulz_steps: int = 5,
     ):
         self.lr_scale = lr_scale
         self.newton_schulz_steps = newton_schulz_steps

@@ -57,9 +57,9 @@ def build_optimizer(
             groups,
             train.lr,
             (0.9, 0.99),
-            train.muon_lr_scale,
-            fused or None,
-            train.newton_schulz_steps,
+            lr_scale=train.muon_lr_scale,
+            newton_schulz_steps=train.newton_schulz_steps,
+            fused=fused or None,
         )
     return torch.optim.AdamW(groups, lr=train.lr, betas=(0.9, 0.99), fused=fused or None)
 
