@@ -16,12 +16,10 @@ from recur.training.muon import MuonAdamW
 
 AUTOCAST_TYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # --precision auto's bf16 choice: the cells whose CPU training runs through recur's kernels
-# (kernels/cpu_gru.py, min_scan.py: the recurrence in fp32 under a bf16 autocast), and LSTMs
-# over a word-sized vocabulary (oneDNN's bf16 LSTM, bf16 softmax products: PTB and WikiText-2
-# matched fp32 at equal steps; character and MIDI LSTMs were not measured, see
-# docs/experiments.md).
-BF16_CELLS = ("gru", "mingru", "minlstm")
-BF16_LSTM_VOCAB = 1000
+# (kernels/cpu_gru.py, min_scan.py: the recurrence in fp32 under a bf16 autocast) and the LSTM
+# (oneDNN's bf16 LSTM; PTB, WikiText-2 and tiny Shakespeare measured, see docs/experiments.md).
+# The music preset keeps fp32: its MIDI LSTM was not measured in bf16.
+BF16_CELLS = ("gru", "mingru", "minlstm", "lstm")
 # The modules whose matrices --optimizer muon steps.
 RECURRENT_MODULES = {"rnn", "forward_layers", "backward_layers"}
 
@@ -88,17 +86,15 @@ def check_precision(model: torch.nn.Module, device: torch.device, precision: str
 
 def resolve_precision(precision: str, device: torch.device, model=None) -> str:
     """``--precision auto``: bf16 for a language model whose cell is in BF16_CELLS (GRU, minGRU,
-    minLSTM: bf16 products, the state, gates and weights in fp32) or an LSTM over at least
-    BF16_LSTM_VOCAB tokens (oneDNN's bf16 LSTM, the softmax's products in bf16) on a CPU
-    whose bf16 products are fast (AMX or AVX-512 bf16, the kernels on), else fp32; see
-    docs/experiments.md.
+    minLSTM: bf16 products, the state, gates and weights in fp32; LSTM: oneDNN's bf16 LSTM,
+    the softmax's products in bf16) on a CPU whose bf16 products are fast (AMX or AVX-512
+    bf16, the kernels on), else fp32; see docs/experiments.md.
     ``model`` None: the cell is not known yet, and any such language model is assumed."""
     if precision != "auto":
         return precision
     config = model.config if isinstance(model, RecurrentLM) else None
     cell = config.cell if config else None
-    words = cell == "lstm" and config is not None and config.vocab_size >= BF16_LSTM_VOCAB
-    fits = model is None or cell in BF16_CELLS or words
+    fits = model is None or cell in BF16_CELLS
     return "bf16" if device.type == "cpu" and fits and onednn.fast_bf16() else "fp32"
 
 

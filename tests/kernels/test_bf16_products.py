@@ -99,9 +99,8 @@ def test_auto_is_bf16_only_for_kernel_cells_and_lstms_with_bf16_instructions_nev
 ):
     bf16_instructions(monkeypatch, amx, avx512)
     monkeypatch.delenv(kernels.PORTABLE, raising=False)
-    for cell in ("gru", "mingru", "minlstm"):
+    for cell in ("gru", "mingru", "minlstm", "lstm"):
         assert resolve_precision("auto", CPU, lm(cell)) == "bf16"
-    assert resolve_precision("auto", CPU, lm("lstm")) == "fp32"  # a character-sized vocabulary
     assert resolve_precision("auto", CPU, lm("lstm", 1000)) == "bf16"  # words: measured
     for cell in ("rnn", "mogrifier"):  # not measured in bf16
         assert resolve_precision("auto", CPU, lm(cell, 1000)) == "fp32"
