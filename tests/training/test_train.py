@@ -15,12 +15,13 @@ def train_tiny(corpus_file, out, **extra):
 
 
 def test_training_lowers_the_loss_and_writes_the_run(corpus_file, tmp_path):
-    model = train_tiny(corpus_file, tmp_path / "run", steps=60)
+    # the character preset's LSTM: 3.28 to 2.06 in 100 steps (2.62 in the GRU's 60)
+    model = train_tiny(corpus_file, tmp_path / "run", steps=100)
     records = read_metrics(tmp_path / "run")
     losses = [r["loss"] for r in records if r["kind"] == "train"]
     evals = [r for r in records if r["kind"] == "eval"]
-    assert losses[-1] < losses[0] - 0.5  # the character preset's LSTM: 3.28 to 2.62
-    assert evals and evals[-1]["step"] == 60
+    assert losses[-1] < losses[0] - 0.7
+    assert evals and evals[-1]["step"] == 100
     for name in ("best", "last"):
         assert (tmp_path / "run" / name / "model.safetensors").is_file()
     assert (tmp_path / "run" / "last" / "trainer_state.safetensors").is_file()
